@@ -1,0 +1,1 @@
+"""The service layer: commands in, plain values out. Knows the store only through `LedgerApp`."""

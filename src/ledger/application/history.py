@@ -1,0 +1,65 @@
+"""One item's history as plain rows: every event, who, when (both times), what, why, from where.
+
+Pure: turns events into rows; reading them is the service's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
+from ledger.domain.ids import event_ref
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One event of an item as an auditor reads it."""
+
+    event: str
+    recorded_at: str
+    effective: str
+    kind: str
+    by: str
+    attributed_to: str
+    before: str
+    after: str
+    source: str
+    note: str
+    corrected_by: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The row as a plain mapping (for JSON and CSV)."""
+        return asdict(self)
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def history_rows(number: str, events: list[PlanEvent]) -> list[HistoryRow]:
+    """The history of item `number` from its events in stream order."""
+    corrected_by: dict[int, list[str]] = {}
+    for event in events:
+        if isinstance(event, CorrectionRecorded):
+            ref = event_ref(number, event.originator_version)
+            corrected_by.setdefault(event.corrects, []).append(ref)
+    rows = []
+    for event in events:
+        before, after = describe(event)
+        if isinstance(event, CorrectionRecorded):
+            before = f"{event_ref(number, event.corrects)} {event.corrects_kind}"
+        rows.append(HistoryRow(
+            event=event_ref(number, event.originator_version),
+            recorded_at=_timestamp(event.timestamp),
+            effective=event.effective.isoformat(),
+            kind=kind_of(event),
+            by=event.recorded_by,
+            attributed_to=event.attributed_to,
+            before=before,
+            after=after,
+            source=event.source,
+            note=event.note,
+            corrected_by=", ".join(corrected_by.get(event.originator_version, [])),
+        ))
+    return rows

@@ -1,0 +1,211 @@
+"""The ledger's commands: load the aggregates, let them check and record, save atomically.
+
+Every command either records all its events in one transaction or raises a
+`LedgerError` having written nothing. A version conflict on an append-only
+change (a progress update) is retried; on a change whose meaning depends on
+what was read (a lead from X, a target from Y) it is reported as `ConflictError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from ledger.application.history import HistoryRow, history_rows
+from ledger.domain.errors import ConflictError, LedgerError, UnknownItemError
+from ledger.domain.events import PlanEvent
+from ledger.domain.ids import CATALOGUE_ID, item_id, parse_event_ref, plan_id
+from ledger.domain.item import Item
+from ledger.domain.plan import Catalogue, Plan
+from ledger.domain.values import Provenance, Rag, month_of
+from ledger.store import LedgerApp, open_ledger
+
+APPEND_RETRIES = 8
+A = TypeVar("A", bound=Aggregate)
+
+
+class Ledger:
+    """Commands and reads on one ledger database."""
+
+    def __init__(self, app: LedgerApp) -> None:
+        self.app = app
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = False) -> Ledger:
+        """The ledger at `url` (see `ledger.store.open_ledger`)."""
+        return cls(open_ledger(url, create=create))
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.app.close()
+
+    # --- loading ---------------------------------------------------------
+
+    def _get(self, cls: type[A], aggregate_id: UUID, missing: str) -> A:
+        try:
+            aggregate: Aggregate = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise UnknownItemError(missing) from None
+        assert isinstance(aggregate, cls)
+        return aggregate
+
+    def catalogue(self) -> Catalogue:
+        """The catalogue of plans."""
+        missing = "the ledger is not initialised: run `ledger init`"
+        return self._get(Catalogue, CATALOGUE_ID, missing)
+
+    def plan(self, slug: str | None) -> Plan:
+        """The plan named, or the only plan."""
+        slug = self.catalogue().check_plan(slug)
+        return self._get(Plan, plan_id(slug), f"the ledger holds no plan {slug}")
+
+    def item(self, slug: str | None, number: str) -> Item:
+        """One item of the plan."""
+        plan = self.plan(slug)
+        plan.check_item(number)
+        return self._get(Item, item_id(plan.slug, number), f"plan {plan.slug} has no item {number}")
+
+    def _save(self, *aggregates: Aggregate) -> None:
+        try:
+            self.app.save(*aggregates)
+        except IntegrityError:
+            names = ", ".join(_name(a) for a in aggregates)
+            msg = f"{names} changed while this command ran: nothing was written; read it and retry"
+            raise ConflictError(msg) from None
+
+    def _change_item(
+        self, slug: str | None, number: str, change: Callable[[Item], None], *, append: bool,
+    ) -> Item:
+        for attempt in range(APPEND_RETRIES if append else 1):
+            item = self.item(slug, number)
+            change(item)
+            try:
+                self._save(item)
+            except ConflictError:
+                if attempt + 1 >= (APPEND_RETRIES if append else 1):
+                    raise
+                continue
+            return item
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    # --- plan-level commands ----------------------------------------------
+
+    def init(self, prov: Provenance) -> bool:
+        """Open the catalogue of a new ledger; False when it was already there."""
+        try:
+            self.catalogue()
+        except UnknownItemError:
+            self._save(Catalogue.open(prov))
+            return True
+        return False
+
+    def new_plan(self, slug: str, title: str, prov: Provenance) -> Plan:
+        """Register a plan and list it in the catalogue, in one transaction."""
+        catalogue = self.catalogue()
+        plan = Plan.register(slug, title, prov)
+        catalogue.list_plan(slug, prov)
+        self._save(plan, catalogue)
+        return plan
+
+    def add_theme(
+        self, slug: str | None, number: str, title: str, description: str, prov: Provenance,
+    ) -> None:
+        """Add a theme to the plan."""
+        plan = self.plan(slug)
+        plan.add_theme(number, title, description, prov)
+        self._save(plan)
+
+    def add_item(
+        self, slug: str | None, number: str, theme: str, aim: str, actions: str, prov: Provenance,
+    ) -> Item:
+        """Add an item under a theme: the plan files it and its stream starts, together."""
+        plan = self.plan(slug)
+        plan.file_item(number, theme, prov)
+        item = Item.add(plan.slug, number, theme, aim, actions, prov)
+        self._save(plan, item)
+        return item
+
+    # --- item commands ----------------------------------------------------
+
+    def add_outcome(
+        self, slug: str | None, number: str, text: str, due: str, prov: Provenance,
+    ) -> int:
+        """Add an outcome; returns its number within the item."""
+        item = self.item(slug, number)
+        outcome = item.add_outcome(text, due, "", prov)
+        self._save(item)
+        return outcome
+
+    def set_rag(self, slug: str | None, number: str, rag: Rag, prov: Provenance) -> None:
+        """Set the item's RAG status."""
+        self._change_item(slug, number, lambda i: i.set_rag(rag, prov), append=False)
+
+    def record_update(
+        self, slug: str | None, number: str, text: str, month: str | None, prov: Provenance,
+    ) -> None:
+        """Record a progress update (for its month; default the effective month)."""
+        month = month or month_of(prov.effective)
+        self._change_item(slug, number, lambda i: i.record_update(month, text, prov), append=True)
+
+    def assign_lead(
+        self, slug: str | None, number: str, lead: str, prov: Provenance,
+        replace: str | None = None, add: bool = False,
+    ) -> None:
+        """Assign, add or reassign a lead."""
+        self._change_item(
+            slug, number, lambda i: i.assign_lead(lead, prov, replace, add), append=False,
+        )
+
+    def move_target(
+        self, slug: str | None, number: str, outcome: int, due: str, prov: Provenance,
+    ) -> None:
+        """Move an outcome's target month."""
+        self._change_item(
+            slug, number, lambda i: i.move_target(outcome, due, "", prov), append=False,
+        )
+
+    def complete(self, slug: str | None, number: str, month: str | None, prov: Provenance) -> None:
+        """Report the item complete."""
+        month = month or month_of(prov.effective)
+        self._change_item(slug, number, lambda i: i.report_completion(month, prov), append=False)
+
+    def reopen(self, slug: str | None, number: str, prov: Provenance) -> None:
+        """Reopen a complete item."""
+        self._change_item(slug, number, lambda i: i.reopen(prov), append=False)
+
+    def correct(
+        self, slug: str | None, ref: str, replacement: dict[str, str], prov: Provenance,
+    ) -> str:
+        """Record a correction of event `ITEM@N`; returns the correction's own reference."""
+        number, version = parse_event_ref(ref)
+        item = self._change_item(
+            slug, number, lambda i: i.correct(version, replacement, prov), append=False,
+        )
+        return f"{number}@{item.version}"
+
+    # --- reads -------------------------------------------------------------
+
+    def history(self, slug: str | None, number: str) -> list[HistoryRow]:
+        """Every event of the item in order, with who, when, what and why."""
+        item = self.item(slug, number)
+        return history_rows(number, list(item.history))
+
+    def item_events(self, slug: str | None, number: str) -> list[PlanEvent]:
+        """The item's stored events in order."""
+        return list(self.item(slug, number).history)
+
+
+def _name(aggregate: Aggregate) -> str:
+    if isinstance(aggregate, Item):
+        return f"item {aggregate.state.number}"
+    if isinstance(aggregate, Plan):
+        return f"plan {aggregate.slug}"
+    return "the catalogue"
+
+
+__all__ = ["Ledger", "LedgerError"]

@@ -1,0 +1,43 @@
+"""The `ledger` Typer application: global options, then the commands of each module."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ledger.cli import read, write
+from ledger.cli.context import Options
+
+DEFAULT_DB = "sqlite:///ledger.db"
+
+app = typer.Typer(
+    name="ledger",
+    help="An audit ledger of improvement-plan changes: every change an immutable event.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[str, typer.Option(
+        "--db", envvar="LEDGER_DB", show_default=True,
+        help="Database URL: sqlite:///FILE or postgresql://USER@HOST/DB.",
+    )] = DEFAULT_DB,
+    plan: Annotated[str | None, typer.Option(
+        "--plan", envvar="LEDGER_PLAN", help="Plan slug, where the ledger holds several.",
+    )] = None,
+) -> None:
+    """Record every change to an improvement plan as an immutable event, and ask who changed
+    what, when and why.
+
+    Example: ledger --db sqlite:///council.db history 1.3
+    """
+    ctx.obj = Options(db=db, plan=plan)
+
+
+write.register(app)
+read.register(app)

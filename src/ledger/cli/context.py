@@ -1,0 +1,109 @@
+"""What every command shares: the ledger it opens, the plan it means, errors as exit codes."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from ledger.application.services import Ledger
+    from ledger.domain.values import Provenance
+
+EXIT_INVALID = 2
+EXIT_CONFLICT = 3
+EXIT_STORE = 1
+
+
+@dataclass
+class Options:
+    """The global options: where the ledger is and which plan."""
+
+    db: str
+    plan: str | None
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    """Print one clear line to stderr and exit with `code`; nothing was written."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
+    """The ledger of `--db`, with every refusal turned into one line and an exit code."""
+    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+
+    from ledger.application.services import Ledger  # noqa: PLC0415
+    from ledger.domain.errors import ConflictError, LedgerError  # noqa: PLC0415
+
+    options: Options = ctx.find_root().obj
+    try:
+        ledger = Ledger.open(options.db, create=create)
+    except LedgerError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        fail(f"cannot open the ledger at {options.db}: {_first_line(exc)}", EXIT_STORE)
+    try:
+        yield ledger
+    except ConflictError as exc:
+        fail(str(exc), EXIT_CONFLICT)
+    except LedgerError as exc:
+        fail(str(exc))
+    except PersistenceError as exc:
+        fail(f"the database refused the change: {_first_line(exc)}", EXIT_STORE)
+    finally:
+        ledger.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def plan_option(ctx: typer.Context) -> str | None:
+    """The `--plan` given to `ledger`, if any."""
+    options: Options = ctx.find_root().obj
+    return options.plan
+
+
+def command_source(ctx: typer.Context) -> str:
+    """The command line that made a change, for the event's `source`."""
+    words = ctx.command_path.split()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None or value is False or value == "":
+            continue
+        if param.param_type_name == "argument":
+            words.append(str(value))
+        elif value is True:
+            words.append(param.opts[0])
+        else:
+            words.extend([param.opts[0], str(value)])
+    return "cli:" + shlex.join(words)
+
+
+def provenance(
+    ctx: typer.Context, by: str | None, effective: str | None, note: str, attributed_to: str = "",
+) -> Provenance:
+    """The provenance of this command's change (see `ledger.application.provenance`)."""
+    from ledger.application.provenance import make_provenance  # noqa: PLC0415
+    from ledger.domain.errors import LedgerError  # noqa: PLC0415
+
+    try:
+        return make_provenance(
+            source=command_source(ctx), by=by, effective=effective, note=note,
+            attributed_to=attributed_to,
+        )
+    except LedgerError as exc:
+        fail(str(exc))
+
+
+def echo(text: str) -> None:
+    """Print to stdout (kept here so commands never print by other means)."""
+    sys.stdout.write(text + "\n")

@@ -1,0 +1,43 @@
+"""Rows out: a tabulate table for people, JSON or CSV for scripts; the same rows in each."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+
+class Format(StrEnum):
+    """How a query prints its rows."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str]) -> str:
+    """The rows in the chosen format, columns in the given order."""
+    if fmt is Format.JSON:
+        return json.dumps([dict(r) for r in rows], indent=2, ensure_ascii=False, default=str)
+    if fmt is Format.CSV:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _flat(row.get(k)) for k in columns})
+        return buffer.getvalue().rstrip("\n")
+    from tabulate import tabulate  # noqa: PLC0415 - only tables need it
+
+    table = [[_flat(row.get(c)) for c in columns] for row in rows]
+    return tabulate(table, headers=list(columns), tablefmt="simple", maxcolwidths=48)
+
+
+def _flat(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)

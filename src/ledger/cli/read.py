@@ -1,0 +1,39 @@
+"""Read commands: an item's history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ledger.cli.context import echo, ledger_at, plan_option
+from ledger.cli.output import Format, render
+
+FormatOption = Annotated[Format, typer.Option(
+    "--format", "-f", help="table for people; json or csv for scripts.",
+)]
+
+HISTORY_COLUMNS = (
+    "event", "recorded_at", "effective", "kind", "by", "attributed_to",
+    "before", "after", "source", "note", "corrected_by",
+)
+
+
+def history(
+    ctx: typer.Context,
+    item: Annotated[str, typer.Argument(help="Item number, such as 1.3.")],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Every event of an item in order: when recorded, when effective, who, what changed
+    (before -> after), from where, why, and which later event corrected it.
+
+    Example: ledger history 1.3 --format json
+    """
+    with ledger_at(ctx) as ledger:
+        rows = [row.as_dict() for row in ledger.history(plan_option(ctx), item)]
+    echo(render(rows, fmt, HISTORY_COLUMNS))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the read commands to the app."""
+    app.command("history")(history)

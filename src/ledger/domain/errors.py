@@ -1,0 +1,25 @@
+"""Errors the domain raises; each says what is wrong in the words a user reads.
+
+`LedgerError` is the base; the CLI maps `ConflictError` to exit code 3 and every
+other `LedgerError` to exit code 2.
+"""
+
+
+class LedgerError(Exception):
+    """A request the ledger refuses; nothing has been written."""
+
+
+class InvalidInputError(LedgerError):
+    """A value that is not what the command or document needs (a bad date, RAG word...)."""
+
+
+class UnknownItemError(LedgerError):
+    """An item, outcome, theme, plan or event that the ledger does not hold."""
+
+
+class NoChangeError(LedgerError):
+    """A change that changes nothing (the same lead, the same target month...)."""
+
+
+class ConflictError(LedgerError):
+    """Someone else changed the same item between our read and our write."""

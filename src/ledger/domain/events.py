@@ -1,0 +1,242 @@
+"""The plan's events: one past-tense class per kind of change, each with stable topic.
+
+Every event carries its provenance (`recorded_by`, `attributed_to`,
+`effective`, `source`, `note`); the library adds the recorded time
+(`timestamp`). Topics are fixed strings so moving code never orphans stored
+events. Pure: imports only `eventsourcing.domain`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import register_topic
+
+
+def stable_topic(cls: type, topic: str) -> None:
+    """Give a class a fixed stored topic, whatever module it moves to.
+
+    Set after the class is made: the library's aggregate metaclass would
+    otherwise demand explicit topics on the event classes it defines itself.
+    """
+    cls.TOPIC = topic  # type: ignore[attr-defined]
+    register_topic(topic, cls)
+
+
+class PlanEvent(Aggregate.Event):
+    """Base of every ledger event: the provenance fields."""
+
+    recorded_by: str
+    attributed_to: str
+    effective: date
+    source: str
+    note: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A stable topic per event class, so moving code never orphans stored events.
+        stable_topic(cls, f"ledger.events:{cls.__name__}")
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.absorb(self)
+
+
+# --- the plan's own stream -------------------------------------------------
+
+
+class PlanRegistered(PlanEvent, Aggregate.Created):
+    slug: str
+    title: str
+
+
+class ThemeAdded(PlanEvent):
+    number: str
+    title: str
+    description: str
+
+
+class ItemFiled(PlanEvent):
+    """The plan learned that it has this item (its item stream holds the rest)."""
+
+    number: str
+    theme: str
+
+
+# --- the catalogue of plans in one ledger ----------------------------------
+
+
+class CatalogueOpened(PlanEvent, Aggregate.Created):
+    pass
+
+
+class PlanListed(PlanEvent):
+    slug: str
+
+
+# --- one item's stream -----------------------------------------------------
+
+
+class ItemAdded(PlanEvent, Aggregate.Created):
+    plan: str
+    number: str
+    theme: str
+    aim: str
+    actions: str
+
+
+class TextRevised(PlanEvent):
+    field: str  # "aim" or "actions"
+    before: str
+    after: str
+
+
+class OutcomeAdded(PlanEvent):
+    outcome: int
+    text: str
+    due: str  # YYYY-MM, or "" where the target is TBC / not given
+    due_label: str  # the target as the document wrote it ("Spring 15", "TBC")
+
+
+class TargetMoved(PlanEvent):
+    outcome: int
+    before: str
+    after: str
+    after_label: str
+
+
+class OutcomeWithdrawn(PlanEvent):
+    outcome: int
+
+
+class LeadAssigned(PlanEvent):
+    lead: str
+
+
+class LeadReassigned(PlanEvent):
+    before: str
+    after: str
+
+
+class LeadRemoved(PlanEvent):
+    lead: str
+
+
+class RagSet(PlanEvent):
+    before: str  # "" where no RAG was stated before
+    after: str
+
+
+class UpdateRecorded(PlanEvent):
+    month: str  # YYYY-MM the update speaks for
+    text: str
+
+
+class CompletionReported(PlanEvent):
+    month: str
+
+
+class ItemReopened(PlanEvent):
+    pass
+
+
+class CorrectionRecorded(PlanEvent):
+    """Names the event (by its version in this item's stream) it corrects.
+
+    An empty `replacement` retracts the corrected event; otherwise its fields
+    are read with these values instead. The original stays in the stream.
+    """
+
+    corrects: int
+    corrects_kind: str
+    replacement: dict[str, str]
+
+
+KIND: dict[type[PlanEvent], str] = {
+    PlanRegistered: "plan_registered",
+    ThemeAdded: "theme_added",
+    ItemFiled: "item_filed",
+    CatalogueOpened: "catalogue_opened",
+    PlanListed: "plan_listed",
+    ItemAdded: "item_added",
+    TextRevised: "text_revised",
+    OutcomeAdded: "outcome_added",
+    TargetMoved: "target_moved",
+    OutcomeWithdrawn: "outcome_withdrawn",
+    LeadAssigned: "lead_changed",
+    LeadReassigned: "lead_changed",
+    LeadRemoved: "lead_changed",
+    RagSet: "rag_changed",
+    UpdateRecorded: "update_recorded",
+    CompletionReported: "completed",
+    ItemReopened: "reopened",
+    CorrectionRecorded: "correction",
+}
+
+# What a correction may replace, per event class: the name a user gives
+# (`--rag`, `--due`...) -> the event field it replaces. An empty replacement retracts.
+CORRECTABLE: dict[type[PlanEvent], dict[str, str]] = {
+    ItemAdded: {"aim": "aim", "actions": "actions"},
+    TextRevised: {"text": "after"},
+    OutcomeAdded: {"text": "text", "due": "due"},
+    TargetMoved: {"due": "after"},
+    OutcomeWithdrawn: {},
+    LeadAssigned: {"lead": "lead"},
+    LeadReassigned: {"lead": "after"},
+    LeadRemoved: {},
+    RagSet: {"rag": "after"},
+    UpdateRecorded: {"text": "text", "month": "month"},
+    CompletionReported: {},
+    ItemReopened: {},
+}
+
+
+def kind_of(event: PlanEvent) -> str:
+    """The change kind an auditor filters on (`lead_changed`, `target_moved`...)."""
+    return KIND[type(event)]
+
+
+def describe(event: PlanEvent) -> tuple[str, str]:  # noqa: PLR0911, PLR0912 - a case per kind
+    """What the event changed, as (before, after) text for history and change logs."""
+    match event:
+        case ItemAdded():
+            return "", f"item {event.number}: {event.aim}"
+        case TextRevised():
+            return f"{event.field}: {event.before}", f"{event.field}: {event.after}"
+        case OutcomeAdded():
+            due = event.due_label or event.due or "no date"
+            return "", f"outcome #{event.outcome}: {event.text} [{due}]"
+        case TargetMoved():
+            return (
+                f"outcome #{event.outcome} due {event.before or 'none'}",
+                f"outcome #{event.outcome} due {event.after_label or event.after or 'none'}",
+            )
+        case OutcomeWithdrawn():
+            return f"outcome #{event.outcome}", "withdrawn"
+        case LeadAssigned():
+            return "", event.lead
+        case LeadReassigned():
+            return event.before, event.after
+        case LeadRemoved():
+            return event.lead, ""
+        case RagSet():
+            return event.before, event.after
+        case UpdateRecorded():
+            return "", f"[{event.month}] {event.text}"
+        case CompletionReported():
+            return "", f"complete ({event.month})"
+        case ItemReopened():
+            return "complete", "reopened"
+        case CorrectionRecorded():
+            fix = ", ".join(f"{k}={v}" for k, v in sorted(event.replacement.items()))
+            return f"event {event.corrects} ({event.corrects_kind})", fix or "retracted"
+        case PlanRegistered():
+            return "", f"plan {event.slug}: {event.title}"
+        case ThemeAdded():
+            return "", f"theme {event.number}: {event.title}"
+        case ItemFiled():
+            return "", f"item {event.number} in theme {event.theme}"
+        case PlanListed():
+            return "", f"plan {event.slug}"
+    return "", ""

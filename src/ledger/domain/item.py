@@ -1,0 +1,244 @@
+"""The item aggregate: one numbered item of a plan and every change made to it.
+
+Commands are imperative methods (`set_rag`, `move_target`...) that check
+first (`check_*`, raising a `LedgerError` naming the problem) and only then
+trigger a past-tense event. State is `ledger.domain.state.fold` of the
+stream, so corrections are honoured the same way here and in projections. Pure.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from ledger.domain.errors import InvalidInputError, NoChangeError, UnknownItemError
+from ledger.domain.events import (
+    CORRECTABLE,
+    CompletionReported,
+    CorrectionRecorded,
+    ItemAdded,
+    ItemReopened,
+    LeadAssigned,
+    LeadReassigned,
+    LeadRemoved,
+    OutcomeAdded,
+    OutcomeWithdrawn,
+    PlanEvent,
+    RagSet,
+    TargetMoved,
+    TextRevised,
+    UpdateRecorded,
+    kind_of,
+    stable_topic,
+)
+from ledger.domain.ids import check_item_number, item_id
+from ledger.domain.state import ItemState, OutcomeState, fold
+from ledger.domain.values import Provenance, Rag, parse_month, parse_rag
+
+TEXT_FIELDS = ("aim", "actions")
+
+
+def _clean(text: str, what: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        msg = f"{what} is empty"
+        raise InvalidInputError(msg)
+    return text
+
+
+class Item(Aggregate):
+    """One item (`1.3`) of a plan: aim, actions, outcomes, leads, RAG, updates."""
+
+    def __init__(self) -> None:
+        self.history: list[PlanEvent] = []
+        self._state: ItemState | None = None
+
+    @classmethod
+    def add(
+        cls, plan: str, number: str, theme: str, aim: str, actions: str, prov: Provenance,
+    ) -> Item:
+        """A new item of a plan (the plan checks the theme and that the number is new)."""
+        check_item_number(number)
+        return cls._create(
+            ItemAdded, id=item_id(plan, number), plan=plan, number=number, theme=theme,
+            aim=" ".join(aim.split()), actions=" ".join(actions.split()), **prov.fields(),
+        )
+
+    @property
+    def state(self) -> ItemState:
+        """The item as its events say it is now."""
+        assert self._state is not None, "an item stream starts with ItemAdded"
+        return self._state
+
+    def absorb(self, event: PlanEvent) -> None:
+        """Evolve by one event of this stream (a correction refolds the whole stream)."""
+        self.history.append(event)
+        if isinstance(event, CorrectionRecorded) or self._state is None:
+            self._state = fold(self.history)
+        else:
+            self._state.apply(event)
+
+    # --- guards ------------------------------------------------------------
+
+    def check_outcome(self, number: int) -> OutcomeState:
+        """The outcome with this number, not withdrawn."""
+        outcome = self.state.outcomes.get(number)
+        if outcome is None:
+            known = ", ".join(str(n) for n in self.state.outcomes) or "none yet"
+            msg = f"item {self.state.number} has no outcome {number} (outcomes: {known})"
+            raise UnknownItemError(msg)
+        if outcome.withdrawn:
+            msg = f"outcome {number} of item {self.state.number} was withdrawn"
+            raise InvalidInputError(msg)
+        return outcome
+
+    def check_event(self, version: int) -> PlanEvent:
+        """The event of this stream with this version."""
+        if not 1 <= version <= len(self.history):
+            msg = f"item {self.state.number} has no event {version} (it has {len(self.history)})"
+            raise UnknownItemError(msg)
+        return self.history[version - 1]
+
+    # --- commands ----------------------------------------------------------
+
+    def revise_text(self, field: str, text: str, prov: Provenance) -> None:
+        """Revise the aim or the required actions."""
+        if field not in TEXT_FIELDS:
+            msg = f"{field!r} is not a text of an item: use aim or actions"
+            raise InvalidInputError(msg)
+        after = " ".join(text.split())
+        before = getattr(self.state, field)
+        if after == before:
+            msg = f"item {self.state.number}'s {field} already reads so"
+            raise NoChangeError(msg)
+        self.trigger_event(TextRevised, field=field, before=before, after=after, **prov.fields())
+
+    def add_outcome(self, text: str, due: str, due_label: str, prov: Provenance) -> int:
+        """Add an outcome with an optional target month; returns its number."""
+        text = _clean(text, "the outcome's text")
+        for outcome in self.state.outcomes.values():
+            if outcome.text == text and not outcome.withdrawn:
+                msg = f"item {self.state.number} already has this outcome (#{outcome.number})"
+                raise NoChangeError(msg)
+        due = parse_month(due) if due else ""
+        number = max(self.state.outcomes, default=0) + 1
+        self.trigger_event(
+            OutcomeAdded, outcome=number, text=text, due=due, due_label=due_label or due,
+            **prov.fields(),
+        )
+        return number
+
+    def move_target(self, number: int, due: str, due_label: str, prov: Provenance) -> None:
+        """Move an outcome's target month (a slip when later); earlier needs a note."""
+        outcome = self.check_outcome(number)
+        due = parse_month(due) if due else ""
+        if due == outcome.due and (due_label or due) == outcome.due_label:
+            msg = f"outcome {number} of item {self.state.number} is already due {due or 'TBC'}"
+            raise NoChangeError(msg)
+        if outcome.due and due and due < outcome.due and not prov.note.strip():
+            msg = (f"moving outcome {number} of item {self.state.number} earlier "
+                   f"({outcome.due} -> {due}) needs a reason: --note")
+            raise InvalidInputError(msg)
+        self.trigger_event(
+            TargetMoved, outcome=number, before=outcome.due, after=due,
+            after_label=due_label or due, **prov.fields(),
+        )
+
+    def withdraw_outcome(self, number: int, prov: Provenance) -> None:
+        """Withdraw an outcome; it stays in the history."""
+        self.check_outcome(number)
+        self.trigger_event(OutcomeWithdrawn, outcome=number, **prov.fields())
+
+    def assign_lead(
+        self, lead: str, prov: Provenance, replace: str | None = None, add: bool = False,
+    ) -> None:
+        """Give the item a lead: the first, an additional one, or in place of one."""
+        lead = _clean(lead, "the lead's name")
+        leads = self.state.leads
+        if lead in leads:
+            msg = f"{lead} already leads item {self.state.number}"
+            raise NoChangeError(msg)
+        if replace is None and not add and len(leads) == 1:
+            replace = leads[0]
+        if replace is not None:
+            if replace not in leads:
+                known = ", ".join(leads)
+                msg = f"{replace} does not lead item {self.state.number} (leads: {known})"
+                raise UnknownItemError(msg)
+            self.trigger_event(LeadReassigned, before=replace, after=lead, **prov.fields())
+        elif add or not leads:
+            self.trigger_event(LeadAssigned, lead=lead, **prov.fields())
+        else:
+            msg = (f"item {self.state.number} has several leads ({'; '.join(leads)}): "
+                   "say which one this replaces (--replace) or --add")
+            raise InvalidInputError(msg)
+
+    def remove_lead(self, lead: str, prov: Provenance) -> None:
+        """Remove one of the item's leads."""
+        if lead not in self.state.leads:
+            msg = f"{lead} does not lead item {self.state.number}"
+            raise UnknownItemError(msg)
+        self.trigger_event(LeadRemoved, lead=lead, **prov.fields())
+
+    def set_rag(self, rag: Rag, prov: Provenance) -> None:
+        """Set the RAG status."""
+        if self.state.rag == rag.value:
+            msg = f"item {self.state.number} is already {rag.value}"
+            raise NoChangeError(msg)
+        self.trigger_event(RagSet, before=self.state.rag, after=rag.value, **prov.fields())
+
+    def record_update(self, month: str, text: str, prov: Provenance) -> None:
+        """Record a progress update for a month."""
+        month = parse_month(month)
+        self.trigger_event(
+            UpdateRecorded, month=month, text=_clean(text, "the update"), **prov.fields(),
+        )
+
+    def report_completion(self, month: str, prov: Provenance) -> None:
+        """Report the item complete."""
+        if self.state.complete:
+            msg = f"item {self.state.number} is already complete ({self.state.completed_month})"
+            raise NoChangeError(msg)
+        self.trigger_event(CompletionReported, month=parse_month(month), **prov.fields())
+
+    def reopen(self, prov: Provenance) -> None:
+        """Reopen a complete item."""
+        if not self.state.complete:
+            msg = f"item {self.state.number} is not complete"
+            raise NoChangeError(msg)
+        self.trigger_event(ItemReopened, **prov.fields())
+
+    def correct(self, version: int, replacement: dict[str, str], prov: Provenance) -> None:
+        """Correct an earlier event: replace some of its fields, or retract it (none given)."""
+        if not prov.note.strip():
+            msg = "a correction needs a reason: --note"
+            raise InvalidInputError(msg)
+        event = self.check_event(version)
+        fields = CORRECTABLE.get(type(event))
+        if fields is None:
+            msg = f"event {version} ({kind_of(event)}) cannot be corrected; correct the original"
+            raise InvalidInputError(msg)
+        unknown = sorted(set(replacement) - set(fields))
+        if unknown:
+            allowed = ", ".join(f"--{f}" for f in fields) or "nothing (it can only be retracted)"
+            msg = f"a {kind_of(event)} event has no {', '.join(unknown)} to correct ({allowed})"
+            raise InvalidInputError(msg)
+        if not replacement and isinstance(event, ItemAdded):
+            msg = "an item cannot be retracted; correct its aim or actions"
+            raise InvalidInputError(msg)
+        self.trigger_event(
+            CorrectionRecorded, corrects=version, corrects_kind=kind_of(event),
+            replacement={fields[k]: _checked(k, v) for k, v in replacement.items()},
+            **prov.fields(),
+        )
+
+
+stable_topic(Item, "ledger.aggregates:Item")
+
+
+def _checked(name: str, value: str) -> str:
+    """A corrected value, checked as the command that first recorded it would check it."""
+    if name in ("month", "due"):
+        return parse_month(value) if value else ""
+    if name == "rag":
+        return parse_rag(value).value
+    return _clean(value, name)

@@ -1,0 +1,106 @@
+"""The eventsourcing application bound to a ledger database, and how to open one.
+
+`open_ledger(url)` refuses a database that `ledger init` never prepared,
+rather than creating an empty one by accident.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from ledger.domain.errors import InvalidInputError, LedgerError
+from ledger.store.guards import install_guards
+
+APP_NAME = "ledger"  # fixed: the events table is named after it
+EVENTS_TABLE = f"{APP_NAME}_events"
+SQLITE_BUSY_MS = 30_000
+
+
+class DateAsISO(Transcoding):
+    """Calendar dates (effective dates) as ISO strings in stored events."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class LedgerApp(Application):  # type: ignore[type-arg]
+    """The ledger's event store: aggregates saved atomically, events never changed."""
+
+    name = APP_NAME
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine behind the event store."""
+        engine: Engine = self.factory.datastore.engine  # type: ignore[attr-defined]
+        return engine
+
+
+def normalise_url(url: str) -> str:
+    """The SQLAlchemy URL for a ledger URL (plain `postgresql://` gets psycopg 3)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        msg = f"{url!r} is not a database URL: use sqlite:///FILE or postgresql://..."
+        raise InvalidInputError(msg) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        msg = f"{url!r}: the ledger runs on SQLite or PostgreSQL"
+        raise InvalidInputError(msg)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _on_connect_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # Wait for a writer instead of failing at once on a locked database.
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+    cursor.close()
+
+
+def open_ledger(url: str, *, create: bool = False) -> LedgerApp:
+    """The ledger at `url`; with `create`, make its tables and immutability guards first."""
+    url = normalise_url(url)
+    path = _sqlite_file(url)
+    if path is not None and not create and not path.exists():
+        msg = f"no ledger at {path}: run `ledger init` first (or pass --db)"
+        raise LedgerError(msg)
+    app = LedgerApp(env={
+        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "SQLALCHEMY_URL": url,
+        "CREATE_TABLE": "y" if create else "n",
+    })
+    if path is not None:
+        event.listen(app.engine, "connect", _on_connect_sqlite)
+    if create:
+        install_guards(app.engine, EVENTS_TABLE)
+    elif not inspect(app.engine).has_table(EVENTS_TABLE):
+        msg = f"the database at {url!r} holds no ledger: run `ledger init` first"
+        raise LedgerError(msg)
+    return app
