@@ -8,6 +8,8 @@ what was read (a lead from X, a target from Y) it is reported as `ConflictError`
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import TypeVar
 from uuid import UUID
@@ -25,7 +27,7 @@ from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.values import Provenance, Rag, month_of
 from ledger.store import LedgerApp, open_ledger
 
-APPEND_RETRIES = 8
+APPEND_RETRIES = 12
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -89,6 +91,8 @@ class Ledger:
             except ConflictError:
                 if attempt + 1 >= (APPEND_RETRIES if append else 1):
                     raise
+                # Jittered backoff, so writers that collided do not collide again.
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - not crypto
                 continue
             return item
         raise AssertionError  # pragma: no cover - the loop returns or raises

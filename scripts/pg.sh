@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL for the tests: its own data directory, loopback and a Unix socket.
+#   scripts/pg.sh start DIR   -> prints the admin URL; the server runs until `stop DIR`
+#   scripts/pg.sh stop DIR    -> stops it and removes DIR
+# Uses Debian's postgresql package (installed by .ci/run). Runs the server as the
+# `postgres` user when called as root, since PostgreSQL refuses to run as root.
+set -euo pipefail
+cmd=${1:?start or stop}
+dir=${2:?data directory}
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$bindir/postgres" ] || { echo "pg.sh: no PostgreSQL server found (apt-get install postgresql)" >&2; exit 1; }
+port=${LEDGER_PG_PORT:-54329}
+
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+    as_owner "$bindir/initdb" -D "$dir/data" -U ledger --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" >/dev/null \
+      || { cat "$dir/server.log" >&2; exit 1; }
+    as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U ledger ledger_test
+    echo "postgresql://ledger@127.0.0.1:$port/ledger_test"
+    ;;
+  stop)
+    if [ -d "$dir/data" ]; then
+      as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+    ;;
+  *) echo "usage: pg.sh start|stop DIR" >&2; exit 2 ;;
+esac
