@@ -69,7 +69,7 @@ def test_two_writers_on_one_item_one_wins_and_the_other_is_told(ledger: Ledger) 
     ledger.app.save(mine)
     before = count_events(ledger)
     with pytest.raises(ConflictError, match=r"item 1\.1 changed while"):
-        other._save(theirs)
+        other.save(theirs)
     assert count_events(ledger) == before
     assert ledger.item(None, "1.1").state.leads == ["City Solicitor"]
     other.close()

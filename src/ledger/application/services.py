@@ -72,7 +72,7 @@ class Ledger:
         plan.check_item(number)
         return self._get(Item, item_id(plan.slug, number), f"plan {plan.slug} has no item {number}")
 
-    def _save(self, *aggregates: Aggregate) -> None:
+    def save(self, *aggregates: Aggregate) -> None:
         try:
             self.app.save(*aggregates)
         except IntegrityError:
@@ -87,7 +87,7 @@ class Ledger:
             item = self.item(slug, number)
             change(item)
             try:
-                self._save(item)
+                self.save(item)
             except ConflictError:
                 if attempt + 1 >= (APPEND_RETRIES if append else 1):
                     raise
@@ -104,7 +104,7 @@ class Ledger:
         try:
             self.catalogue()
         except UnknownItemError:
-            self._save(Catalogue.open(prov))
+            self.save(Catalogue.open(prov))
             return True
         return False
 
@@ -113,7 +113,7 @@ class Ledger:
         catalogue = self.catalogue()
         plan = Plan.register(slug, title, prov)
         catalogue.list_plan(slug, prov)
-        self._save(plan, catalogue)
+        self.save(plan, catalogue)
         return plan
 
     def add_theme(
@@ -122,7 +122,7 @@ class Ledger:
         """Add a theme to the plan."""
         plan = self.plan(slug)
         plan.add_theme(number, title, description, prov)
-        self._save(plan)
+        self.save(plan)
 
     def add_item(
         self, slug: str | None, number: str, theme: str, aim: str, actions: str, prov: Provenance,
@@ -131,7 +131,7 @@ class Ledger:
         plan = self.plan(slug)
         plan.file_item(number, theme, prov)
         item = Item.add(plan.slug, number, theme, aim, actions, prov)
-        self._save(plan, item)
+        self.save(plan, item)
         return item
 
     # --- item commands ----------------------------------------------------
@@ -142,7 +142,7 @@ class Ledger:
         """Add an outcome; returns its number within the item."""
         item = self.item(slug, number)
         outcome = item.add_outcome(text, due, "", prov)
-        self._save(item)
+        self.save(item)
         return outcome
 
     def set_rag(self, slug: str | None, number: str, rag: Rag, prov: Provenance) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import read, write
+from ledger.cli import importing, read, write
 from ledger.cli.context import Options
 
 DEFAULT_DB = "sqlite:///ledger.db"
@@ -40,4 +40,5 @@ def main(
 
 
 write.register(app)
+importing.register(app)
 read.register(app)

@@ -57,6 +57,16 @@ class ThemeAdded(PlanEvent):
     description: str
 
 
+class EditionImported(PlanEvent):
+    """A document was imported: which file (by SHA-256), which month, how many events it gave."""
+
+    file: str
+    sha256: str
+    month: str
+    format: str
+    events: int
+
+
 class ItemFiled(PlanEvent):
     """The plan learned that it has this item (its item stream holds the rest)."""
 
@@ -141,6 +151,10 @@ class ItemReopened(PlanEvent):
     pass
 
 
+class ItemWithdrawn(PlanEvent):
+    """The item left the plan (it stays in the history)."""
+
+
 class CorrectionRecorded(PlanEvent):
     """Names the event (by its version in this item's stream) it corrects.
 
@@ -157,6 +171,7 @@ KIND: dict[type[PlanEvent], str] = {
     PlanRegistered: "plan_registered",
     ThemeAdded: "theme_added",
     ItemFiled: "item_filed",
+    EditionImported: "edition_imported",
     CatalogueOpened: "catalogue_opened",
     PlanListed: "plan_listed",
     ItemAdded: "item_added",
@@ -171,6 +186,7 @@ KIND: dict[type[PlanEvent], str] = {
     UpdateRecorded: "update_recorded",
     CompletionReported: "completed",
     ItemReopened: "reopened",
+    ItemWithdrawn: "item_withdrawn",
     CorrectionRecorded: "correction",
 }
 
@@ -235,6 +251,10 @@ def describe(event: PlanEvent) -> tuple[str, str]:  # noqa: PLR0911, PLR0912 - a
             return "", f"plan {event.slug}: {event.title}"
         case ThemeAdded():
             return "", f"theme {event.number}: {event.title}"
+        case EditionImported():
+            return "", f"edition {event.month}: {event.file} ({event.events} events)"
+        case ItemWithdrawn():
+            return "in plan", "withdrawn"
         case ItemFiled():
             return "", f"item {event.number} in theme {event.theme}"
         case PlanListed():

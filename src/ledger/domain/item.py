@@ -17,6 +17,7 @@ from ledger.domain.events import (
     CorrectionRecorded,
     ItemAdded,
     ItemReopened,
+    ItemWithdrawn,
     LeadAssigned,
     LeadReassigned,
     LeadRemoved,
@@ -206,6 +207,13 @@ class Item(Aggregate):
             msg = f"item {self.state.number} is not complete"
             raise NoChangeError(msg)
         self.trigger_event(ItemReopened, **prov.fields())
+
+    def withdraw(self, prov: Provenance) -> None:
+        """Withdraw the item from the plan; its history stays."""
+        if self.state.withdrawn:
+            msg = f"item {self.state.number} was already withdrawn"
+            raise NoChangeError(msg)
+        self.trigger_event(ItemWithdrawn, **prov.fields())
 
     def correct(self, version: int, replacement: dict[str, str], prov: Provenance) -> None:
         """Correct an earlier event: replace some of its fields, or retract it (none given)."""

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from ledger.domain.errors import InvalidInputError, UnknownItemError
 from ledger.domain.events import (
     CatalogueOpened,
+    EditionImported,
     ItemFiled,
     PlanEvent,
     PlanListed,
@@ -42,6 +43,7 @@ class Plan(Aggregate):
         self.title = ""
         self.themes: dict[str, Theme] = {}
         self.items: dict[str, str] = {}  # item number -> theme number
+        self.editions: list[EditionImported] = []
 
     @classmethod
     def register(cls, slug: str, title: str, provenance: Provenance) -> Plan:
@@ -64,6 +66,8 @@ class Plan(Aggregate):
                 self.themes[event.number] = Theme(event.number, event.title, event.description)
             case ItemFiled():
                 self.items[event.number] = event.theme
+            case EditionImported():
+                self.editions.append(event)
 
     def check_theme(self, number: str) -> Theme:
         """The theme with this number; else an error naming the plan's themes."""
@@ -93,6 +97,13 @@ class Plan(Aggregate):
             ThemeAdded, number=number, title=title.strip(), description=description.strip(),
             **prov.fields(),
         )
+
+    def record_edition(
+        self, file: str, sha256: str, month: str, fmt: str, events: int, prov: Provenance,
+    ) -> None:
+        """Record that a document was imported and how many events it produced."""
+        self.trigger_event(EditionImported, file=file, sha256=sha256, month=month, format=fmt,
+                           events=events, **prov.fields())
 
     def file_item(self, number: str, theme: str, prov: Provenance) -> None:
         """Record that the plan has this item, under an existing theme."""

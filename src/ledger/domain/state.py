@@ -18,6 +18,7 @@ from ledger.domain.events import (
     CorrectionRecorded,
     ItemAdded,
     ItemReopened,
+    ItemWithdrawn,
     LeadAssigned,
     LeadReassigned,
     LeadRemoved,
@@ -73,6 +74,7 @@ class ItemState:
     updates: list[UpdateState] = field(default_factory=list)
     complete: bool = False
     completed_month: str = ""
+    withdrawn: bool = False
     corrected: dict[int, int] = field(default_factory=dict)
 
     @classmethod
@@ -119,6 +121,8 @@ class ItemState:
                 self.complete, self.completed_month = True, event.month
             case ItemReopened():
                 self.complete, self.completed_month = False, ""
+            case ItemWithdrawn():
+                self.withdrawn = True
             case CorrectionRecorded():
                 self.corrected[event.corrects] = event.originator_version
 

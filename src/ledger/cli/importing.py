@@ -1,0 +1,108 @@
+"""`ledger import`: read a plan document and record what it changes, in one transaction."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ledger.cli.context import echo, fail, ledger_at, plan_option
+from ledger.cli.output import Format, render
+
+if TYPE_CHECKING:
+    from typer._click._termui_impl import ProgressBar
+
+    from ledger.application.importing import ImportReport
+
+SUMMARY_KINDS = ("theme_added", "item_added", "outcome_added", "lead_changed", "update_recorded",
+                 "target_moved", "text_revised", "rag_changed", "completed", "outcome_withdrawn",
+                 "item_withdrawn")
+
+
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The document: a monthly update edition (.md), "
+                                               "the 2015 action plan (.txt) or a CSV plan.")],
+    edition: Annotated[str, typer.Option("--edition", help="The edition's month, YYYY-MM "
+                                         "(default: from the document's heading).")] = "",
+    fmt: Annotated[str, typer.Option("--format", help="cgip-monthly, kerslake-2015 or "
+                                     "structured (default: told from the content).")] = "",
+    by: Annotated[str | None, typer.Option("--by", help="Who records the import.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="On a first import, when the "
+                                              "plan's structure takes effect, YYYY-MM-DD.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the changes; write nothing.")]
+    = False,
+    withdraw_missing: Annotated[bool, typer.Option("--withdraw-missing", help="Record items and "
+                                "outcomes missing from the edition as withdrawn.")] = False,
+) -> None:
+    """Import a plan document: the first import records the plan, a later edition only what
+    changed (targets moved, leads reassigned, new updates, completions); the same edition
+    again records nothing. All of it is written in one transaction, or none of it.
+
+    Example: ledger import ../shared/seeds/cgip-2018-09-september-update.md
+    """
+    from ledger.application.importing import import_document  # noqa: PLC0415
+    from ledger.domain.errors import LedgerError  # noqa: PLC0415
+    from ledger.domain.values import parse_day  # noqa: PLC0415
+
+    try:
+        since_day = parse_day(since) if since else None
+    except LedgerError as exc:
+        fail(str(exc))
+    with ledger_at(ctx) as ledger, _Progress() as progress:
+        report = import_document(
+            ledger, file, plan=plan_option(ctx), edition=edition, fmt=fmt, by=by,
+            since=since_day, dry_run=dry_run, withdraw_missing=withdraw_missing,
+            progress=progress)
+    _print_report(report, dry_run)
+
+
+class _Progress:
+    """A progress bar on stderr, sized once the document's item count is known."""
+
+    def __init__(self) -> None:
+        self.bar: ProgressBar[int] | None = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = typer.progressbar(length=total, label="importing items", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _print_report(report: ImportReport, dry_run: bool) -> None:
+    if dry_run:
+        rows = [vars(change) for change in report.changes]
+        echo(render(rows, Format.TABLE, ("item", "kind", "detail", "line", "effective")))
+    verb = "would record" if dry_run else "recorded"
+    echo(f"{report.file} (sha256 {report.sha256[:12]}…, edition {report.edition}, "
+         f"{report.format}) -> plan {report.plan}: {verb} {report.events} events")
+    counts = ", ".join(f"{report.count(k)} {k}" for k in SUMMARY_KINDS if report.count(k))
+    if counts:
+        echo(f"  {counts}")
+    if report.format == "kerslake-2015":
+        items = report.count("item_added") or 0
+        timed = sum(1 for c in report.changes if c.kind == "outcome_added")
+        led = sum(1 for c in report.changes if c.kind == "lead_changed")
+        echo(f"  of {items} actions, {timed} got a timescale and {led} a responsible officer")
+    for missing in report.missing:
+        echo(f"  not in this edition: {missing}")
+    if report.unknowns:
+        echo(f"  {len(report.unknowns)} fields could not be read with confidence (recorded as "
+             "unknown):")
+        for unknown in report.unknowns:
+            echo(f"    {unknown}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `import` to the app."""
+    app.command("import")(import_)

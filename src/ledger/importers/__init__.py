@@ -1,0 +1,1 @@
+"""Readers of plan documents: text in, an `Edition` of plan facts out. Pure: no database."""

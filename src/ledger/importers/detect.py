@@ -1,0 +1,60 @@
+"""Which reader a document needs, told from its content; and the checks every document passes.
+
+A document must be non-empty UTF-8 text (a byte-order mark is allowed); a
+binary file or another encoding is refused naming the file and the line of
+the first bad byte. Pure.
+"""
+
+from __future__ import annotations
+
+from ledger.importers import cgip, kerslake, structured
+from ledger.importers.model import DocumentError, Edition
+
+FORMATS = ("cgip-monthly", "kerslake-2015", "structured")
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def decode(data: bytes, name: str) -> str:
+    """The text of a document; refuses empty, binary and non-UTF-8 files."""
+    if not data.strip():
+        raise DocumentError(name, 0, "the file is empty")
+    if len(data) > MAX_BYTES:
+        raise DocumentError(name, 0, f"the file is {len(data):,} bytes; a plan document is at "
+                            f"most {MAX_BYTES:,}")
+    if b"\x00" in data[:MAX_BYTES]:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise DocumentError(name, line, "the file is binary (NUL bytes), not a plan document")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DocumentError(name, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                            f"{exc.start}); save it as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def detect(text: str) -> str:
+    """The format a text is written in, or "" where it is none the ledger reads."""
+    if cgip.looks_like(text):
+        return "cgip-monthly"
+    if kerslake.looks_like(text):
+        return "kerslake-2015"
+    if structured.looks_like(text):
+        return "structured"
+    return ""
+
+
+def read_document(data: bytes, name: str, *, fmt: str = "", month: str = "") -> Edition:
+    """The edition a document states; `fmt` overrides detection, `month` the edition month."""
+    text = decode(data, name)
+    fmt = fmt or detect(text)
+    if fmt == "cgip-monthly":
+        return cgip.parse(text, name, month)
+    if fmt == "kerslake-2015":
+        return kerslake.parse(text, name)
+    if fmt == "structured":
+        return structured.parse(text, name, month)
+    if fmt:
+        raise DocumentError(name, 0, f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    raise DocumentError(name, 1, "not a plan document the ledger can read (a monthly update "
+                        "edition, the 2015 action plan, or a structured CSV plan)")
