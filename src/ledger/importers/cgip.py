@@ -202,6 +202,9 @@ def parse(text: str, name: str, month: str = "") -> Edition:
     for number, line in enumerate(lines, 1):
         if line.lstrip().startswith("|"):
             seen_table = True
+            if not line.rstrip().endswith("|"):
+                raise DocumentError(name, number, "a table row is cut short (no closing |): "
+                                    "the document is truncated")
             reader.read_row(split_row(line), number)
         elif seen_table and re.match(r"^#{1,6}\s", line):
             break  # the narrative after the tables
