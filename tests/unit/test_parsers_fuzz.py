@@ -1,4 +1,4 @@
-"""Property-based tests: whatever the bytes, the readers answer with an edition or a DocumentError."""
+"""Property-based tests: whatever the bytes, a reader answers with an edition or a DocumentError."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ def reads_or_refuses(data: bytes, fmt: str = "") -> None:
     try:
         edition = read_document(data, "fuzz.md", fmt=fmt)
     except LedgerError as exc:
-        assert str(exc).startswith("fuzz.md")
+        message = str(exc)
     else:
         assert edition.items
+        return
+    assert message.startswith("fuzz.md")
 
 
 @SETTINGS
@@ -35,7 +37,7 @@ def test_random_bytes_never_raise_anything_but_a_document_error(data: bytes, fmt
 
 
 @SETTINGS
-@given(st.text(alphabet=st.sampled_from(list("|<>/bpu *()[]-.:;\n1234567890 JulySeptUpdateCOMPLETE")),
+@given(st.text(alphabet=st.sampled_from(list("|<>/bpu *()[]-.:;\n1234567890 JulySeptUpdate")),
                max_size=3000), FORMATS)
 def test_markup_soup_never_crashes_a_reader(text: str, fmt: str) -> None:
     """Table pipes, tags, brackets and month words in any order."""

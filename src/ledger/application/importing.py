@@ -207,7 +207,8 @@ class _Import:
     def completion(self, item: Item, doc: ItemDoc) -> None:
         month = doc.completion_month()
         if month and not item.state.complete:
-            when = month_end(month)
+            # A later edition reports completion when it is published, not back in time.
+            when = month_end(month) if self.first else month_end(self.edition.month)
             leads = "; ".join(doc.leads)
             item.report_completion(month, self.prov(doc.line, when, attributed_to=leads))
             self.change(doc.number, "completed", month, doc.line, when)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import importing, read, write
+from ledger.cli import importing, projections, queries, read, write
 from ledger.cli.context import Options
 
 DEFAULT_DB = "sqlite:///ledger.db"
@@ -42,3 +42,5 @@ def main(
 write.register(app)
 importing.register(app)
 read.register(app)
+queries.register(app)
+projections.register(app)

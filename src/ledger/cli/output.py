@@ -32,7 +32,8 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str
     from tabulate import tabulate  # noqa: PLC0415 - only tables need it
 
     table = [[_flat(row.get(c)) for c in columns] for row in rows]
-    return tabulate(table, headers=list(columns), tablefmt="simple", maxcolwidths=48)
+    return tabulate(table, headers=list(columns), tablefmt="simple", maxcolwidths=48,
+                    disable_numparse=True)  # item 1.10 is not the number 1.1
 
 
 def _flat(value: Any) -> str:

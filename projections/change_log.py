@@ -1,0 +1,42 @@
+"""One row per recorded change, for who-changed-what queries and as the time index of events.
+
+Each row keeps the stored event (topic and state) so that any effective date
+and recorded moment can be re-folded from this table alone. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
+
+COLUMNS = ("seq", "recorded_at", "effective", "plan", "item", "kind", "by", "attributed_to",
+           "before", "after", "source", "note")
+HIDDEN_KINDS = ("item_filed", "catalogue_opened", "plan_listed")
+
+
+def recorded_at(event: PlanEvent) -> str:
+    """The recorded time as a sortable UTC ISO 8601 string."""
+    return event.timestamp.isoformat(timespec="microseconds")
+
+
+def change_row(seq: int, plan: str, item: str, event: PlanEvent) -> dict[str, Any]:
+    """The change-log row of one stored event."""
+    before, after = describe(event)
+    return {
+        "seq": seq,
+        "stream": event.originator_id.hex,
+        "version": event.originator_version,
+        "recorded_at": recorded_at(event),
+        "effective": event.effective.isoformat(),
+        "plan": plan,
+        "item": item,
+        "kind": kind_of(event),
+        "by": event.recorded_by,
+        "attributed_to": event.attributed_to,
+        "before": before,
+        "after": after,
+        "source": event.source,
+        "note": event.note,
+        "corrects": event.corrects if isinstance(event, CorrectionRecorded) else None,
+    }

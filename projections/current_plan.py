@@ -1,0 +1,51 @@
+"""The plan as it stands (or stood): one row per item with leads, RAG, status and outcomes.
+
+Pure: a row from an item's folded state and the date it is read at.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ledger.domain.state import ItemState
+from projections.status_summary import baseline_due, derived_status, first_update_month
+
+COLUMNS = ("plan", "theme", "item", "aim", "leads", "rag", "status", "complete", "outcomes",
+           "updates", "latest_update")
+
+
+def stored_row(state: ItemState) -> dict[str, Any]:
+    """What the read model keeps of an item: its row without the date-dependent status."""
+    row = item_row(state, None)
+    row["baseline_due"] = baseline_due(state)
+    row["first_update"] = first_update_month(state)
+    row["withdrawn"] = state.withdrawn
+    return row
+
+
+def item_row(state: ItemState, as_of: date | None) -> dict[str, Any]:
+    """The `ledger plan` row of one item (status as at `as_of`)."""
+    latest = state.latest_update()
+    return {
+        "plan": state.plan,
+        "theme": state.theme,
+        "item": state.number,
+        "aim": state.aim,
+        "leads": list(state.leads),
+        "rag": state.rag,
+        "status": derived_status(state, as_of) if as_of else "",
+        "complete": state.complete,
+        "outcomes": [{"text": o.text, "due": o.due, "baseline_due": o.baseline_due}
+                     for o in state.outcomes.values() if not o.withdrawn],
+        "updates": len(state.updates),
+        "latest_update": ({"month": latest.month, "text": latest.text,
+                           "by": latest.attributed_to or latest.recorded_by}
+                          if latest else None),
+    }
+
+
+def item_sort_key(number: str) -> tuple[int, ...]:
+    """Items in plan order: 1.2 before 1.10."""
+    return tuple(int(part) if part.isdigit() else 0
+                 for part in number.replace("a", ".").split("."))

@@ -1,0 +1,240 @@
+"""The auditors' questions, answered from the read models as of any date and recorded moment.
+
+`as_of` is effective time (what was true in the world then); `known_at` is
+recorded time (what the ledger knew then). With neither, the materialised
+models answer directly; otherwise the item's events are re-folded from the
+time-indexed change log, never from the event store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+
+from ledger.domain.state import ItemState, fold
+from ledger.domain.values import month_end
+from ledger.store import LedgerApp
+from projections import schema
+from projections.change_log import COLUMNS as CHANGE_COLUMNS
+from projections.change_log import HIDDEN_KINDS
+from projections.current_plan import COLUMNS as PLAN_COLUMNS
+from projections.current_plan import item_row, item_sort_key
+from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
+from projections.monthly_snapshots import months_from, snapshot_rows
+from projections.runner import Projector, decode
+from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
+from projections.slippage_history import outcome_rows
+from projections.status_summary import Summary, status_at, summarise
+
+
+@dataclass(frozen=True)
+class When:
+    """A point in both times: effective `as_of` (a day) and recorded `known_at` (UTC ISO)."""
+
+    as_of: date
+    known_at: str | None = None
+
+
+class Reader:
+    """Queries on one ledger's read models, brought up to date first."""
+
+    def __init__(self, app: LedgerApp, *, catch_up: bool = True) -> None:
+        self.app = app
+        self.projector = Projector(app)
+        if catch_up:
+            self.projector.catch_up()
+        self.engine = app.engine
+
+    # --- plans ---------------------------------------------------------------
+
+    def plans(self) -> dict[str, dict[str, Any]]:
+        """Each projected plan: title, themes and last month."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.plans)).all()
+        return {r.plan: {"title": r.title, "themes": json.loads(r.themes),
+                         "last_month": r.last_month} for r in rows}
+
+    def _fresh(self, plan: str, when: When) -> bool:
+        """Whether the materialised models answer for this moment (nothing filtered out)."""
+        last = self.plans().get(plan, {}).get("last_month", "")
+        return when.known_at is None and bool(last) and when.as_of >= month_end(last)
+
+    def states(self, plan: str, when: When, item: str | None = None) -> list[ItemState]:
+        """Each item's state as folded from the events in force at `when`."""
+        c = schema.changes.c
+        conditions: list[ColumnElement[bool]] = [
+            c.plan == plan, c.item != "",
+            or_(c.effective <= when.as_of.isoformat(), c.kind == "correction")]
+        if when.known_at is not None:
+            conditions.append(c.recorded_at <= when.known_at)
+        if item is not None:
+            conditions.append(c.item == item)
+        query = (select(c.stream, c.version, c.topic, c.state).where(and_(*conditions))
+                 .order_by(c.stream, c.version))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        by_stream: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_stream[row[0]].append(row)
+        states = [fold(decode(self.app, stream_rows)) for stream_rows in by_stream.values()]
+        found = [s for s in states if s is not None]
+        return sorted(found, key=lambda s: item_sort_key(s.number))
+
+    # --- ledger plan ------------------------------------------------------------
+
+    def plan(self, plan: str, when: When, theme: str | None = None,
+             item: str | None = None) -> list[dict[str, Any]]:
+        """The plan's items as of `when`."""
+        if self._fresh(plan, when):
+            query = select(schema.items.c.row).where(schema.items.c.plan == plan)
+            with self.engine.connect() as conn:
+                stored = [json.loads(r) for (r,) in conn.execute(query).all()]
+            rows = []
+            for row in stored:
+                if row.pop("withdrawn"):
+                    continue
+                due, first = row.pop("baseline_due"), row.pop("first_update")
+                row["status"] = status_at(row["complete"], due, first, when.as_of)
+                rows.append(row)
+        else:
+            rows = [item_row(s, when.as_of) for s in self.states(plan, when) if not s.withdrawn]
+        rows = [{k: r[k] for k in PLAN_COLUMNS} for r in rows
+                if (theme is None or r["theme"] == theme) and (item is None or r["item"] == item)]
+        return sorted(rows, key=lambda r: item_sort_key(r["item"]))
+
+    # --- ledger slippage --------------------------------------------------------
+
+    def slippage(self, plan: str, when: When, item: str | None = None,
+                 min_slips: int = 0) -> list[dict[str, Any]]:
+        """Per outcome: baseline, current target, moves, slips (as of `when`)."""
+        if self._fresh(plan, when):
+            query = select(schema.outcomes.c.row).where(schema.outcomes.c.plan == plan)
+            with self.engine.connect() as conn:
+                rows = [json.loads(r) for (r,) in conn.execute(query).all()]
+        else:
+            rows = [r for s in self.states(plan, when) for r in outcome_rows(s)]
+        rows = [{k: r[k] for k in SLIPPAGE_COLUMNS} for r in rows
+                if (item is None or r["item"] == item) and r["slip_count"] >= min_slips]
+        return sorted(rows, key=lambda r: (item_sort_key(r["item"]), r["outcome_no"]))
+
+    # --- ledger snapshots -------------------------------------------------------
+
+    def snapshots(self, plan: str, when: When, first: str | None = None,
+                  last: str | None = None) -> list[dict[str, Any]]:
+        """Item × month rows of RAG, status, leads and updates in the month."""
+        info = self.plans().get(plan)
+        if info is None:
+            return []
+        with self.engine.connect() as conn:
+            start = conn.execute(select(schema.changes.c.effective)
+                                 .where(schema.changes.c.plan == plan)
+                                 .order_by(schema.changes.c.effective).limit(1)).scalar_one()
+        stored_first, stored_last = start[:7], info["last_month"]
+        first, last = first or stored_first, last or stored_last
+        months = months_from(first, last)
+        if (when.known_at is None and first >= stored_first and last <= stored_last
+                and when.as_of >= month_end(last)):
+            query = select(schema.snapshots.c.row).where(
+                schema.snapshots.c.plan == plan, schema.snapshots.c.month >= first,
+                schema.snapshots.c.month <= last)
+            with self.engine.connect() as conn:
+                rows = [json.loads(r) for (r,) in conn.execute(query).all()]
+        else:
+            months = [m for m in months if month_end(m) <= when.as_of] or months[:0]
+            rows = []
+            for events in self._events_by_item(plan, when):
+                rows.extend(snapshot_rows(events, months))
+        rows = [{k: r[k] for k in SNAPSHOT_COLUMNS} for r in rows]
+        return sorted(rows, key=lambda r: (item_sort_key(r["item"]), r["month"]))
+
+    def _events_by_item(self, plan: str, when: When) -> list[list[Any]]:
+        c = schema.changes.c
+        conditions: list[ColumnElement[bool]] = [c.plan == plan, c.item != ""]
+        if when.known_at is not None:
+            conditions.append(c.recorded_at <= when.known_at)
+        query = (select(c.stream, c.version, c.topic, c.state).where(and_(*conditions))
+                 .order_by(c.stream, c.version))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        by_stream: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_stream[row[0]].append(row)
+        return [decode(self.app, r) for r in by_stream.values()]
+
+    # --- ledger changes / diff ----------------------------------------------------
+
+    def changes(self, plan: str | None, when: When, *, item: str | None = None,
+                by: str | None = None, kind: str | None = None, since: date | None = None,
+                until: date | None = None, late_days: int | None = None,
+                ) -> list[dict[str, Any]]:
+        """Who changed what: one row per change, filtered."""
+        c = schema.changes.c
+        conditions: list[ColumnElement[bool]] = [c.kind.not_in(HIDDEN_KINDS),
+                                                 c.effective <= when.as_of.isoformat()]
+        if plan is not None:
+            conditions.append(c.plan == plan)
+        if when.known_at is not None:
+            conditions.append(c.recorded_at <= when.known_at)
+        if item is not None:
+            conditions.append(c.item == item)
+        if by is not None:
+            conditions.append(or_(c.by == by, c.attributed_to == by))
+        if kind is not None:
+            conditions.append(c.kind == kind)
+        if since is not None:
+            conditions.append(c.effective >= since.isoformat())
+        if until is not None:
+            conditions.append(c.effective <= until.isoformat())
+        columns = [getattr(c, name) for name in CHANGE_COLUMNS]
+        query = select(*columns, c.version, c.corrects).where(and_(*conditions)).order_by(c.seq)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query).all()]
+        corrected = self._corrections()
+        out = []
+        for row in rows:
+            version = row.pop("version")
+            row.pop("corrects")
+            row["corrected_by"] = corrected.get((row["plan"], row["item"], version), "")
+            if late_days is not None and _late_by(row) <= late_days:
+                continue
+            out.append(row)
+        return out
+
+    def _corrections(self) -> dict[tuple[str, str, int], str]:
+        """Which change corrected which: (plan, item, version corrected) -> `ITEM@N`."""
+        c = schema.changes.c
+        query = select(c.plan, c.item, c.version, c.corrects).where(c.kind == "correction")
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        return {(p, i, int(target)): f"{i}@{v}" for p, i, v, target in found}
+
+    def diff(self, plan: str, first: date, second: date, known_at: str | None = None,
+             ) -> list[dict[str, Any]]:
+        """The changes that took effect after `first` and by `second`."""
+        when = When(second, known_at)
+        return self.changes(plan, when, since=first + timedelta(days=1), until=second)
+
+    # --- ledger summary / editions -------------------------------------------------
+
+    def summary(self, plan: str, when: When) -> Summary:
+        """2015-legend counts, RAG counts and BEI as of `when`."""
+        return summarise(self.states(plan, when), when.as_of)
+
+    def editions(self, plan: str | None = None) -> list[dict[str, Any]]:
+        """Each imported document: month, file, SHA-256, when and by whom, events produced."""
+        query = select(schema.editions.c.row).order_by(schema.editions.c.seq)
+        if plan is not None:
+            query = query.where(schema.editions.c.plan == plan)
+        with self.engine.connect() as conn:
+            return [json.loads(r) for (r,) in conn.execute(query).all()]
+
+
+def _late_by(row: dict[str, Any]) -> int:
+    """Days between when a change took effect and when the ledger recorded it."""
+    recorded = date.fromisoformat(row["recorded_at"][:10])
+    return (recorded - date.fromisoformat(row["effective"])).days

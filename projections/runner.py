@@ -1,0 +1,267 @@
+"""Bring the read models up to date from the event store: only new events, in batches.
+
+Each batch writes its rows and the tracking positions in one transaction, so a
+crash or a second runner never leaves a half-applied batch; a batch another
+runner already applied fails on its primary keys and is simply skipped.
+`rebuild` empties the read models (never the events) and catches up from zero.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ledger.domain.events import (
+    EditionImported,
+    ItemAdded,
+    PlanEvent,
+    PlanRegistered,
+    ThemeAdded,
+)
+from ledger.domain.state import fold
+from ledger.domain.values import month_of
+from ledger.store import LedgerApp
+from projections import schema
+from projections.change_log import change_row
+from projections.current_plan import stored_row
+from projections.monthly_snapshots import months_from, snapshot_rows
+from projections.slippage_history import outcome_rows
+
+BATCH = 2000
+Progress = Callable[[int, int], None]
+
+
+def dumps(value: Any) -> str:
+    """JSON for a stored row (stable key order, so rebuilds compare equal)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass
+class _Batch:
+    """What one batch changes: change rows, and which items and plans to recompute."""
+
+    change_rows: list[dict[str, Any]] = field(default_factory=list)
+    new_streams: dict[str, tuple[str, str]] = field(default_factory=dict)
+    items: set[tuple[str, str]] = field(default_factory=set)
+    plans: set[str] = field(default_factory=set)
+    edition_rows: list[dict[str, Any]] = field(default_factory=list)
+    plan_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    themes: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+
+
+class Projector:
+    """The read models of one ledger database."""
+
+    def __init__(self, app: LedgerApp) -> None:
+        self.app = app
+        self.engine = app.engine
+        schema.metadata.create_all(self.engine)
+        self._streams: dict[str, tuple[str, str]] = {}
+
+    # --- positions ----------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        """Each read model's tracking position (the last event it has applied)."""
+        with self.engine.connect() as conn:
+            rows: dict[str, int] = {model: position for model, position in conn.execute(
+                select(schema.tracking.c.model, schema.tracking.c.position)).all()}
+        return {model: int(rows.get(model, 0)) for model in schema.MODELS}
+
+    def head(self) -> int:
+        """The position of the newest stored event."""
+        return int(self.app.recorder.max_notification_id() or 0)
+
+    # --- catching up --------------------------------------------------------
+
+    def catch_up(self, batch: int = BATCH, progress: Progress | None = None) -> int:
+        """Apply every event after the tracked position; returns how many were applied."""
+        applied = 0
+        head = self.head()
+        while True:
+            position = min(self.positions().values())
+            if position >= head:
+                return applied
+            notes = self.app.recorder.select_notifications(position + 1, batch, stop=head)
+            if not notes:
+                return applied
+            try:
+                with self.engine.begin() as conn:
+                    self._apply(conn, notes, position)
+            except IntegrityError:
+                time.sleep(0.05)  # another runner applied this batch first
+                continue
+            applied += len(notes)
+            if progress is not None:
+                progress(notes[-1].id, head)
+
+    def rebuild(self, batch: int = BATCH, progress: Progress | None = None) -> int:
+        """Empty the read models and apply every event from the first."""
+        with self.engine.begin() as conn:
+            for table in (*schema.ALL_READ_TABLES, schema.tracking):
+                conn.execute(delete(table))
+        self._streams.clear()
+        return self.catch_up(batch, progress)
+
+    def run(self, poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
+        """Follow new events until `stop()` says so (a long-lived projection process)."""
+        while not stop():
+            if not self.catch_up():
+                time.sleep(poll_seconds)
+
+    # --- one batch ----------------------------------------------------------
+
+    def _event(self, note: Notification | StoredEvent) -> PlanEvent:
+        event = self.app.mapper.to_domain_event(note)
+        assert isinstance(event, PlanEvent)
+        return event
+
+    def _stream(self, conn: Connection, stream: str, work: _Batch) -> tuple[str, str]:
+        if stream in work.new_streams:
+            return work.new_streams[stream]
+        if stream not in self._streams:
+            row = conn.execute(select(schema.streams.c.plan, schema.streams.c.item)
+                               .where(schema.streams.c.stream == stream)).first()
+            self._streams[stream] = (row[0], row[1]) if row else ("", "")
+        return self._streams[stream]
+
+    def _apply(self, conn: Connection, notes: Sequence[Notification], position: int) -> None:
+        work = _Batch()
+        for note in notes:
+            event = self._event(note)
+            stream = UUID(str(note.originator_id)).hex
+            if isinstance(event, PlanRegistered):
+                work.new_streams[stream] = (event.slug, "")
+                work.plan_rows[event.slug] = {"plan": event.slug, "title": event.title}
+            elif isinstance(event, ItemAdded):
+                work.new_streams[stream] = (event.plan, event.number)
+            plan, item = self._stream(conn, stream, work)
+            row = change_row(note.id, plan, item, event)
+            row["topic"], row["state"] = note.topic, note.state
+            work.change_rows.append(row)
+            if item:
+                work.items.add((plan, item))
+            if plan:
+                work.plans.add(plan)
+            if isinstance(event, ThemeAdded):
+                work.themes[plan][event.number] = event.title
+            if isinstance(event, EditionImported):
+                work.edition_rows.append({"seq": note.id, "plan": plan, "row": dumps({
+                    "plan": plan, "edition": event.month, "file": event.file,
+                    "sha256": event.sha256, "format": event.format,
+                    "imported_at": row["recorded_at"], "by": event.recorded_by,
+                    "events": event.events, "seq": note.id})})
+        self._write(conn, work)
+        self._track(conn, notes[-1].id, position)
+
+    def _write(self, conn: Connection, work: _Batch) -> None:
+        if work.new_streams:
+            conn.execute(insert(schema.streams), [
+                {"stream": s, "plan": p, "item": i} for s, (p, i) in work.new_streams.items()])
+            self._streams.update(work.new_streams)
+        conn.execute(insert(schema.changes), work.change_rows)
+        if work.edition_rows:
+            conn.execute(insert(schema.editions), work.edition_rows)
+        extended = self._plans(conn, work)
+        touched = set(work.items)
+        for plan in extended:
+            touched |= {(plan, i) for (i,) in conn.execute(
+                select(schema.items.c.item).where(schema.items.c.plan == plan)).all()}
+        months = {plan: self._months(conn, plan) for plan in {p for p, _ in touched}}
+        for plan, item in sorted(touched):
+            self._item(conn, plan, item, months[plan])
+
+    def _plans(self, conn: Connection, work: _Batch) -> set[str]:
+        """Update each touched plan's title, themes and month range; the plans whose range grew."""
+        extended = set()
+        for plan in sorted(work.plans):
+            months = [month_of_iso(r["effective"]) for r in work.change_rows if r["plan"] == plan]
+            stored = conn.execute(select(schema.plans).where(schema.plans.c.plan == plan)).first()
+            if stored is None:
+                title = work.plan_rows.get(plan, {}).get("title", plan)
+                conn.execute(insert(schema.plans).values(
+                    plan=plan, title=title, last_month=max(months), complete=False,
+                    themes=dumps(work.themes.get(plan, {}))))
+                extended.add(plan)
+                continue
+            themes = {**json.loads(stored.themes), **work.themes.get(plan, {})}
+            last = max([stored.last_month, *months])
+            if last != stored.last_month:
+                extended.add(plan)
+            conn.execute(update(schema.plans).where(schema.plans.c.plan == plan)
+                         .values(last_month=last, themes=dumps(themes)))
+        return extended
+
+    @staticmethod
+    def _months(conn: Connection, plan: str) -> list[str]:
+        first = conn.execute(select(schema.changes.c.effective).where(schema.changes.c.plan == plan)
+                             .order_by(schema.changes.c.effective).limit(1)).scalar_one()
+        last = conn.execute(select(schema.plans.c.last_month)
+                            .where(schema.plans.c.plan == plan)).scalar_one()
+        return months_from(month_of_iso(first), last)
+
+    def item_events(self, conn: Connection, plan: str, item: str) -> list[PlanEvent]:
+        """An item's events in stream order, decoded from the change log."""
+        rows = conn.execute(
+            select(schema.changes.c.stream, schema.changes.c.version, schema.changes.c.topic,
+                   schema.changes.c.state)
+            .where(schema.changes.c.plan == plan, schema.changes.c.item == item)
+            .order_by(schema.changes.c.version)).all()
+        return decode(self.app, rows)
+
+    def _item(self, conn: Connection, plan: str, item: str, months: list[str]) -> None:
+        events = self.item_events(conn, plan, item)
+        state = fold(events)
+        if state is None:
+            return
+        for table in (schema.items, schema.outcomes, schema.snapshots):
+            conn.execute(delete(table).where(table.c.plan == plan, table.c.item == item))
+        conn.execute(insert(schema.items).values(plan=plan, item=item, theme=state.theme,
+                                                 row=dumps(stored_row(state))))
+        rows = outcome_rows(state)
+        if rows:
+            conn.execute(insert(schema.outcomes), [
+                {"plan": plan, "item": item, "outcome": r["outcome_no"],
+                 "slip_count": r["slip_count"], "row": dumps(r)} for r in rows])
+        snaps = snapshot_rows(events, months)
+        if snaps:
+            conn.execute(insert(schema.snapshots), [
+                {"plan": plan, "item": item, "month": r["month"], "row": dumps(r)}
+                for r in snaps])
+
+    @staticmethod
+    def _track(conn: Connection, last: int, position: int) -> None:
+        for model in schema.MODELS:
+            updated = conn.execute(update(schema.tracking)
+                                   .where(schema.tracking.c.model == model,
+                                          schema.tracking.c.position == position)
+                                   .values(position=last))
+            if updated.rowcount == 0:
+                conn.execute(insert(schema.tracking).values(model=model, position=last))
+
+
+def month_of_iso(day: str) -> str:
+    """The `YYYY-MM` of an ISO date string."""
+    return day[:7]
+
+
+def decode(app: LedgerApp, rows: Iterable[Any]) -> list[PlanEvent]:
+    """Events from change-log rows (stream, version, topic, state)."""
+    events = []
+    for stream, version, topic, state in rows:
+        stored = StoredEvent(UUID(hex=stream), version, topic, bytes(state))
+        event = app.mapper.to_domain_event(stored)
+        assert isinstance(event, PlanEvent)
+        events.append(event)
+    return events
+
+
+__all__ = ["Projector", "decode", "dumps", "month_of"]

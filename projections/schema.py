@@ -1,0 +1,106 @@
+"""The read models' tables, in the ledger's own database, and their tracking positions.
+
+Read models are derived data: a rebuild may empty and refill them; events
+are never touched. JSON values are stored as text so SQLite and PostgreSQL
+hold the same rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+MODELS = ("change_log", "current_plan", "slippage_history", "monthly_snapshots", "editions")
+
+tracking = Table(
+    "proj_tracking", metadata,
+    Column("model", String(40), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+streams = Table(
+    "proj_streams", metadata,
+    Column("stream", String(32), primary_key=True),
+    Column("plan", String(64), nullable=False),
+    Column("item", String(16), nullable=False),
+)
+
+changes = Table(
+    "proj_changes", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("stream", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("effective", String(10), nullable=False),
+    Column("plan", String(64), nullable=False),
+    Column("item", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("attributed_to", Text, nullable=False),
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("corrects", Integer),
+    Column("topic", String(120), nullable=False),
+    Column("state", LargeBinary, nullable=False),
+    Index("proj_changes_plan_item", "plan", "item", "version"),
+    Index("proj_changes_plan_effective", "plan", "effective"),
+    Index("proj_changes_recorded", "recorded_at"),
+    Index("proj_changes_stream", "stream", "version"),
+)
+
+items = Table(
+    "proj_items", metadata,
+    Column("plan", String(64), primary_key=True),
+    Column("item", String(16), primary_key=True),
+    Column("theme", String(8), nullable=False),
+    Column("row", Text, nullable=False),
+)
+
+outcomes = Table(
+    "proj_outcomes", metadata,
+    Column("plan", String(64), primary_key=True),
+    Column("item", String(16), primary_key=True),
+    Column("outcome", Integer, primary_key=True),
+    Column("slip_count", Integer, nullable=False),
+    Column("row", Text, nullable=False),
+)
+
+snapshots = Table(
+    "proj_snapshots", metadata,
+    Column("plan", String(64), primary_key=True),
+    Column("item", String(16), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("row", Text, nullable=False),
+    Index("proj_snapshots_month", "plan", "month"),
+)
+
+editions = Table(
+    "proj_editions", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("plan", String(64), nullable=False),
+    Column("row", Text, nullable=False),
+)
+
+plans = Table(
+    "proj_plans", metadata,
+    Column("plan", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("last_month", String(7), nullable=False),
+    Column("themes", Text, nullable=False),
+    Column("complete", Boolean, nullable=False, default=False),
+)
+
+ALL_READ_TABLES = (streams, changes, items, outcomes, snapshots, editions, plans)

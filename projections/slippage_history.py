@@ -1,0 +1,38 @@
+"""Per outcome: the baseline target, every move (from, to, when, who, why), slips, months slipped.
+
+A slip is a move to a later month; months slipped add up the slips. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.domain.state import ItemState
+from ledger.domain.values import months_between
+
+COLUMNS = ("plan", "item", "outcome_no", "outcome", "baseline_due", "current_due", "slip_count",
+           "months_slipped", "delivered", "moves")
+
+
+def outcome_rows(state: ItemState) -> list[dict[str, Any]]:
+    """One slippage row per outcome of the item that has a target."""
+    rows = []
+    for outcome in state.outcomes.values():
+        if not (outcome.baseline_due or outcome.moves):
+            continue
+        slips = [m for m in outcome.moves if m.before and m.after and m.after > m.before]
+        rows.append({
+            "plan": state.plan,
+            "item": state.number,
+            "outcome": outcome.text,
+            "outcome_no": outcome.number,
+            "baseline_due": outcome.baseline_due,
+            "current_due": outcome.due,
+            "slip_count": len(slips),
+            "months_slipped": sum(months_between(m.before, m.after) for m in slips),
+            "delivered": state.complete,
+            "moves": [{"from": m.before, "to": m.after, "effective": m.effective.isoformat(),
+                       "recorded_at": m.timestamp.isoformat(timespec="seconds"),
+                       "by": m.recorded_by, "note": m.note} for m in outcome.moves],
+        })
+    return rows

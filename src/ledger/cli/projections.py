@@ -1,0 +1,84 @@
+"""`ledger projections`: rebuild the read models, show their positions, or follow new events."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ledger.cli.context import echo, ledger_at
+from ledger.cli.output import Format, render
+
+projections_app = typer.Typer(help="Rebuild, inspect or run the read models.",
+                              no_args_is_help=True)
+
+
+@projections_app.command("rebuild")
+def rebuild(ctx: typer.Context,
+            batch: Annotated[int, typer.Option("--batch", min=1, help="Events per "
+                                               "transaction.")] = 2000) -> None:
+    """Empty the read models (never the events) and rebuild them from the first event.
+
+    Example: ledger projections rebuild --batch 5000
+    """
+    from projections.runner import Projector  # noqa: PLC0415
+
+    with ledger_at(ctx) as ledger:
+        projector = Projector(ledger.app)
+        head = projector.head()
+        with typer.progressbar(length=max(head, 1), label="rebuilding", file=sys.stderr) as bar:
+            seen = [0]
+
+            def advance(position: int, _head: int) -> None:
+                bar.update(position - seen[0])
+                seen[0] = position
+
+            applied = projector.rebuild(batch, advance)
+    echo(f"rebuilt the read models from {applied} events")
+
+
+@projections_app.command("status")
+def status(ctx: typer.Context,
+           fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE) -> None:
+    """Each read model's position and how many events it lags behind.
+
+    Example: ledger projections status
+    """
+    from projections.runner import Projector  # noqa: PLC0415
+
+    with ledger_at(ctx) as ledger:
+        projector = Projector(ledger.app)
+        head, positions = projector.head(), projector.positions()
+    rows = [{"model": m, "position": p, "head": head, "lag": head - p}
+            for m, p in positions.items()]
+    echo(render(rows, fmt, ("model", "position", "head", "lag")))
+
+
+@projections_app.command("run")
+def run(ctx: typer.Context,
+        poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between looks "
+                                            "for new events.")] = 1.0,
+        until_caught_up: Annotated[bool, typer.Option("--until-caught-up", help="Stop once "
+                                                      "nothing is left to apply.")] = False,
+        ) -> None:
+    """Follow new events as a long-lived process, applying them as they arrive.
+
+    Example: ledger --db postgresql://ledger@db/ledger projections run
+    """
+    from projections.runner import Projector  # noqa: PLC0415
+
+    with ledger_at(ctx) as ledger:
+        projector = Projector(ledger.app)
+        if until_caught_up:
+            echo(f"applied {projector.catch_up()} events")
+            return
+        try:
+            projector.run(poll)
+        except KeyboardInterrupt:
+            echo("stopped")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `projections` to the app."""
+    app.add_typer(projections_app, name="projections")

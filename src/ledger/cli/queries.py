@@ -1,0 +1,213 @@
+"""The auditors' queries: the plan as of any date, snapshots, slippage, changes, summary, diff.
+
+Every query takes `--as-of` (effective time, default today) and `--known-at`
+(recorded time, default now), and prints a table, or the same rows as JSON or CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ledger.cli.context import echo, fail, ledger_at, plan_option
+from ledger.cli.output import Format, render
+
+if TYPE_CHECKING:
+    from projections.queries import Reader, When
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f",
+                                              help="table for people; json or csv for scripts.")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Effective date, YYYY-MM-DD: what was "
+                                          "true in the world then (default today).")]
+KnownAt = Annotated[str | None, typer.Option("--known-at", help="Recorded moment, YYYY-MM-DD or "
+                                             "an ISO timestamp: what the ledger knew then.")]
+ItemOption = Annotated[str | None, typer.Option("--item", help="Only this item.")]
+
+
+@contextmanager
+def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
+            ) -> Iterator[tuple[Reader, str, When]]:
+    """The read models (caught up), the plan meant, and the moment asked about."""
+    from ledger.application.times import parse_known_at  # noqa: PLC0415
+    from ledger.domain.errors import LedgerError  # noqa: PLC0415
+    from ledger.domain.values import parse_day  # noqa: PLC0415
+    from projections.queries import Reader, When  # noqa: PLC0415
+
+    try:
+        when = When(parse_day(as_of) if as_of else date.today(),
+                    parse_known_at(known_at) if known_at else None)
+    except LedgerError as exc:
+        fail(str(exc))
+    with ledger_at(ctx) as ledger:
+        slug = ledger.catalogue().check_plan(plan_option(ctx))
+        yield Reader(ledger.app), slug, when
+
+
+def _day(text: str) -> date:
+    from ledger.domain.errors import LedgerError  # noqa: PLC0415
+    from ledger.domain.values import parse_day  # noqa: PLC0415
+
+    try:
+        return parse_day(text)
+    except LedgerError as exc:
+        fail(str(exc))
+
+
+def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme")] = None,
+         item: ItemOption = None, as_of: AsOf = None, known_at: KnownAt = None,
+         fmt: FormatOption = Format.TABLE) -> None:
+    """The plan as of a date: each item's leads, RAG, derived status, outcomes, latest update.
+
+    Example: ledger plan --as-of 2018-07-31 --format json
+    """
+    from projections.current_plan import COLUMNS  # noqa: PLC0415
+
+    with reading(ctx, as_of, known_at) as (reader, slug, when):
+        rows = reader.plan(slug, when, theme, item)
+    if fmt is Format.TABLE:
+        rows = [_plan_cells(r) for r in rows]
+        echo(render(rows, fmt, ("item", "leads", "rag", "status", "outcomes", "updates",
+                                "latest_update")))
+        return
+    echo(render(rows, fmt, COLUMNS))
+
+
+def _plan_cells(row: dict[str, Any]) -> dict[str, Any]:
+    latest = row["latest_update"]
+    return {**row, "leads": "; ".join(row["leads"]),
+            "outcomes": "; ".join(f"{o['due'] or 'TBC'}" for o in row["outcomes"]),
+            "latest_update": f"[{latest['month']}] {latest['text'][:60]}" if latest else ""}
+
+
+def snapshots(ctx: typer.Context,
+              first: Annotated[str | None, typer.Option("--from", help="First month.")] = None,
+              last: Annotated[str | None, typer.Option("--to", help="Last month.")] = None,
+              as_of: AsOf = None, known_at: KnownAt = None,
+              fmt: FormatOption = Format.TABLE) -> None:
+    """The plan at the end of each month: item × month of status and RAG.
+
+    Example: ledger snapshots --from 2018-07 --to 2018-09
+    """
+    from ledger.domain.errors import LedgerError  # noqa: PLC0415
+    from ledger.domain.values import parse_month  # noqa: PLC0415
+    from projections.monthly_snapshots import COLUMNS  # noqa: PLC0415
+
+    try:
+        first, last = (parse_month(first) if first else None), (parse_month(last) if last else None)
+    except LedgerError as exc:
+        fail(str(exc))
+    with reading(ctx, as_of, known_at) as (reader, slug, when):
+        rows = reader.snapshots(slug, when, first, last)
+    if fmt is not Format.TABLE:
+        echo(render(rows, fmt, COLUMNS))
+        return
+    months = sorted({r["month"] for r in rows})
+    grid: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cell = row["status"] + (f" ({row['rag']})" if row["rag"] else "")
+        grid.setdefault(row["item"], {"item": row["item"]})[row["month"]] = cell
+    echo(render(list(grid.values()), fmt, ("item", *months)))
+
+
+def slippage(ctx: typer.Context, item: ItemOption = None,
+             min_slips: Annotated[int, typer.Option("--min-slips", min=0)] = 0,
+             as_of: AsOf = None, known_at: KnownAt = None,
+             fmt: FormatOption = Format.TABLE) -> None:
+    """Every outcome's baseline and current target, its moves (who, when, why), slips.
+
+    Example: ledger slippage --min-slips 1 --format json
+    """
+    from projections.slippage_history import COLUMNS  # noqa: PLC0415
+
+    with reading(ctx, as_of, known_at) as (reader, slug, when):
+        rows = reader.slippage(slug, when, item, min_slips)
+    if fmt is Format.TABLE:
+        rows = [{**r, "outcome": r["outcome"][:50],
+                 "moves": "; ".join(f"{m['from']}->{m['to']} {m['by']}" for m in r["moves"])}
+                for r in rows]
+    echo(render(rows, fmt, COLUMNS))
+
+
+def changes(ctx: typer.Context, item: ItemOption = None,
+            by: Annotated[str | None, typer.Option("--by", help="Recorded by or attributed "
+                                                   "to this person.")] = None,
+            kind: Annotated[str | None, typer.Option("--kind", help="item_added, target_moved, "
+                                                     "lead_changed, update_recorded, ...")] = None,
+            since: Annotated[str | None, typer.Option("--since", help="Effective from.")] = None,
+            until: Annotated[str | None, typer.Option("--until", help="Effective until.")] = None,
+            late: Annotated[bool, typer.Option("--late", help="Only changes recorded long "
+                                               "after they took effect.")] = False,
+            late_days: Annotated[int, typer.Option("--late-days", min=0, help="What counts as "
+                                                   "late, in days.")] = 31,
+            as_of: AsOf = None, known_at: KnownAt = None,
+            fmt: FormatOption = Format.TABLE) -> None:
+    """Who changed what, when and why: one row per change, oldest first.
+
+    Example: ledger changes --kind target_moved --late --format csv
+    """
+    from projections.change_log import COLUMNS  # noqa: PLC0415
+
+    since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
+    with reading(ctx, as_of, known_at) as (reader, slug, when):
+        rows = reader.changes(slug, when, item=item, by=by, kind=kind, since=since_day,
+                              until=until_day, late_days=late_days if late else None)
+    columns: tuple[str, ...] = (*COLUMNS, "corrected_by")
+    if fmt is Format.TABLE:
+        columns = ("seq", "effective", "item", "kind", "by", "before", "after", "note")
+    echo(render(rows, fmt, columns))
+
+
+def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
+            fmt: FormatOption = Format.TABLE) -> None:
+    """Items per 2015-legend status and per RAG as at a date, and the baseline execution index.
+
+    Example: ledger --plan kerslake-2015 summary --as-of 2015-12-31
+    """
+    with reading(ctx, as_of, known_at) as (reader, slug, when):
+        result = reader.summary(slug, when)
+    rows = [{"measure": "status", "value": k, "items": v} for k, v in result.statuses.items()]
+    rows += [{"measure": "rag", "value": k, "items": v} for k, v in result.rags.items()]
+    bei = f"{result.bei:.2f}" if result.bei is not None else ""
+    rows.append({"measure": "bei", "value": f"{result.completed}/{result.due_by_baseline}",
+                 "items": bei})
+    echo(render(rows, fmt, ("measure", "value", "items")))
+
+
+def diff(ctx: typer.Context,
+         first: Annotated[str, typer.Argument(help="The earlier date, YYYY-MM-DD.")],
+         second: Annotated[str, typer.Argument(help="The later date, YYYY-MM-DD.")],
+         known_at: KnownAt = None, fmt: FormatOption = Format.TABLE) -> None:
+    """What changed in the plan between two dates, as an auditor compares two reports.
+
+    Example: ledger diff 2018-07-31 2018-08-31
+    """
+    from projections.change_log import COLUMNS  # noqa: PLC0415
+
+    start, end = _day(first), _day(second)
+    if end < start:
+        fail(f"{second} is before {first}")
+    with reading(ctx, second, known_at) as (reader, slug, _when):
+        rows = reader.diff(slug, start, end, _when.known_at)
+    columns = ("effective", "item", "kind", "by", "before", "after") if fmt is Format.TABLE \
+        else (*COLUMNS, "corrected_by")
+    echo(render(rows, fmt, columns))
+
+
+def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Each imported document: edition month, file, SHA-256, when and by whom, events.
+
+    Example: ledger editions --format json
+    """
+    with reading(ctx, None, None) as (reader, slug, _when):
+        rows = reader.editions(slug)
+    echo(render(rows, fmt, ("edition", "file", "sha256", "imported_at", "by", "events", "seq")))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the query commands to the app."""
+    for command in (plan, snapshots, slippage, changes, summary, diff, editions):
+        app.command(command.__name__)(command)

@@ -1,0 +1,210 @@
+"""The auditors' queries on the imported seeds: as of a date, as known at a moment, slips."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from ledger.application.services import Ledger
+from projections import schema
+from projections.runner import Projector
+from tests.conftest import Cli
+from tests.editions import KERSLAKE, SEPTEMBER, write_october
+
+
+def rows(cli: Cli, *args: str) -> list[dict[str, Any]]:
+    return list(json.loads(cli("--plan", "cgip-2018", *args, "--format", "json")))
+
+
+def by_item(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["item"]: r for r in found}
+
+
+@pytest.fixture
+def imported(cli: Cli) -> Cli:
+    """The September 2018 edition and the 2015 action plan, imported."""
+    cli("import", str(SEPTEMBER), "--by", "improvement.team")
+    cli("import", str(KERSLAKE), "--by", "improvement.team")
+    return cli
+
+
+def test_the_plan_as_of_july_shows_only_what_was_reported_by_july(imported: Cli) -> None:
+    """As of 31 July 2018: no August or September updates; 4.9 (complete in August) open."""
+    july = by_item(rows(imported, "plan", "--as-of", "2018-07-31"))
+    assert len(july) == 46
+    assert july["1.2"]["updates"] == 1
+    assert july["1.2"]["latest_update"]["month"] == "2018-07"
+    assert all((r["latest_update"] or {"month": "2018-07"})["month"] <= "2018-07"
+               for r in july.values())
+    assert july["4.9"]["complete"] is False
+    assert july["1.1"]["status"] == "Not due to have started"
+    september = by_item(rows(imported, "plan", "--as-of", "2018-09-30"))
+    assert september["1.2"]["updates"] == 5
+    assert september["4.9"]["complete"] is True
+    assert [r["item"] for r in september.values() if r["complete"]] == ["1.10", "2.6", "3.2",
+                                                                         "4.9"]
+
+
+def test_plan_rows_have_the_documented_fields(imported: Cli) -> None:
+    """JSON rows: plan, theme, item, aim, leads, rag, status, complete, outcomes, updates..."""
+    row = by_item(rows(imported, "plan", "--item", "1.3"))["1.3"]
+    assert list(row) == ["plan", "theme", "item", "aim", "leads", "rag", "status", "complete",
+                         "outcomes", "updates", "latest_update"]
+    assert {"text": "Complete the constitutional review", "due": "2018-09",
+            "baseline_due": "2018-09"} in row["outcomes"]
+    assert set(row["latest_update"]) == {"month", "text", "by"}
+
+
+def test_a_later_edition_shows_in_slippage_and_changes_and_leaves_the_past_alone(
+    imported: Cli, tmp_path: Path,
+) -> None:
+    """October: the 1.3 slip and the 1.6 lead change, with who/when; September unchanged."""
+    september_before = rows(imported, "plan", "--as-of", "2018-09-30")
+    before_import = datetime.now(UTC).isoformat()
+    imported("import", str(write_october(tmp_path)), "--by", "auditor.b")
+    slips = rows(imported, "slippage", "--min-slips", "1")
+    assert [(r["item"], r["outcome"], r["baseline_due"], r["current_due"], r["slip_count"],
+             r["months_slipped"]) for r in slips] == [
+        ("1.3", "Complete the constitutional review", "2018-09", "2018-11", 1, 2)]
+    move = slips[0]["moves"][0]
+    assert (move["from"], move["to"], move["effective"], move["by"]) == (
+        "2018-09", "2018-11", "2018-10-31", "auditor.b")
+    assert move["note"] == "edition 2018-10 states November 2018"
+    moved = rows(imported, "changes", "--kind", "target_moved")
+    assert [(r["item"], r["by"], r["effective"]) for r in moved] == [
+        ("1.3", "auditor.b", "2018-10-31")]
+    leads = rows(imported, "changes", "--kind", "lead_changed", "--since", "2018-10-01")
+    assert [(r["item"], r["before"], r["after"]) for r in leads] == [
+        ("1.6", "City Solicitor / Deputy Leader", "Monitoring Officer"),
+        ("7.4", "", "Assistant Chief Executive")]
+    assert rows(imported, "plan", "--as-of", "2018-09-30") == september_before
+    # What the ledger knew before the October import, about the end of October:
+    then = by_item(rows(imported, "plan", "--as-of", "2018-10-31", "--known-at", before_import))
+    assert "7.4" not in then
+    assert then["1.6"]["leads"] == ["City Solicitor / Deputy Leader"]
+    now = by_item(rows(imported, "plan", "--as-of", "2018-10-31"))
+    assert now["1.6"]["leads"] == ["Monitoring Officer"]
+
+
+def test_known_at_hides_what_was_recorded_later(imported: Cli) -> None:
+    """An update recorded today about August 2018 shows as of August, not known before it."""
+    before_update = datetime.now(UTC).isoformat()
+    imported("--plan", "cgip-2018", "update", "1.1", "Late note on the survey",
+             "--month", "2018-08", "--effective", "2018-08-31")
+    now = by_item(rows(imported, "plan", "--as-of", "2018-08-31"))["1.1"]
+    assert now["updates"] == 2
+    earlier = by_item(rows(imported, "plan", "--as-of", "2018-08-31",
+                           "--known-at", before_update))["1.1"]
+    assert earlier["updates"] == 1
+    assert rows(imported, "plan", "--known-at", "2020-01-01") == []  # imported in 2026
+    late = rows(imported, "changes", "--late", "--item", "1.1", "--kind", "update_recorded")
+    assert "Late note on the survey" in late[-1]["after"]
+
+
+def test_the_2015_plan_is_counted_in_the_2015_legend(imported: Cli) -> None:
+    """As at 31 December 2015, from the timescales that could be read: TBC for the rest."""
+    found = json.loads(imported("--plan", "kerslake-2015", "summary", "--as-of", "2015-12-31",
+                                "--format", "json"))
+    statuses = {r["value"]: r["items"] for r in found if r["measure"] == "status"}
+    assert statuses == {"TBC": 98, "Not due to have started": 2,
+                        "Not started – completion slipped": 12,
+                        "In progress – completion slipped": 0, "In progress": 0, "Complete": 0}
+    assert {"measure": "bei", "value": "0/12", "items": "0.00"} in found
+
+
+def test_snapshots_give_item_by_month(imported: Cli) -> None:
+    """Three months for the September edition; 4.9 complete from August."""
+    found = rows(imported, "snapshots", "--from", "2018-07", "--to", "2018-09")
+    assert len(found) == 46 * 3
+    grid = {(r["item"], r["month"]): r for r in found}
+    assert grid[("4.9", "2018-07")]["status"] != "Complete"
+    assert grid[("4.9", "2018-08")]["status"] == "Complete"
+    assert grid[("1.2", "2018-09")]["updates_in_month"] == 3
+    assert list(found[0]) == ["month", "plan", "item", "rag", "status", "leads",
+                              "updates_in_month"]
+    table = imported("--plan", "cgip-2018", "snapshots", "--from", "2018-07", "--to", "2018-09")
+    assert table.splitlines()[0].split() == ["item", "2018-07", "2018-08", "2018-09"]
+    known = rows(imported, "snapshots", "--from", "2018-07", "--to", "2018-09",
+                 "--known-at", datetime.now(UTC).isoformat())
+    assert known == found
+
+
+def test_json_and_csv_carry_the_same_rows(imported: Cli) -> None:
+    """changes as CSV parses back to the JSON rows (as text)."""
+    as_json = rows(imported, "changes", "--item", "1.2")
+    as_csv = list(csv.DictReader(io.StringIO(
+        imported("--plan", "cgip-2018", "changes", "--item", "1.2", "--format", "csv"))))
+    assert len(as_csv) == len(as_json) == 9  # added, 2 outcomes, its lead, 5 updates
+    assert [r["after"] for r in as_csv] == [r["after"] for r in as_json]
+    assert [int(r["seq"]) for r in as_csv] == [r["seq"] for r in as_json]
+
+
+def test_editions_list_each_import_with_its_digest(imported: Cli) -> None:
+    """The September edition: its file's SHA-256, who imported it, events it produced."""
+    found = rows(imported, "editions")
+    assert [(r["edition"], r["file"], r["by"]) for r in found] == [
+        ("2018-09", SEPTEMBER.name, "improvement.team")]
+    assert found[0]["sha256"] == hashlib.sha256(SEPTEMBER.read_bytes()).hexdigest()
+    assert found[0]["events"] > 400
+
+
+def test_diff_between_two_month_ends(imported: Cli) -> None:
+    """July to August 2018: the August updates and 4.9's completion, nothing from September."""
+    found = rows(imported, "diff", "2018-07-31", "2018-08-31")
+    assert {r["effective"] for r in found} == {"2018-08-31"}
+    assert ("4.9", "completed") in {(r["item"], r["kind"]) for r in found}
+
+
+def read_models(db: str) -> dict[str, list[tuple[Any, ...]]]:
+    ledger = Ledger.open(db)
+    try:
+        with ledger.app.engine.connect() as conn:
+            return {t.name: sorted(tuple(r) for r in conn.execute(select(t)).all())
+                    for t in (*schema.ALL_READ_TABLES, schema.tracking)}
+    finally:
+        ledger.close()
+
+
+def test_a_rebuild_from_zero_equals_incremental_catch_up(imported: Cli, tmp_path: Path) -> None:
+    """Catch up after each change, then rebuild from nothing: every read-model row is equal."""
+    rows(imported, "plan")  # catch up after the two imports
+    imported("import", str(write_october(tmp_path)))
+    imported("--plan", "cgip-2018", "correct", "1.2@5", "--text", "Survey being planned now",
+             "--note", "wording")
+    rows(imported, "slippage")  # catch up incrementally
+    incremental = read_models(imported.db)
+    out = imported("projections", "rebuild", "--batch", "97")
+    assert "rebuilt the read models from" in out
+    assert read_models(imported.db) == incremental
+    status = imported("projections", "status", "--format", "json")
+    assert {r["lag"] for r in json.loads(status)} == {0}
+
+
+def test_projections_status_shows_the_lag_before_a_query(imported: Cli) -> None:
+    """After an import nothing has been projected; a query catches up."""
+    ledger = Ledger.open(imported.db)
+    head = ledger.app.recorder.max_notification_id()
+    lag = {r["model"]: r["lag"] for r in json.loads(imported("projections", "status", "-f",
+                                                             "json"))}
+    assert lag["current_plan"] == head
+    rows(imported, "plan")
+    assert Projector(ledger.app).positions()["current_plan"] == head
+    ledger.close()
+
+
+def test_a_corrected_update_is_marked_in_changes(imported: Cli) -> None:
+    """The original stays in the change log, marked corrected by the correction."""
+    imported("--plan", "cgip-2018", "correct", "1.2@5", "--text", "Survey planned",
+             "--note", "wording")
+    found = rows(imported, "changes", "--item", "1.2")
+    original = next(r for r in found if r["after"].startswith("[2018-08] Survey being planned"))
+    assert original["corrected_by"] == "1.2@10"  # 9 events, then the correction
+    assert found[-1]["kind"] == "correction"
