@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import importing, projections, queries, read, write
+from ledger.cli import evidence, importing, projections, queries, read, write
 from ledger.cli.context import Options
 
 DEFAULT_DB = "sqlite:///ledger.db"
@@ -44,3 +44,4 @@ importing.register(app)
 read.register(app)
 queries.register(app)
 projections.register(app)
+evidence.register(app)

@@ -12,11 +12,12 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from ledger.domain.errors import InvalidInputError, LedgerError
+from ledger.store.chain import CHAIN_TABLE, CREATE_CHAIN
 from ledger.store.guards import install_guards
 
 APP_NAME = "ledger"  # fixed: the events table is named after it
@@ -92,14 +93,18 @@ def open_ledger(url: str, *, create: bool = False) -> LedgerApp:
         msg = f"no ledger at {path}: run `ledger init` first (or pass --db)"
         raise LedgerError(msg)
     app = LedgerApp(env={
-        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        # eventsourcing-sqlalchemy, with a recorder that seals each event as it is stored
+        "PERSISTENCE_MODULE": "ledger.store.chain:ChainedFactory",
         "SQLALCHEMY_URL": url,
         "CREATE_TABLE": "y" if create else "n",
     })
     if path is not None:
         event.listen(app.engine, "connect", _on_connect_sqlite)
     if create:
+        with app.engine.begin() as conn:
+            conn.execute(text(CREATE_CHAIN))
         install_guards(app.engine, EVENTS_TABLE)
+        install_guards(app.engine, CHAIN_TABLE)
     elif not inspect(app.engine).has_table(EVENTS_TABLE):
         msg = f"the database at {url!r} holds no ledger: run `ledger init` first"
         raise LedgerError(msg)

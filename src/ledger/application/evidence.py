@@ -1,0 +1,103 @@
+"""Tamper evidence: the ledger's digest, and verification of its chain against the events.
+
+Verification reads every stored event, recomputes every link, and compares
+them with the seals; with an auditor's digest it also proves that the ledger
+today still extends what the digest saw.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ledger.domain.chain import Head, Problem, StoredRow, check
+from ledger.domain.errors import InvalidInputError
+from ledger.store import LedgerApp
+from ledger.store.chain import read_seals
+
+BATCH = 5000
+DIGEST_KEYS = ("ledger", "position", "hash")
+
+
+def stored_rows(app: LedgerApp) -> Iterator[StoredRow]:
+    """Every stored event in the ledger's global order."""
+    start = 1
+    while True:
+        notes = app.recorder.select_notifications(start, BATCH)
+        if not notes:
+            return
+        for note in notes:
+            yield StoredRow(note.id, UUID(str(note.originator_id)), note.originator_version,
+                            note.topic, bytes(note.state))
+        start = notes[-1].id + 1
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verification found."""
+
+    events: int
+    head: Head
+    problem: Problem | None
+    digest_problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        """True when the chain holds and extends the digest, if one was given."""
+        return self.problem is None and not self.digest_problem
+
+
+def verify(app: LedgerApp, digest: dict[str, Any] | None = None) -> Verdict:
+    """Recompute the chain from the stored events and compare it with the seals (and digest)."""
+    rows = list(stored_rows(app))
+    problem, head, links = check(rows, read_seals(app.engine))
+    digest_problem = ""
+    if digest is not None and problem is None:
+        position, link = int(digest["position"]), str(digest["hash"])
+        if position > head.position:
+            digest_problem = (f"the ledger ends at position {head.position}, before the "
+                              f"digest's position {position}: events were removed")
+        elif position and links.get(position) != link:
+            digest_problem = (f"position {position}: the ledger no longer extends the digest "
+                              f"(its link is {links.get(position, 'absent')[:16]}…, the digest "
+                              f"says {link[:16]}…): history before it was rewritten")
+    return Verdict(len(rows), head, problem, digest_problem)
+
+
+def take_digest(app: LedgerApp, actor: str) -> dict[str, Any]:
+    """The head of the chain, for an auditor to keep outside the council's systems."""
+    verdict = verify(app)
+    if verdict.problem is not None:
+        msg = f"the chain is broken, no digest taken: {verdict.problem}"
+        raise InvalidInputError(msg)
+    head_time = ""
+    if verdict.head.position:
+        note = app.recorder.select_notifications(verdict.head.position, 1)[0]
+        head_time = str(json.loads(note.state).get("timestamp", {}).get("_data_", ""))
+    return {
+        "ledger": app.name,
+        "position": verdict.head.position,
+        "hash": verdict.head.link,
+        "recorded_at": head_time,
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "taken_by": actor,
+        "algorithm": "sha256(previous:position:sha256(canonical event))",
+    }
+
+
+def read_digest(path: Path) -> dict[str, Any]:
+    """A digest file, checked for the fields verification needs."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"{path}: not a readable digest: {exc}"
+        raise InvalidInputError(msg) from None
+    if not isinstance(data, dict) or any(k not in data for k in DIGEST_KEYS):
+        msg = f"{path}: a digest needs {', '.join(DIGEST_KEYS)}"
+        raise InvalidInputError(msg)
+    return data

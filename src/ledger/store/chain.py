@@ -1,0 +1,73 @@
+"""The chain table, and the recorder that seals each event in the transaction that stores it.
+
+Because the seal is written with the event, an event without a seal can only
+have been put there around the ledger, never by it. The chain table refuses
+UPDATE and DELETE like the events table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from ledger.domain.chain import GENESIS, Seal, StoredRow, seal
+
+CHAIN_TABLE = "ledger_chain"
+
+CREATE_CHAIN = f"""CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (
+    position BIGINT PRIMARY KEY,
+    content CHAR(64) NOT NULL,
+    link CHAR(64) NOT NULL
+)"""
+
+
+def last_seal(conn: Connection | Session) -> tuple[int, str]:
+    """The position and link of the newest seal (0 and the genesis link when none)."""
+    row = conn.execute(text(f"SELECT position, link FROM {CHAIN_TABLE} "
+                            "ORDER BY position DESC LIMIT 1")).first()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def write_seals(conn: Connection | Session, seals: Sequence[Seal]) -> None:
+    """Insert seals (in the caller's transaction)."""
+    if seals:
+        conn.execute(text(f"INSERT INTO {CHAIN_TABLE} (position, content, link) "
+                          "VALUES (:position, :content, :link)"),
+                     [{"position": s.position, "content": s.content, "link": s.link}
+                      for s in seals])
+
+
+def read_seals(engine: Engine) -> list[Seal]:
+    """Every seal, in order."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT position, content, link FROM {CHAIN_TABLE} "
+                                 "ORDER BY position")).all()
+    return [Seal(int(p), str(c), str(h)) for p, c, h in rows]
+
+
+class ChainedRecorder(SQLAlchemyApplicationRecorder):
+    """Stores events and their seals in one transaction."""
+
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any,
+    ) -> Sequence[int]:
+        ids = super()._insert_stored_events(session, stored_events, **kwargs)
+        _, previous = last_seal(session)
+        rows = [StoredRow(position, UUID(str(e.originator_id)), e.originator_version, e.topic,
+                          e.state) for position, e in zip(ids, stored_events, strict=True)]
+        write_seals(session, seal(rows, previous))
+        return ids
+
+
+class ChainedFactory(SQLAlchemyFactory):
+    """eventsourcing-sqlalchemy's factory, with the sealing recorder."""
+
+    application_recorder_class = ChainedRecorder
