@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Install everything the ledger needs into .venv, from nothing. With --with-postgres, also
-# Debian's PostgreSQL server for the tests (needs root, as on CI and the team's machines).
+# Install everything the ledger needs into .venv, from nothing. With --for-tests, also the
+# real services and tools the tests use, from Debian's packages: the PostgreSQL server,
+# Chromium (renders and prints the evidence report) and poppler-utils (pdftotext).
+# Needs root for those, as on CI and the team's machines.
 # Skips the pip step when .venv already holds this pyproject.toml's dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${1:-}" = "--with-postgres" ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "setup: PostgreSQL is not installed; run as root or: apt-get install postgresql" >&2
-    exit 1
+if [ "${1:-}" = "--for-tests" ]; then
+  missing=()
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "setup: missing ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+    echo "setup: installing ${missing[*]} from Debian's packages" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  echo "setup: installing PostgreSQL from Debian's packages" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

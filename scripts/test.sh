@@ -3,7 +3,7 @@
 # on SQLite and on PostgreSQL, stops the server, and fails if no PostgreSQL test passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --with-postgres
+bash scripts/setup.sh --for-tests
 pgdir=$(mktemp -d -u "${TMPDIR:-/tmp}/ledger-pg.XXXXXX")
 trap 'bash scripts/pg.sh stop "$pgdir"' EXIT
 LEDGER_TEST_PG_URL=$(LEDGER_PG_PORT=${LEDGER_PG_PORT:-54330} bash scripts/pg.sh start "$pgdir")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import evidence, importing, projections, queries, read, write
+from ledger.cli import evidence, export, importing, projections, queries, read, write
 from ledger.cli.context import Options
 
 DEFAULT_DB = "sqlite:///ledger.db"
@@ -45,3 +45,4 @@ read.register(app)
 queries.register(app)
 projections.register(app)
 evidence.register(app)
+export.register(app)

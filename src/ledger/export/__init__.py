@@ -1,0 +1,1 @@
+"""The external auditor's evidence pack: files, report, manifest, checksums and signature."""

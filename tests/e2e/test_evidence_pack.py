@@ -1,0 +1,160 @@
+"""The external auditor's evidence pack, checked with the tools an auditor already has."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli
+from tests.editions import SEPTEMBER, write_october
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    assert found, f"{name} is not installed (scripts/setup.sh --for-tests installs it)"
+    return found
+
+
+@pytest.fixture
+def pack(cli: Cli, tmp_path: Path) -> Path:
+    """The September and October editions, exported and signed with a fresh Ed25519 key."""
+    cli("import", str(SEPTEMBER))
+    cli("import", str(write_october(tmp_path)))
+    key = tmp_path / "council.pem"
+    subprocess.run([tool("openssl"), "genpkey", "-algorithm", "ed25519", "-out", str(key)],
+                   check=True, capture_output=True)
+    out = tmp_path / "pack"
+    said = cli("--plan", "cgip-2018", "export", "--out", str(out), "--sign", str(key))
+    assert "wrote 12 files" in said
+    return out
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_sha256sum_accepts_the_pack(pack: Path) -> None:
+    """`sha256sum -c SHA256SUMS` passes for every file of the pack."""
+    done = subprocess.run([tool("sha256sum"), "-c", "SHA256SUMS"], cwd=pack, check=True,
+                          capture_output=True, text=True)
+    assert done.stdout.count(": OK") == 11
+
+
+def test_openssl_verifies_the_manifest_signature(pack: Path) -> None:
+    """The detached Ed25519 signature verifies with `openssl pkeyutl`; a changed byte fails."""
+    command = [tool("openssl"), "pkeyutl", "-verify", "-pubin", "-inkey", "signer.pub.pem",
+               "-rawin", "-in", "manifest.json", "-sigfile", "manifest.json.sig"]
+    assert "Signature Verified Successfully" in subprocess.run(
+        command, cwd=pack, capture_output=True, text=True, check=True).stdout
+    (pack / "manifest.json").write_bytes((pack / "manifest.json").read_bytes()
+                                         .replace(b'"slips": 1', b'"slips": 0', 1))
+    assert subprocess.run(command, cwd=pack, capture_output=True, check=False).returncode != 0
+
+
+def test_the_csvs_load_and_their_counts_match_the_ledger(cli: Cli, pack: Path) -> None:
+    """plan.csv has the 47 items, changes.csv every change; the manifest counts agree."""
+    manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    plan = read_csv(pack / "plan.csv")
+    assert len(plan) == 47 == manifest["files"]["plan.csv"]["rows"]
+    assert {r["item"] for r in plan} >= {"1.1", "4.13", "7.4"}
+    changes = read_csv(pack / "changes.csv")
+    ledger_changes = json.loads(cli("--plan", "cgip-2018", "changes", "--format", "json"))
+    assert len(changes) == len(ledger_changes) == manifest["files"]["changes.csv"]["rows"]
+    slippage = read_csv(pack / "slippage.csv")
+    moved = [r for r in slippage if r["slip_count"] == "1"]
+    assert [(r["item"], r["baseline_due"], r["current_due"]) for r in moved] == [
+        ("1.3", "2018-09", "2018-11")]
+    assert manifest["control_totals"]["slips"] == 1
+    assert manifest["control_totals"]["months_slipped"] == 2
+    events = [json.loads(line) for line in (pack / "events.jsonl").read_text().splitlines()]
+    assert len(events) == manifest["control_totals"]["events"] == len(read_csv(
+        pack / "events.csv"))
+    assert all(len(e["chain_hash"]) == 64 for e in events)
+    assert manifest["ledger_digest"]["position"] >= events[-1]["position"]
+
+
+def test_the_report_renders_in_chromium_without_console_errors(pack: Path, tmp_path: Path
+                                                               ) -> None:
+    """Headless Chromium draws the items, the heatmap and the chart; a screenshot is kept."""
+    page = (pack / "report.html").as_uri()
+    profile = tmp_path / "chromium-profile"
+    dom = subprocess.run([tool("chromium"), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                          "--enable-logging=stderr", "--v=0", "--dump-dom", page],
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert 'id="heatmap"' in dom.stdout
+    assert '<svg id="mta"' in dom.stdout
+    assert "<polyline" in dom.stdout
+    assert "Complete the constitutional review" in dom.stdout
+    assert "CONSOLE" not in dom.stderr
+    assert "Uncaught" not in dom.stderr
+    shot = tmp_path / "report.png"
+    subprocess.run([tool("chromium"), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                    "--window-size=1280,2000", f"--screenshot={shot}", page],
+                   capture_output=True, timeout=120, check=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000
+    html = (pack / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html
+    assert "<script src" not in html
+    assert "<link" not in html
+
+
+def test_report_pdf_opens_with_pdftotext_and_holds_the_items(pack: Path) -> None:
+    """`pdftotext report.pdf -` reads the plan's items and aims."""
+    text = subprocess.run([tool("pdftotext"), str(pack / "report.pdf"), "-"],
+                          capture_output=True, text=True, check=True, timeout=60).stdout
+    words = " ".join(text.split())
+    assert "Evidence pack" in words
+    assert "Well-organised, stable and effective political" in words
+    assert all(item in words for item in ("1.10", "4.13", "7.4"))
+    assert "Milestone trend analysis" in words
+
+
+def test_verify_pack_checks_files_signature_and_the_ledger(cli: Cli, pack: Path) -> None:
+    """verify-pack passes; an edited CSV is named; the ledger extends the pack's digest."""
+    said = cli("verify-pack", str(pack), "--key", str(pack / "signer.pub.pem"),
+               "--against-ledger")
+    assert "the signature holds" in said
+    assert "the ledger extends its digest" in said
+    cli("--plan", "cgip-2018", "update", "1.1", "A later update")  # the ledger grows: still OK
+    cli("verify-pack", str(pack), "--against-ledger")
+    with (pack / "plan.csv").open("a", encoding="utf-8") as handle:
+        handle.write("cgip-2018,1,9.9,forged\n")
+    err = cli("verify-pack", str(pack), code=1)
+    assert "plan.csv: its SHA-256 differs from the manifest's" in err
+
+
+def test_export_refuses_a_directory_that_is_not_empty(cli: Cli, tmp_path: Path) -> None:
+    """A pack never overwrites: an existing file or a non-empty directory is refused."""
+    cli("import", str(SEPTEMBER))
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("keep me")
+    err = cli("export", "--out", str(tmp_path / "busy"), "--no-pdf", code=2)
+    assert "not an empty directory" in err
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_theme_and_an_earlier_date_narrow_the_pack(cli: Cli, tmp_path: Path) -> None:
+    """Theme 4 as of July 2018: only theme 4's items and only what was in force by then."""
+    cli("import", str(SEPTEMBER))
+    out = tmp_path / "theme4"
+    cli("export", "--out", str(out), "--theme", "4", "--as-of", "2018-07-31", "--no-pdf")
+    plan = read_csv(out / "plan.csv")
+    assert len(plan) == 13
+    assert all(r["theme"] == "4" for r in plan)
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    assert events
+    assert all(e["effective"] <= "2018-07-31" for e in events)
+    assert {e["item"] for e in events} <= {f"4.{n}" for n in range(1, 14)}
