@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 
+from ledger.domain.events import PlanEvent
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import month_end
 from ledger.store import LedgerApp
@@ -64,12 +65,15 @@ class Reader:
         last = self.plans().get(plan, {}).get("last_month", "")
         return when.known_at is None and bool(last) and when.as_of >= month_end(last)
 
-    def states(self, plan: str, when: When, item: str | None = None) -> list[ItemState]:
-        """Each item's state as folded from the events in force at `when`."""
+    def item_events(self, plan: str, when: When, *, effective: bool = True,
+                    item: str | None = None) -> list[list[PlanEvent]]:
+        """Each item's events known at `when` (and, with `effective`, in force by its date),
+        in stream order, read from the time-indexed change log."""
         c = schema.changes.c
-        conditions: list[ColumnElement[bool]] = [
-            c.plan == plan, c.item != "",
-            or_(c.effective <= when.as_of.isoformat(), c.kind == "correction")]
+        conditions: list[ColumnElement[bool]] = [c.plan == plan, c.item != ""]
+        if effective:
+            conditions.append(or_(c.effective <= when.as_of.isoformat(),
+                                  c.kind == "correction"))
         if when.known_at is not None:
             conditions.append(c.recorded_at <= when.known_at)
         if item is not None:
@@ -81,7 +85,11 @@ class Reader:
         by_stream: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             by_stream[row[0]].append(row)
-        states = [fold(decode(self.app, stream_rows)) for stream_rows in by_stream.values()]
+        return [decode(self.app, stream_rows) for stream_rows in by_stream.values()]
+
+    def states(self, plan: str, when: When, item: str | None = None) -> list[ItemState]:
+        """Each item's state as folded from the events in force at `when`."""
+        states = [fold(events) for events in self.item_events(plan, when, item=item)]
         found = [s for s in states if s is not None]
         return sorted(found, key=lambda s: item_sort_key(s.number))
 
@@ -147,24 +155,10 @@ class Reader:
         else:
             months = [m for m in months if month_end(m) <= when.as_of] or months[:0]
             rows = []
-            for events in self._events_by_item(plan, when):
+            for events in self.item_events(plan, when, effective=False):
                 rows.extend(snapshot_rows(events, months))
         rows = [{k: r[k] for k in SNAPSHOT_COLUMNS} for r in rows]
         return sorted(rows, key=lambda r: (item_sort_key(r["item"]), r["month"]))
-
-    def _events_by_item(self, plan: str, when: When) -> list[list[Any]]:
-        c = schema.changes.c
-        conditions: list[ColumnElement[bool]] = [c.plan == plan, c.item != ""]
-        if when.known_at is not None:
-            conditions.append(c.recorded_at <= when.known_at)
-        query = (select(c.stream, c.version, c.topic, c.state).where(and_(*conditions))
-                 .order_by(c.stream, c.version))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        by_stream: dict[str, list[Any]] = defaultdict(list)
-        for row in rows:
-            by_stream[row[0]].append(row)
-        return [decode(self.app, r) for r in by_stream.values()]
 
     # --- ledger changes / diff ----------------------------------------------------
 
