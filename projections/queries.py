@@ -188,7 +188,7 @@ class Reader:
         query = select(*columns, c.version, c.corrects).where(and_(*conditions)).order_by(c.seq)
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query).all()]
-        corrected = self._corrections()
+        corrected = self.corrections()
         out = []
         for row in rows:
             version = row.pop("version")
@@ -199,7 +199,7 @@ class Reader:
             out.append(row)
         return out
 
-    def _corrections(self) -> dict[tuple[str, str, int], str]:
+    def corrections(self) -> dict[tuple[str, str, int], str]:
         """Which change corrected which: (plan, item, version corrected) -> `ITEM@N`."""
         c = schema.changes.c
         query = select(c.plan, c.item, c.version, c.corrects).where(c.kind == "correction")

@@ -9,6 +9,7 @@ digest is a prefix of the ledger's chain.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 
 EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", "plan", "item",
                  "kind", "topic", "recorded_at", "effective", "recorded_by", "attributed_to",
-                 "before", "after", "source", "note", "state")
+                 "before", "after", "source", "note", "corrected_by", "state")
 MTA_MILESTONES = 10
 Progress = Callable[[str], None]
 
@@ -53,8 +54,12 @@ class PackRequest:
     actor: str = ""
 
 
-def check_out_dir(out: Path) -> None:
-    """The pack goes into a new or empty directory; never over existing files."""
+def check_out_dir(out: Path, root: Path | None = None) -> None:
+    """The pack goes into a new or empty directory, never over existing files; where the
+    deployment names a permitted root ($LEDGER_EXPORT_ROOT), only inside it."""
+    if root is not None and not out.resolve().is_relative_to(root.resolve()):
+        msg = f"{out} is outside the permitted export directory {root}"
+        raise InvalidInputError(msg)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         msg = f"{out} exists and is not an empty directory: a pack never overwrites files"
         raise InvalidInputError(msg)
@@ -65,6 +70,7 @@ def _event_rows(ledger: Ledger, reader: Reader, slug: str, request: PackRequest,
     with reader.engine.connect() as conn:
         streams = {s: (p, i) for s, p, i in conn.execute(schema.streams.select()).all()}
     links = {s.position: s.link for s in read_seals(ledger.app.engine)}
+    corrected = reader.corrections()
     rows = []
     for stored in stored_rows(ledger.app):
         plan, item = streams.get(stored.originator_id.hex, ("", ""))
@@ -85,7 +91,9 @@ def _event_rows(ledger: Ledger, reader: Reader, slug: str, request: PackRequest,
             "topic": stored.topic, "recorded_at": recorded,
             "effective": event.effective.isoformat(), "recorded_by": event.recorded_by,
             "attributed_to": event.attributed_to, "before": before, "after": after,
-            "source": event.source, "note": event.note, "state": json.loads(stored.state),
+            "source": event.source, "note": event.note,
+            "corrected_by": corrected.get((plan, item, stored.version), ""),
+            "state": json.loads(stored.state),
         })
     return rows
 
@@ -120,7 +128,8 @@ def export_pack(ledger: Ledger, request: PackRequest,
                 progress: Progress | None = None) -> dict[str, Any]:
     """Write the pack into `request.out`; returns the manifest."""
     step = progress or (lambda _name: None)
-    check_out_dir(request.out)
+    root = os.environ.get("LEDGER_EXPORT_ROOT")
+    check_out_dir(request.out, Path(root) if root else None)
     slug = ledger.catalogue().check_plan(request.plan)
     reader = Reader(ledger.app)
     when = request.when

@@ -100,7 +100,11 @@ class Ledger:
     # --- plan-level commands ----------------------------------------------
 
     def init(self, prov: Provenance) -> bool:
-        """Open the catalogue of a new ledger; False when it was already there."""
+        """Open the catalogue of a new ledger (and create the read models' tables, so a role
+        without CREATE can run it); False when it was already there."""
+        from projections.runner import Projector  # noqa: PLC0415 - only init needs it
+
+        Projector(self.app)
         try:
             self.catalogue()
         except UnknownItemError:

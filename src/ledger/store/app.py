@@ -97,6 +97,9 @@ def open_ledger(url: str, *, create: bool = False) -> LedgerApp:
         "PERSISTENCE_MODULE": "ledger.store.chain:ChainedFactory",
         "SQLALCHEMY_URL": url,
         "CREATE_TABLE": "y" if create else "n",
+        # A writer that keeps the ledger open fast-forwards cached items by their new events
+        # instead of re-reading whole streams.
+        "AGGREGATE_CACHE_MAXSIZE": "4096",
     })
     if path is not None:
         event.listen(app.engine, "connect", _on_connect_sqlite)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ledger.domain.chain import GENESIS, Seal, StoredRow, seal
 
 CHAIN_TABLE = "ledger_chain"
+WRITE_LOCK = 0x1ED6E5  # the advisory lock every writer of this ledger takes
 
 CREATE_CHAIN = f"""CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (
     position BIGINT PRIMARY KEY,
@@ -55,6 +56,17 @@ def read_seals(engine: Engine) -> list[Seal]:
 
 class ChainedRecorder(SQLAlchemyApplicationRecorder):
     """Stores events and their seals in one transaction."""
+
+    def _lock_table(self, session: Session) -> None:
+        # Writers must commit in the order of their ids. On PostgreSQL the library takes an
+        # EXCLUSIVE table lock, which needs UPDATE, DELETE or TRUNCATE privileges; a
+        # transaction-scoped advisory lock serialises writers just as well and lets the
+        # application's role hold only SELECT and INSERT on the events.
+        assert self.datastore.engine is not None
+        if self.datastore.engine.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+        else:
+            super()._lock_table(session)
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any,

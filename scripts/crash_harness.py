@@ -1,0 +1,209 @@
+"""Crash harness: start real `ledger` commands, SIGKILL them at random moments, check the store.
+
+Each run takes a fresh ledger (SQLite file, or a new PostgreSQL database),
+starts one action in a subprocess (an import of a real seed, a burst of write
+commands, or a projection rebuild), kills it with SIGKILL after a random delay,
+and then checks that:
+
+- the store opens cleanly (and SQLite's integrity_check says ok);
+- `verify` finds the hash chain intact;
+- every import is in the store entirely (all the events its edition record counts) or not at all;
+- the read models caught up after the crash equal a rebuild from zero.
+
+    python scripts/crash_harness.py --runs 100 --db sqlite            # SQLite files
+    python scripts/crash_harness.py --runs 100 --db postgresql://ledger@127.0.0.1:54329/x
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+
+from ledger.application.evidence import verify
+from ledger.application.services import Ledger
+from ledger.domain.events import EditionImported, PlanEvent
+from projections import schema
+from projections.runner import Projector
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+LEDGER = str(Path(sys.executable).with_name("ledger"))
+ACTIONS = ("import-september", "import-kerslake", "write-burst", "rebuild")
+
+
+class Databases:
+    """Fresh ledgers for each run: SQLite files, or new databases on a PostgreSQL server."""
+
+    def __init__(self, spec: str, workdir: Path) -> None:
+        self.spec, self.workdir = spec, workdir
+        self.made: list[str] = []
+
+    def fresh(self, run: int) -> str:
+        if self.spec == "sqlite":
+            return f"sqlite:///{self.workdir / f'run-{run}.db'}"
+        name = f"crash_{run}_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(self.spec.replace("postgresql://", "postgresql+psycopg://", 1),
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.made.append(name)
+        return self.spec.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop_all(self) -> None:
+        if not self.made:
+            return
+        admin = create_engine(self.spec.replace("postgresql://", "postgresql+psycopg://", 1),
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def ledger_cli(url: str, *args: str) -> list[str]:
+    return [LEDGER, "--db", url, *args]
+
+
+def setup(url: str, action: str) -> None:
+    env = {**os.environ, "LEDGER_ACTOR": "crash-harness"}
+    subprocess.run(ledger_cli(url, "init"), check=True, capture_output=True, env=env)
+    if action in ("write-burst", "rebuild"):
+        subprocess.run(ledger_cli(url, "import", str(SEEDS / "cgip-2018-09-september-update.md")),
+                       check=True, capture_output=True, env=env)
+
+
+def command(url: str, action: str) -> list[str]:
+    """The shell command a run starts (and kills)."""
+    if action == "import-september":
+        return ledger_cli(url, "import", str(SEEDS / "cgip-2018-09-september-update.md"))
+    if action == "import-kerslake":
+        return ledger_cli(url, "import", str(SEEDS / "kerslake-action-plan-2015.txt"))
+    if action == "rebuild":
+        return ledger_cli(url, "projections", "rebuild", "--batch", "50")
+    burst = " && ".join(
+        " ".join(ledger_cli(url, "update", f"1.{n}", f"'burst update {n}'", "--month",
+                            "2018-09"))
+        for n in range(1, 8))
+    return ["bash", "-c", burst]
+
+
+def import_atomic(ledger: Ledger) -> list[str]:
+    """Problems: imports present only in part."""
+    problems = []
+    per_sha: Counter[str] = Counter()
+    editions: dict[str, int] = {}
+    start = 1
+    while notes := ledger.app.recorder.select_notifications(start, 5000):
+        for note in notes:
+            event = ledger.app.mapper.to_domain_event(note)
+            assert isinstance(event, PlanEvent)
+            if "sha256:" in event.source:
+                per_sha[event.source.rsplit("sha256:", 1)[1]] += 1
+            if isinstance(event, EditionImported):
+                editions[event.sha256] = event.events
+        start = notes[-1].id + 1
+    for sha, count in per_sha.items():
+        if editions.get(sha) != count:
+            problems.append(f"import {sha[:12]} is partial: {count} events, its record says "
+                            f"{editions.get(sha)}")
+    return problems
+
+
+def read_models(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
+    with ledger.app.engine.connect() as conn:
+        return {t.name: sorted(tuple(r) for r in conn.execute(select(t)).all())
+                for t in (*schema.ALL_READ_TABLES, schema.tracking)}
+
+
+def check(url: str) -> list[str]:
+    """Everything that must hold after a crash."""
+    problems: list[str] = []
+    if url.startswith("sqlite"):
+        with create_engine(url).connect() as conn:
+            verdict = conn.execute(text("PRAGMA integrity_check")).scalar()
+            if verdict != "ok":
+                problems.append(f"sqlite integrity_check: {verdict}")
+    ledger = Ledger.open(url)
+    try:
+        chain = verify(ledger.app)
+        if not chain.intact:
+            problems.append(f"chain: {chain.problem}")
+        problems += import_atomic(ledger)
+        projector = Projector(ledger.app)
+        projector.catch_up()
+        caught_up = read_models(ledger)
+        projector.rebuild()
+        if read_models(ledger) != caught_up:
+            problems.append("read models after catch-up differ from a rebuild")
+    finally:
+        ledger.close()
+    return problems
+
+
+def run(spec: str, runs: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)  # noqa: S311 - reproducible kill times, not secrets
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="ledger-crash-") as workdir:
+        databases = Databases(spec, Path(workdir))
+        durations: dict[str, float] = {}
+        try:
+            for number in range(runs):
+                action = ACTIONS[number % len(ACTIONS)]
+                url = databases.fresh(number)
+                setup(url, action)
+                if action not in durations:  # time one uninterrupted run of the command first
+                    probe = databases.fresh(10_000 + number)
+                    setup(probe, action)
+                    started = time.perf_counter()
+                    subprocess.run(command(probe, action), check=True, capture_output=True)
+                    durations[action] = time.perf_counter() - started
+                delay = rng.uniform(0.05, durations[action] * 0.95)
+                process = subprocess.Popen(command(url, action), stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL, start_new_session=True)
+                time.sleep(delay)
+                finished = process.poll() is not None
+                if not finished:
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                problems = check(url)
+                results.append({"run": number, "action": action, "delay": round(delay, 3),
+                                "killed": not finished, "problems": problems})
+                if url.startswith("sqlite"):
+                    Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        finally:
+            databases.drop_all()
+    killed = sum(1 for r in results if r["killed"])
+    failed = [r for r in results if r["problems"]]
+    return {"runs": runs, "killed": killed, "finished_before_kill": runs - killed,
+            "failed": len(failed), "failures": failed[:10],
+            "per_action": dict(Counter(r["action"] for r in results if r["killed"])),
+            "seed": seed, "digest": hashlib.sha256(json.dumps(results).encode()).hexdigest()[:12]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite", help="'sqlite', or a PostgreSQL admin URL")
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    result = run(args.db, args.runs, args.seed)
+    print(json.dumps(result, indent=2))
+    return 0 if result["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
