@@ -37,6 +37,8 @@ from projections.monthly_snapshots import months_from, snapshot_rows
 from projections.slippage_history import outcome_rows
 
 BATCH = 2000
+LOG_MODELS = ("change_log", "editions")
+DERIVED_MODELS = ("current_plan", "slippage_history", "monthly_snapshots")
 Progress = Callable[[int, int], None]
 
 
@@ -83,19 +85,48 @@ class Projector:
     # --- catching up --------------------------------------------------------
 
     def catch_up(self, batch: int = BATCH, progress: Progress | None = None) -> int:
-        """Apply every event after the tracked position; returns how many were applied."""
+        """Apply every event after the tracked positions; returns how many were applied.
+
+        Incremental: each batch writes its change-log rows and recomputes the items it
+        touched. If the derived models lag (a rebuild was interrupted), they are derived
+        again from the change log in one transaction.
+        """
+        applied = self._follow(batch, progress, derive=True)
+        if self._derived_lag():
+            self.derive_all()
+        return applied
+
+    def rebuild(self, batch: int = BATCH, progress: Progress | None = None) -> int:
+        """Empty the read models and apply every event from the first.
+
+        The change log is filled batch by batch; the derived models are then computed
+        once per item (not once per batch that touched it) in a single transaction.
+        """
+        with self.engine.begin() as conn:
+            for table in (*schema.ALL_READ_TABLES, schema.tracking):
+                conn.execute(delete(table))
+        self._streams.clear()
+        applied = self._follow(batch, progress, derive=False)
+        self.derive_all()
+        return applied
+
+    def _follow(self, batch: int, progress: Progress | None, *, derive: bool) -> int:
         applied = 0
         head = self.head()
         while True:
-            position = min(self.positions().values())
+            positions = self.positions()
+            position = min(positions[m] for m in LOG_MODELS)
             if position >= head:
                 return applied
             notes = self.app.recorder.select_notifications(position + 1, batch, stop=head)
             if not notes:
                 return applied
+            derive_now = derive and not self._derived_lag(positions)
             try:
                 with self.engine.begin() as conn:
-                    self._apply(conn, notes, position)
+                    self._apply(conn, notes, derive=derive_now)
+                    models = (*LOG_MODELS, *DERIVED_MODELS) if derive_now else LOG_MODELS
+                    self._track(conn, models, notes[-1].id, positions)
             except IntegrityError:
                 time.sleep(0.05)  # another runner applied this batch first
                 continue
@@ -103,13 +134,39 @@ class Projector:
             if progress is not None:
                 progress(notes[-1].id, head)
 
-    def rebuild(self, batch: int = BATCH, progress: Progress | None = None) -> int:
-        """Empty the read models and apply every event from the first."""
+    def _derived_lag(self, positions: dict[str, int] | None = None) -> bool:
+        positions = positions or self.positions()
+        log = min(positions[m] for m in LOG_MODELS)
+        return any(positions[m] != log for m in DERIVED_MODELS)
+
+    def derive_all(self) -> None:
+        """Recompute every item's derived rows from the change log, in one transaction."""
+        c = schema.changes.c
         with self.engine.begin() as conn:
-            for table in (*schema.ALL_READ_TABLES, schema.tracking):
+            positions = self.positions()
+            position = min(positions[m] for m in LOG_MODELS)
+            for table in (schema.items, schema.outcomes, schema.snapshots):
                 conn.execute(delete(table))
-        self._streams.clear()
-        return self.catch_up(batch, progress)
+            months = {plan: self._months(conn, plan) for (plan,) in
+                      conn.execute(select(schema.plans.c.plan)).all()}
+            query = (select(c.plan, c.item, c.stream, c.version, c.topic, c.state)
+                     .where(c.item != "").order_by(c.plan, c.item, c.version))
+            writer = _RowWriter(conn)
+            current: tuple[str, str] | None = None
+            rows: list[Any] = []
+            for row in conn.execute(query):
+                key = (row[0], row[1])
+                if key != current and current is not None:
+                    writer.item(*current, decode(self.app, rows), months[current[0]])
+                    rows = []
+                current = key
+                rows.append(row[2:])
+            if current is not None:
+                writer.item(*current, decode(self.app, rows), months[current[0]])
+            writer.flush()
+            for model in DERIVED_MODELS:
+                conn.execute(delete(schema.tracking).where(schema.tracking.c.model == model))
+                conn.execute(insert(schema.tracking).values(model=model, position=position))
 
     def run(self, poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
         """Follow new events until `stop()` says so (a long-lived projection process)."""
@@ -133,7 +190,7 @@ class Projector:
             self._streams[stream] = (row[0], row[1]) if row else ("", "")
         return self._streams[stream]
 
-    def _apply(self, conn: Connection, notes: Sequence[Notification], position: int) -> None:
+    def _apply(self, conn: Connection, notes: Sequence[Notification], *, derive: bool) -> None:
         work = _Batch()
         for note in notes:
             event = self._event(note)
@@ -159,10 +216,9 @@ class Projector:
                     "sha256": event.sha256, "format": event.format,
                     "imported_at": row["recorded_at"], "by": event.recorded_by,
                     "events": event.events, "seq": note.id})})
-        self._write(conn, work)
-        self._track(conn, notes[-1].id, position)
+        self._write(conn, work, derive=derive)
 
-    def _write(self, conn: Connection, work: _Batch) -> None:
+    def _write(self, conn: Connection, work: _Batch, *, derive: bool) -> None:
         if work.new_streams:
             conn.execute(insert(schema.streams), [
                 {"stream": s, "plan": p, "item": i} for s, (p, i) in work.new_streams.items()])
@@ -171,13 +227,18 @@ class Projector:
         if work.edition_rows:
             conn.execute(insert(schema.editions), work.edition_rows)
         extended = self._plans(conn, work)
+        if not derive:
+            return
         touched = set(work.items)
         for plan in extended:
             touched |= {(plan, i) for (i,) in conn.execute(
                 select(schema.items.c.item).where(schema.items.c.plan == plan)).all()}
         months = {plan: self._months(conn, plan) for plan in {p for p, _ in touched}}
+        writer = _RowWriter(conn)
         for plan, item in sorted(touched):
-            self._item(conn, plan, item, months[plan])
+            writer.replace(plan, item)
+            writer.item(plan, item, self.item_events(conn, plan, item), months[plan])
+        writer.flush()
 
     def _plans(self, conn: Connection, work: _Batch) -> set[str]:
         """Update each touched plan's title, themes and month range; the plans whose range grew."""
@@ -217,35 +278,56 @@ class Projector:
             .order_by(schema.changes.c.version)).all()
         return decode(self.app, rows)
 
-    def _item(self, conn: Connection, plan: str, item: str, months: list[str]) -> None:
-        events = self.item_events(conn, plan, item)
-        state = fold(events)
-        if state is None:
-            return
-        for table in (schema.items, schema.outcomes, schema.snapshots):
-            conn.execute(delete(table).where(table.c.plan == plan, table.c.item == item))
-        conn.execute(insert(schema.items).values(plan=plan, item=item, theme=state.theme,
-                                                 row=dumps(stored_row(state))))
-        rows = outcome_rows(state)
-        if rows:
-            conn.execute(insert(schema.outcomes), [
-                {"plan": plan, "item": item, "outcome": r["outcome_no"],
-                 "slip_count": r["slip_count"], "row": dumps(r)} for r in rows])
-        snaps = snapshot_rows(events, months)
-        if snaps:
-            conn.execute(insert(schema.snapshots), [
-                {"plan": plan, "item": item, "month": r["month"], "row": dumps(r)}
-                for r in snaps])
-
     @staticmethod
-    def _track(conn: Connection, last: int, position: int) -> None:
-        for model in schema.MODELS:
+    def _track(conn: Connection, models: Sequence[str], last: int,
+               positions: dict[str, int]) -> None:
+        """Move each model's position from what this batch read to `last`; a model another
+        runner moved meanwhile makes the whole batch fail on its primary key."""
+        for model in models:
             updated = conn.execute(update(schema.tracking)
                                    .where(schema.tracking.c.model == model,
-                                          schema.tracking.c.position == position)
+                                          schema.tracking.c.position == positions[model])
                                    .values(position=last))
             if updated.rowcount == 0:
                 conn.execute(insert(schema.tracking).values(model=model, position=last))
+
+
+class _RowWriter:
+    """Collects derived rows (items, outcomes, snapshots) and writes them in bulk."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.items: list[dict[str, Any]] = []
+        self.outcomes: list[dict[str, Any]] = []
+        self.snapshots: list[dict[str, Any]] = []
+
+    def replace(self, plan: str, item: str) -> None:
+        """Remove an item's old derived rows first (incremental catch-up)."""
+        for table in (schema.items, schema.outcomes, schema.snapshots):
+            self.conn.execute(delete(table).where(table.c.plan == plan, table.c.item == item))
+
+    def item(self, plan: str, item: str, events: list[PlanEvent], months: list[str]) -> None:
+        """The derived rows of one item."""
+        state = fold(events)
+        if state is None:
+            return
+        self.items.append({"plan": plan, "item": item, "theme": state.theme,
+                           "row": dumps(stored_row(state))})
+        self.outcomes += [{"plan": plan, "item": item, "outcome": r["outcome_no"],
+                           "slip_count": r["slip_count"], "row": dumps(r)}
+                          for r in outcome_rows(state)]
+        self.snapshots += [{"plan": plan, "item": item, "month": r["month"], "row": dumps(r)}
+                           for r in snapshot_rows(events, months)]
+        if len(self.snapshots) > 20_000:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what was collected."""
+        for table, rows in ((schema.items, self.items), (schema.outcomes, self.outcomes),
+                            (schema.snapshots, self.snapshots)):
+            if rows:
+                self.conn.execute(insert(table), rows)
+            rows.clear()
 
 
 def month_of_iso(day: str) -> str:

@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -71,7 +71,19 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any,
     ) -> Sequence[int]:
-        ids = super()._insert_stored_events(session, stored_events, **kwargs)
+        del kwargs
+        if not stored_events:
+            return []
+        # One multi-row INSERT ... RETURNING id (SQLAlchemy's insertmanyvalues), not one ORM
+        # object per event: the same rows and ids, several times faster.
+        self._lock_table(session)
+        table = self.events_record_cls.__table__
+        result = session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [{"originator_id": e.originator_id, "originator_version": e.originator_version,
+              "topic": e.topic, "state": e.state} for e in stored_events])
+        ids = [int(row[0]) for row in result]
+        self._notify_channel(session)
         _, previous = last_seal(session)
         rows = [StoredRow(position, UUID(str(e.originator_id)), e.originator_version, e.topic,
                           e.state) for position, e in zip(ids, stored_events, strict=True)]

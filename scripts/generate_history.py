@@ -1,0 +1,163 @@
+"""Generate a realistic, deterministic history of many plans and their monthly editions.
+
+Plans of 5 themes × 8 items, two outcomes each, a lead each; every month each
+open item gets a progress update, some change RAG, some change lead, some
+outcomes slip (a few again and again), items complete once due, and now and
+then an update is corrected. Written through the ledger's own write path: the
+domain aggregates' commands, saved many aggregates per transaction (the bulk
+path: one plan-month per save, as an import of that month's edition would).
+
+    python scripts/generate_history.py --events 100000 --db sqlite:///big.db --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ledger.application.services import Ledger
+from ledger.domain.item import Item
+from ledger.domain.plan import Plan
+from ledger.domain.values import Provenance, Rag, month_end
+
+THEMES, ITEMS_PER_THEME, MONTHS = 5, 8, 24
+LEADS = ("Chief Executive", "City Solicitor", "Chief Finance Officer", "HR Director",
+         "Assistant Chief Executive", "Director of Place", "Chief Operating Officer")
+
+
+def add_months(month: str, count: int) -> str:
+    """`YYYY-MM` plus `count` months."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass
+class Stats:
+    """What was generated."""
+
+    events: int = 0
+    plans: int = 0
+    saves: int = 0
+    seconds: float = 0.0
+    kinds: dict[str, int] = field(default_factory=dict)
+
+
+class Generator:
+    """Writes plans month by month until the ledger holds the events asked for."""
+
+    def __init__(self, ledger: Ledger, seed: int) -> None:
+        self.ledger, self.rng = ledger, random.Random(seed)  # noqa: S311 - test data
+        self.catalogue = ledger.catalogue()
+        self.stats = Stats()
+
+    def prov(self, day: date, attributed_to: str = "", note: str = "") -> Provenance:
+        return Provenance("generator", day, "generator", attributed_to, note)
+
+    def save(self, *aggregates: Any) -> None:
+        touched = [a for a in aggregates if a.pending_events]
+        for aggregate in touched:
+            for event in aggregate.pending_events:
+                kind = type(event).__name__
+                self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
+            self.stats.events += len(aggregate.pending_events)
+        self.ledger.save(*touched)
+        self.stats.saves += 1
+
+    def plan(self, number: int, budget: int) -> None:
+        """One plan, from registration through up to MONTHS monthly editions."""
+        rng, slug = self.rng, f"council-{number:05d}"
+        first = f"{2016 + number % 6}-{1 + number % 12:02d}"
+        day = month_end(first)
+        plan = Plan.register(slug, f"Improvement plan of council {number}", self.prov(day))
+        self.catalogue.list_plan(slug, self.prov(day))
+        items: list[Item] = []
+        for theme in range(1, THEMES + 1):
+            plan.add_theme(str(theme), f"Theme {theme}", "", self.prov(day))
+            for index in range(1, ITEMS_PER_THEME + 1):
+                code = f"{theme}.{index}"
+                plan.file_item(code, str(theme), self.prov(day))
+                item = Item.add(slug, code, str(theme), f"Aim {code} of plan {slug}",
+                                "Required actions", self.prov(day))
+                for outcome in range(2):
+                    due = add_months(first, rng.randint(3, 18))
+                    item.add_outcome(f"Outcome {outcome + 1} of {code}", due, "", self.prov(day))
+                item.assign_lead(rng.choice(LEADS), self.prov(day))
+                items.append(item)
+        self.save(self.catalogue, plan, *items)
+        chronic = {id(i) for i in items if rng.random() < 0.1}
+        for month_number in range(1, MONTHS + 1):
+            if self.stats.events >= budget:
+                break
+            month = add_months(first, month_number)
+            self.month(items, month, chronic)
+            self.save(*items)
+        self.stats.plans += 1
+
+    def month(self, items: list[Item], month: str, chronic: set[int]) -> None:
+        """One monthly edition's changes to a plan's items."""
+        rng, day = self.rng, month_end(month)
+        for item in items:
+            state = item.state
+            if state.complete:
+                continue
+            lead = state.leads[0]
+            item.record_update(month, f"Progress on {state.number} in {month}: "
+                               + rng.choice(("on track", "delayed by consultation",
+                                             "report drafted", "awaiting Cabinet")),
+                               self.prov(day, lead))
+            update = item.version
+            if rng.random() < 0.1:
+                rag = rng.choice([r for r in Rag if r.value != state.rag and r is not Rag.GREEN])
+                item.set_rag(rag, self.prov(day, lead))
+            if rng.random() < 0.03:
+                new = rng.choice([name for name in LEADS if name != lead])
+                item.assign_lead(new, self.prov(day, note="portfolio change"))
+            for outcome in list(state.outcomes.values()):
+                due = outcome.due
+                if due and due >= month and rng.random() < (0.3 if id(item) in chronic
+                                                            else 0.04):
+                    item.move_target(outcome.number, add_months(due, rng.randint(1, 3)), "",
+                                     self.prov(day, lead, "dependency late"))
+            dues = [o.due for o in state.outcomes.values() if o.due]
+            if dues and max(dues) <= month and rng.random() < 0.4:
+                item.report_completion(month, self.prov(day, lead))
+            elif rng.random() < 0.01:
+                item.correct(update, {"text": f"Corrected progress on {state.number}"},
+                             self.prov(day, note="wrong figures"))
+
+
+def generate(url: str, events: int, seed: int = 1) -> Stats:
+    """A new ledger at `url` holding at least `events` events."""
+    ledger = Ledger.open(url, create=True)
+    ledger.init(Provenance("generator", date(2016, 1, 1), "generator"))
+    generator = Generator(ledger, seed)
+    started = time.perf_counter()
+    number = 0
+    while generator.stats.events < events:
+        generator.plan(number, events)
+        number += 1
+    generator.stats.seconds = time.perf_counter() - started
+    ledger.close()
+    return generator.stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, required=True)
+    parser.add_argument("--db", required=True, help="a new database URL")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    stats = generate(args.db, args.events, args.seed)
+    print(json.dumps({**vars(stats), "events_per_second": round(stats.events / stats.seconds)},
+                     indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
