@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from ledger.application.services import Ledger
+from ledger.domain.errors import ConflictError
 from ledger.domain.item import Item
 from ledger.domain.plan import Plan
 from ledger.domain.values import Provenance, Rag, month_end
@@ -53,7 +54,6 @@ class Generator:
 
     def __init__(self, ledger: Ledger, seed: int) -> None:
         self.ledger, self.rng = ledger, random.Random(seed)  # noqa: S311 - test data
-        self.catalogue = ledger.catalogue()
         self.stats = Stats()
 
     def prov(self, day: date, attributed_to: str = "", note: str = "") -> Provenance:
@@ -61,21 +61,38 @@ class Generator:
 
     def save(self, *aggregates: Any) -> None:
         touched = [a for a in aggregates if a.pending_events]
-        for aggregate in touched:
-            for event in aggregate.pending_events:
-                kind = type(event).__name__
-                self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
-            self.stats.events += len(aggregate.pending_events)
+        kinds = [type(e).__name__ for a in touched for e in a.pending_events]
         self.ledger.save(*touched)
+        for kind in kinds:
+            self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
+        self.stats.events += len(kinds)
         self.stats.saves += 1
 
     def plan(self, number: int, budget: int) -> None:
         """One plan, from registration through up to MONTHS monthly editions."""
-        rng, slug = self.rng, f"council-{number:05d}"
         first = f"{2016 + number % 6}-{1 + number % 12:02d}"
-        day = month_end(first)
+        while True:
+            try:
+                items = self.register(number, first)
+                break
+            except ConflictError:  # another writer listed a plan in the catalogue meanwhile
+                continue
+        rng = self.rng
+        chronic = {id(i) for i in items if rng.random() < 0.1}
+        for month_number in range(1, MONTHS + 1):
+            if self.stats.events >= budget:
+                break
+            month = add_months(first, month_number)
+            self.month(items, month, chronic)
+            self.save(*items)
+        self.stats.plans += 1
+
+    def register(self, number: int, first: str) -> list[Item]:
+        """A new plan with its themes and items, saved with the catalogue in one transaction."""
+        rng, slug, day = self.rng, f"council-{number:05d}", month_end(first)
         plan = Plan.register(slug, f"Improvement plan of council {number}", self.prov(day))
-        self.catalogue.list_plan(slug, self.prov(day))
+        catalogue = self.ledger.catalogue()  # fresh: other writers may have listed plans
+        catalogue.list_plan(slug, self.prov(day))
         items: list[Item] = []
         for theme in range(1, THEMES + 1):
             plan.add_theme(str(theme), f"Theme {theme}", "", self.prov(day))
@@ -89,15 +106,8 @@ class Generator:
                     item.add_outcome(f"Outcome {outcome + 1} of {code}", due, "", self.prov(day))
                 item.assign_lead(rng.choice(LEADS), self.prov(day))
                 items.append(item)
-        self.save(self.catalogue, plan, *items)
-        chronic = {id(i) for i in items if rng.random() < 0.1}
-        for month_number in range(1, MONTHS + 1):
-            if self.stats.events >= budget:
-                break
-            month = add_months(first, month_number)
-            self.month(items, month, chronic)
-            self.save(*items)
-        self.stats.plans += 1
+        self.save(catalogue, plan, *items)
+        return items
 
     def month(self, items: list[Item], month: str, chronic: set[int]) -> None:
         """One monthly edition's changes to a plan's items."""
@@ -132,13 +142,14 @@ class Generator:
                              self.prov(day, note="wrong figures"))
 
 
-def generate(url: str, events: int, seed: int = 1) -> Stats:
-    """A new ledger at `url` holding at least `events` events."""
+def generate(url: str, events: int, seed: int = 1, first_plan: int = 0) -> Stats:
+    """At least `events` more events in the ledger at `url` (created if new); plans are
+    numbered from `first_plan`, so writers given different numbers never collide."""
     ledger = Ledger.open(url, create=True)
     ledger.init(Provenance("generator", date(2016, 1, 1), "generator"))
     generator = Generator(ledger, seed)
     started = time.perf_counter()
-    number = 0
+    number = first_plan
     while generator.stats.events < events:
         generator.plan(number, events)
         number += 1
@@ -152,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--db", required=True, help="a new database URL")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--first-plan", type=int, default=0, help="number plans from here")
     args = parser.parse_args(argv)
-    stats = generate(args.db, args.events, args.seed)
+    stats = generate(args.db, args.events, args.seed, args.first_plan)
     print(json.dumps({**vars(stats), "events_per_second": round(stats.events / stats.seconds)},
                      indent=2))
     return 0

@@ -108,7 +108,10 @@ class Ledger:
         try:
             self.catalogue()
         except UnknownItemError:
-            self.save(Catalogue.open(prov))
+            try:
+                self.save(Catalogue.open(prov))
+            except ConflictError:
+                return False  # another process initialised it at the same moment
             return True
         return False
 

@@ -6,13 +6,15 @@ rather than creating an empty one by accident.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
-from sqlalchemy import event, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -23,6 +25,7 @@ from ledger.store.guards import install_guards
 APP_NAME = "ledger"  # fixed: the events table is named after it
 EVENTS_TABLE = f"{APP_NAME}_events"
 SQLITE_BUSY_MS = 30_000
+SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
 
 
 class DateAsISO(Transcoding):
@@ -85,6 +88,25 @@ def _on_connect_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@contextmanager
+def _schema_lock(url: str, create: bool) -> Iterator[None]:
+    """Serialise the schema's creation on PostgreSQL: concurrent CREATE OR REPLACE of the same
+    function fails there ("tuple concurrently updated"). SQLite serialises it by itself."""
+    if not create or make_url(url).get_backend_name() != "postgresql":
+        yield
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+    finally:
+        engine.dispose()
+
+
 def open_ledger(url: str, *, create: bool = False) -> LedgerApp:
     """The ledger at `url`; with `create`, make its tables and immutability guards first."""
     url = normalise_url(url)
@@ -92,6 +114,11 @@ def open_ledger(url: str, *, create: bool = False) -> LedgerApp:
     if path is not None and not create and not path.exists():
         msg = f"no ledger at {path}: run `ledger init` first (or pass --db)"
         raise LedgerError(msg)
+    with _schema_lock(url, create):
+        return _open(url, path, create)
+
+
+def _open(url: str, path: Path | None, create: bool) -> LedgerApp:
     app = LedgerApp(env={
         # eventsourcing-sqlalchemy, with a recorder that seals each event as it is stored
         "PERSISTENCE_MODULE": "ledger.store.chain:ChainedFactory",
