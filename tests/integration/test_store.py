@@ -140,7 +140,7 @@ def test_several_processes_initialising_at_once_all_succeed(db_url: str) -> None
                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
-    assert sum("initialised the ledger" == out.strip() for out, _ in outputs) == 1
+    assert sum(out.strip() == "initialised the ledger" for out, _ in outputs) == 1
     ledger = Ledger.open(db_url)
     assert count_events(ledger) == 1
     with pytest.raises(DatabaseError, match="immutable"), ledger.app.engine.begin() as conn:
