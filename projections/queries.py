@@ -1,9 +1,10 @@
 """The auditors' questions, answered from the read models as of any date and recorded moment.
 
 `as_of` is effective time (what was true in the world then); `known_at` is
-recorded time (what the ledger knew then). With neither, the materialised
-models answer directly; otherwise the item's events are re-folded from the
-time-indexed change log, never from the event store.
+recorded time (what the ledger knew then). Effective-time questions read the
+item-history model (each item's state over effective time: one indexed read,
+whatever the length of the ledger's history); recorded-time questions re-fold
+the plan's events from the time-indexed change log, never from the event store.
 """
 
 from __future__ import annotations
@@ -93,15 +94,27 @@ class Reader:
         found = [s for s in states if s is not None]
         return sorted(found, key=lambda s: item_sort_key(s.number))
 
+    def _history(self, plan: str, as_of: date) -> list[tuple[dict[str, Any], list[Any]]]:
+        """Each item's stored row and slippage rows in force on `as_of` (one indexed read)."""
+        h = schema.item_history.c
+        day = as_of.isoformat()
+        query = select(h.row, h.slippage).where(
+            h.plan == plan, h.valid_from <= day, or_(h.valid_to.is_(None), h.valid_to > day))
+        with self.engine.connect() as conn:
+            return [(json.loads(r), json.loads(s)) for r, s in conn.execute(query).all()]
+
     # --- ledger plan ------------------------------------------------------------
 
     def plan(self, plan: str, when: When, theme: str | None = None,
              item: str | None = None) -> list[dict[str, Any]]:
         """The plan's items as of `when`."""
-        if self._fresh(plan, when):
-            query = select(schema.items.c.row).where(schema.items.c.plan == plan)
-            with self.engine.connect() as conn:
-                stored = [json.loads(r) for (r,) in conn.execute(query).all()]
+        if when.known_at is None:
+            if self._fresh(plan, when):
+                query = select(schema.items.c.row).where(schema.items.c.plan == plan)
+                with self.engine.connect() as conn:
+                    stored = [json.loads(r) for (r,) in conn.execute(query).all()]
+            else:
+                stored = [row for row, _slips in self._history(plan, when.as_of)]
             rows = []
             for row in stored:
                 if row.pop("withdrawn"):
@@ -124,6 +137,8 @@ class Reader:
             query = select(schema.outcomes.c.row).where(schema.outcomes.c.plan == plan)
             with self.engine.connect() as conn:
                 rows = [json.loads(r) for (r,) in conn.execute(query).all()]
+        elif when.known_at is None:
+            rows = [slip for _row, slips in self._history(plan, when.as_of) for slip in slips]
         else:
             rows = [r for s in self.states(plan, when) for r in outcome_rows(s)]
         rows = [{k: r[k] for k in SLIPPAGE_COLUMNS} for r in rows

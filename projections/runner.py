@@ -32,7 +32,7 @@ from ledger.domain.values import month_of
 from ledger.store import LedgerApp
 from projections import schema
 from projections.change_log import change_row
-from projections.current_plan import stored_row
+from projections.current_plan import states_over_time, stored_row
 from projections.monthly_snapshots import months_from, snapshot_rows
 from projections.slippage_history import outcome_rows
 
@@ -145,7 +145,7 @@ class Projector:
         with self.engine.begin() as conn:
             positions = self.positions()
             position = min(positions[m] for m in LOG_MODELS)
-            for table in (schema.items, schema.outcomes, schema.snapshots):
+            for table in (schema.items, schema.outcomes, schema.snapshots, schema.item_history):
                 conn.execute(delete(table))
             months = {plan: self._months(conn, plan) for (plan,) in
                       conn.execute(select(schema.plans.c.plan)).all()}
@@ -300,10 +300,11 @@ class _RowWriter:
         self.items: list[dict[str, Any]] = []
         self.outcomes: list[dict[str, Any]] = []
         self.snapshots: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []
 
     def replace(self, plan: str, item: str) -> None:
         """Remove an item's old derived rows first (incremental catch-up)."""
-        for table in (schema.items, schema.outcomes, schema.snapshots):
+        for table in (schema.items, schema.outcomes, schema.snapshots, schema.item_history):
             self.conn.execute(delete(table).where(table.c.plan == plan, table.c.item == item))
 
     def item(self, plan: str, item: str, events: list[PlanEvent], months: list[str]) -> None:
@@ -318,13 +319,20 @@ class _RowWriter:
                           for r in outcome_rows(state)]
         self.snapshots += [{"plan": plan, "item": item, "month": r["month"], "row": dumps(r)}
                            for r in snapshot_rows(events, months)]
-        if len(self.snapshots) > 20_000:
+        history = [(day, dumps(stored_row(s)), dumps(outcome_rows(s)))
+                   for day, s in states_over_time(events)]
+        for index, (day, row, slips) in enumerate(history):
+            valid_to = history[index + 1][0].isoformat() if index + 1 < len(history) else None
+            self.history.append({"plan": plan, "item": item, "valid_from": day.isoformat(),
+                                 "valid_to": valid_to, "row": row, "slippage": slips})
+        if len(self.snapshots) + len(self.history) > 20_000:
             self.flush()
 
     def flush(self) -> None:
         """Write what was collected."""
         for table, rows in ((schema.items, self.items), (schema.outcomes, self.outcomes),
-                            (schema.snapshots, self.snapshots)):
+                            (schema.snapshots, self.snapshots),
+                            (schema.item_history, self.history)):
             if rows:
                 self.conn.execute(insert(table), rows)
             rows.clear()

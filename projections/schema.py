@@ -87,6 +87,17 @@ snapshots = Table(
     Index("proj_snapshots_month", "plan", "month"),
 )
 
+item_history = Table(
+    "proj_item_history", metadata,
+    Column("plan", String(64), primary_key=True),
+    Column("item", String(16), primary_key=True),
+    Column("valid_from", String(10), primary_key=True),
+    Column("valid_to", String(10)),
+    Column("row", Text, nullable=False),
+    Column("slippage", Text, nullable=False),
+    Index("proj_item_history_plan", "plan", "valid_from"),
+)
+
 editions = Table(
     "proj_editions", metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
@@ -103,4 +114,4 @@ plans = Table(
     Column("complete", Boolean, nullable=False, default=False),
 )
 
-ALL_READ_TABLES = (streams, changes, items, outcomes, snapshots, editions, plans)
+ALL_READ_TABLES = (streams, changes, items, outcomes, snapshots, item_history, editions, plans)

@@ -6,7 +6,7 @@ import csv
 import hashlib
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ledger.application.services import Ledger
 from projections import schema
+from projections.queries import Reader, When
 from projections.runner import Projector
 from tests.conftest import Cli
 from tests.editions import KERSLAKE, SEPTEMBER, write_october
@@ -208,3 +209,21 @@ def test_a_corrected_update_is_marked_in_changes(imported: Cli) -> None:
     original = next(r for r in found if r["after"].startswith("[2018-08] Survey being planned"))
     assert original["corrected_by"] == "1.2@10"  # 9 events, then the correction
     assert found[-1]["kind"] == "correction"
+
+
+def test_the_item_history_model_answers_as_the_fold_does(imported: Cli, tmp_path: Path) -> None:
+    """For every month-end and some mid-month days, the indexed answer equals a re-fold."""
+    imported("import", str(write_october(tmp_path)))
+    imported("--plan", "cgip-2018", "correct", "1.2@5", "--text", "Survey planned",
+             "--note", "wording")
+    ledger = Ledger.open(imported.db)
+    reader = Reader(ledger.app)
+    far = "2999-01-01T00:00:00+00:00"
+    for day in ("2018-06-30", "2018-07-01", "2018-07-15", "2018-07-31", "2018-08-31",
+                "2018-09-30", "2018-10-15", "2018-10-31", "2026-01-01"):
+        as_of = date.fromisoformat(day)
+        assert reader.plan("cgip-2018", When(as_of)) == reader.plan(
+            "cgip-2018", When(as_of, far)), day
+        assert reader.slippage("cgip-2018", When(as_of)) == reader.slippage(
+            "cgip-2018", When(as_of, far)), day
+    ledger.close()
