@@ -61,9 +61,17 @@ class Reader:
         return {r.plan: {"title": r.title, "themes": json.loads(r.themes),
                          "last_month": r.last_month} for r in rows}
 
+    def plan_info(self, plan: str) -> dict[str, Any] | None:
+        """One projected plan: title, themes and last month (None where not projected)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.plans).where(schema.plans.c.plan == plan)).first()
+        if row is None:
+            return None
+        return {"title": row.title, "themes": json.loads(row.themes), "last_month": row.last_month}
+
     def _fresh(self, plan: str, when: When) -> bool:
         """Whether the materialised models answer for this moment (nothing filtered out)."""
-        last = self.plans().get(plan, {}).get("last_month", "")
+        last = (self.plan_info(plan) or {}).get("last_month", "")
         return when.known_at is None and bool(last) and when.as_of >= month_end(last)
 
     def item_events(self, plan: str, when: When, *, effective: bool = True,
@@ -150,7 +158,7 @@ class Reader:
     def snapshots(self, plan: str, when: When, first: str | None = None,
                   last: str | None = None) -> list[dict[str, Any]]:
         """Item × month rows of RAG, status, leads and updates in the month."""
-        info = self.plans().get(plan)
+        info = self.plan_info(plan)
         if info is None:
             return []
         with self.engine.connect() as conn:

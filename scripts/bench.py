@@ -291,6 +291,7 @@ def write_report(results: dict[str, Any], command: str) -> None:
             lines.append(f"| {r['writers']} | {fmt(r['events'])} | {fmt(r['append_eps'])} | "
                          f"{r['runner_caught_up_after_s']:.1f} s |")
     lines += ["", "## Where the time goes", "", results.get("notes", "").strip(), ""]
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -18,7 +18,7 @@ import sys, xml.etree.ElementTree as ET
 cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
 pg = [c for c in cases if "postgres" in c.get("name", "")]
 bad = [c for c in pg if len(c)]  # a child element is a failure, error or skip
-print(f"postgres: {len(pg) - len(bad)} passed, {len(bad)} not passed")
+print(f"postgres: {len(pg) - len(bad)} passed, {len(bad)} failed")
 sys.exit(0 if pg and not bad else 1)
 PY
 rm -f "$report"

@@ -198,7 +198,7 @@ def export_pack(ledger: Ledger, request: PackRequest,
 
 
 def _parameters(slug: str, request: PackRequest, reader: Reader) -> dict[str, Any]:
-    return {"plan": slug, "plan_title": reader.plans().get(slug, {}).get("title", slug),
+    return {"plan": slug, "plan_title": (reader.plan_info(slug) or {}).get("title", slug),
             "as_of": request.when.as_of.isoformat(), "known_at": request.when.known_at or "now",
             "theme": request.theme or "all"}
 
