@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from itertools import pairwise
 from typing import Any
 
-from ledger.domain.events import CorrectionRecorded, ItemAdded, PlanEvent
-from ledger.domain.state import ItemState, fold
+from ledger.domain.events import CorrectionRecorded, PlanEvent
+from ledger.domain.state import ItemState, states_at
 from projections.status_summary import baseline_due, derived_status, first_update_month
 
 COLUMNS = ("plan", "theme", "item", "aim", "leads", "rag", "status", "complete", "outcomes",
@@ -55,29 +54,6 @@ def item_sort_key(number: str) -> tuple[int, ...]:
 
 
 def states_over_time(events: list[PlanEvent]) -> Iterator[tuple[date, ItemState]]:
-    """The item after everything in force on each effective date its events name, in order.
-
-    A stream in effective order with no corrections is one pass; otherwise each date is
-    folded from the events in force on it (corrections always, as in any as-of fold).
-    """
+    """The item after everything in force on each effective date its events name, in order."""
     days = sorted({e.effective for e in events if not isinstance(e, CorrectionRecorded)})
-    ordered = all(a.effective <= b.effective for a, b in pairwise(events))
-    if ordered and not any(isinstance(e, CorrectionRecorded) for e in events):
-        state: ItemState | None = None
-        position = 0
-        for day in days:
-            while position < len(events) and events[position].effective <= day:
-                event = events[position]
-                if state is None and isinstance(event, ItemAdded):
-                    state = ItemState.start(event)
-                elif state is not None:
-                    state.apply(event)
-                position += 1
-            if state is not None:
-                yield day, state
-        return
-    for day in days:
-        folded = fold([e for e in events
-                       if isinstance(e, CorrectionRecorded) or e.effective <= day])
-        if folded is not None:
-            yield day, folded
+    return states_at(events, days)

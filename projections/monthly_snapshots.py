@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ledger.domain.events import CorrectionRecorded, ItemAdded, PlanEvent
-from ledger.domain.state import ItemState, fold
+from ledger.domain.events import PlanEvent
+from ledger.domain.state import ItemState, states_at
 from ledger.domain.values import month_end
 from projections.status_summary import derived_status
 
@@ -28,11 +28,6 @@ def months_from(first: str, last: str) -> list[str]:
     return months
 
 
-def as_of(events: list[PlanEvent], day: Any) -> list[PlanEvent]:
-    """The events in force on `day`: effective by then, and every correction of them."""
-    return [e for e in events if isinstance(e, CorrectionRecorded) or e.effective <= day]
-
-
 def _row(state: ItemState, month: str, end: date) -> dict[str, Any]:
     return {
         "month": month,
@@ -45,44 +40,11 @@ def _row(state: ItemState, month: str, end: date) -> dict[str, Any]:
     }
 
 
-def _in_effective_order(events: list[PlanEvent]) -> bool:
-    """Whether every month-end's events are a prefix of the stream (no backdating, no fixes)."""
-    previous = None
-    for event in events:
-        if isinstance(event, CorrectionRecorded):
-            return False
-        if previous is not None and event.effective < previous:
-            return False
-        previous = event.effective
-    return True
-
-
 def snapshot_rows(events: list[PlanEvent], months: list[str]) -> list[dict[str, Any]]:
     """One row per month in which the item existed.
 
-    Where the stream is in effective order with no corrections (the usual case) each
-    month-end is a prefix, folded once in a single pass; otherwise each month-end is
-    folded from its own events.
+    Each month-end's state is read as `states_at` yields it (one pass in the usual case).
     """
-    rows = []
-    if _in_effective_order(events):
-        state: ItemState | None = None
-        position = 0
-        for month in months:
-            end = month_end(month)
-            while position < len(events) and events[position].effective <= end:
-                event = events[position]
-                if state is None and isinstance(event, ItemAdded):
-                    state = ItemState.start(event)
-                elif state is not None:
-                    state.apply(event)
-                position += 1
-            if state is not None and not state.withdrawn:
-                rows.append(_row(state, month, end))
-        return rows
-    for month in months:
-        end = month_end(month)
-        folded = fold(as_of(events, end))
-        if folded is not None and not folded.withdrawn:
-            rows.append(_row(folded, month, end))
-    return rows
+    ends = {month_end(month): month for month in months}
+    return [_row(state, ends[end], end) for end, state in states_at(events, list(ends))
+            if not state.withdrawn]

@@ -9,8 +9,10 @@ aggregate. Pure: no I/O.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 from ledger.domain.events import (
@@ -160,3 +162,33 @@ def fold(events: list[PlanEvent]) -> ItemState | None:
         elif state is not None:
             state.apply(event)
     return state
+
+
+def states_at(events: list[PlanEvent], days: list[date]) -> Iterator[tuple[date, ItemState]]:
+    """For each day (ascending), the item as the events in force on it make it.
+
+    In force: effective by that day, and every correction (a correction restates the
+    past). A stream in effective order with no corrections is folded in one pass (the
+    state yielded is then the same object, advanced: read it before the next step);
+    otherwise each day is folded from its own events.
+    """
+    in_order = all(a.effective <= b.effective for a, b in pairwise(events))
+    if in_order and not any(isinstance(e, CorrectionRecorded) for e in events):
+        state: ItemState | None = None
+        position = 0
+        for day in days:
+            while position < len(events) and events[position].effective <= day:
+                event = events[position]
+                if state is None and isinstance(event, ItemAdded):
+                    state = ItemState.start(event)
+                elif state is not None:
+                    state.apply(event)
+                position += 1
+            if state is not None:
+                yield day, state
+        return
+    for day in days:
+        folded = fold([e for e in events
+                       if isinstance(e, CorrectionRecorded) or e.effective <= day])
+        if folded is not None:
+            yield day, folded
