@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Engine,
     Index,
     Integer,
     LargeBinary,
@@ -115,3 +116,8 @@ plans = Table(
 )
 
 ALL_READ_TABLES = (streams, changes, items, outcomes, snapshots, item_history, editions, plans)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the read models' tables that do not exist yet."""
+    metadata.create_all(engine)

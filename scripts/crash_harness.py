@@ -171,7 +171,7 @@ def run(spec: str, runs: int, seed: int) -> dict[str, Any]:
                     started = time.perf_counter()
                     subprocess.run(command(probe, action), check=True, capture_output=True)
                     durations[action] = time.perf_counter() - started
-                delay = rng.uniform(0.05, durations[action] * 0.95)
+                delay = rng.uniform(0.05, durations[action] * 0.7)
                 process = subprocess.Popen(command(url, action), stdout=subprocess.DEVNULL,
                                            stderr=subprocess.DEVNULL, start_new_session=True)
                 time.sleep(delay)

@@ -130,16 +130,16 @@ def test_an_uninitialised_database_is_not_created_by_accident(tmp_path: object) 
 
 
 def test_several_processes_initialising_at_once_all_succeed(db_url: str) -> None:
-    """Four `ledger init` at the same moment: all exit 0, one catalogue, guards in place."""
+    """Six `ledger init` at the same moment: all exit 0, one catalogue, guards in place."""
     import subprocess  # noqa: PLC0415
     import sys  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
     ledger_cli = str(Path(sys.executable).with_name("ledger"))
     runs = [subprocess.Popen([ledger_cli, "--db", db_url, "init"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(4)]
+                             stderr=subprocess.PIPE, text=True) for _ in range(6)]
     outputs = [run.communicate(timeout=120) for run in runs]
-    assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
+    assert [run.returncode for run in runs] == [0] * 6, outputs
     assert sum(out.strip() == "initialised the ledger" for out, _ in outputs) == 1
     ledger = Ledger.open(db_url)
     assert count_events(ledger) == 1

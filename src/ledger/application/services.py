@@ -39,8 +39,11 @@ class Ledger:
 
     @classmethod
     def open(cls, url: str, *, create: bool = False) -> Ledger:
-        """The ledger at `url` (see `ledger.store.open_ledger`)."""
-        return cls(open_ledger(url, create=create))
+        """The ledger at `url` (see `ledger.store.open_ledger`); creating it also creates
+        the read models' tables, so a role without CREATE can run every command."""
+        from projections.schema import create_tables  # noqa: PLC0415 - only creation needs it
+
+        return cls(open_ledger(url, create=create, schema=create_tables))
 
     def close(self) -> None:
         """Release the database connections."""
@@ -100,11 +103,7 @@ class Ledger:
     # --- plan-level commands ----------------------------------------------
 
     def init(self, prov: Provenance) -> bool:
-        """Open the catalogue of a new ledger (and create the read models' tables, so a role
-        without CREATE can run it); False when it was already there."""
-        from projections.runner import Projector  # noqa: PLC0415 - only init needs it
-
-        Projector(self.app)
+        """Open the catalogue of a new ledger; False when it was already there."""
         try:
             self.catalogue()
         except UnknownItemError:

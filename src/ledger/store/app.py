@@ -6,7 +6,8 @@ rather than creating an empty one by accident.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -89,10 +90,23 @@ def _on_connect_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 @contextmanager
-def _schema_lock(url: str, create: bool) -> Iterator[None]:
-    """Serialise the schema's creation on PostgreSQL: concurrent CREATE OR REPLACE of the same
-    function fails there ("tuple concurrently updated"). SQLite serialises it by itself."""
-    if not create or make_url(url).get_backend_name() != "postgresql":
+def _schema_lock(url: str, path: Path | None, create: bool) -> Iterator[None]:
+    """Serialise the making of a schema: on PostgreSQL concurrent CREATE OR REPLACE of one
+    function fails ("tuple concurrently updated"); on SQLite a schema read that turns into a
+    write fails at once when another process wrote meanwhile ("database is locked")."""
+    if not create:
+        yield
+        return
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:  # creates the file; SQLite takes an empty file as new
+            fcntl.flock(handle, fcntl.LOCK_EX)  # independent of SQLite's own fcntl locks
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if make_url(url).get_backend_name() != "postgresql":
         yield
         return
     engine = create_engine(url)
@@ -107,15 +121,21 @@ def _schema_lock(url: str, create: bool) -> Iterator[None]:
         engine.dispose()
 
 
-def open_ledger(url: str, *, create: bool = False) -> LedgerApp:
-    """The ledger at `url`; with `create`, make its tables and immutability guards first."""
+def open_ledger(
+    url: str, *, create: bool = False, schema: Callable[[Engine], None] | None = None,
+) -> LedgerApp:
+    """The ledger at `url`; with `create`, make its tables and immutability guards first,
+    and then whatever else `schema` makes (the read models' tables), under the same lock."""
     url = normalise_url(url)
     path = _sqlite_file(url)
     if path is not None and not create and not path.exists():
         msg = f"no ledger at {path}: run `ledger init` first (or pass --db)"
         raise LedgerError(msg)
-    with _schema_lock(url, create):
-        return _open(url, path, create)
+    with _schema_lock(url, path, create):
+        app = _open(url, path, create)
+        if create and schema is not None:
+            schema(app.engine)
+        return app
 
 
 def _open(url: str, path: Path | None, create: bool) -> LedgerApp:
@@ -130,6 +150,7 @@ def _open(url: str, path: Path | None, create: bool) -> LedgerApp:
     })
     if path is not None:
         event.listen(app.engine, "connect", _on_connect_sqlite)
+        app.engine.dispose()  # connections made while the app was built lack the busy timeout
     if create:
         with app.engine.begin() as conn:
             conn.execute(text(CREATE_CHAIN))
