@@ -335,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10K events only (CI)")
     parser.add_argument("--sizes", default="", help="comma-separated event counts")
     parser.add_argument("--no-report", action="store_true", help="print, do not write docs")
+    parser.add_argument("--postgres-only", action="store_true",
+                        help="only the PostgreSQL sizes (prints; implies --no-report)")
     args = parser.parse_args(argv)
     sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
              else [10_000] if args.quick else [10_000, 100_000, 1_000_000])
@@ -349,11 +351,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         workdir = Path(tmp)
-        for size in sizes:
+        for size in [] if args.postgres_only else sizes:
             results["sqlite"].append(measure(f"sqlite:///{workdir / f'bench-{size}.db'}", size,
                                              workdir, floors=True))
             print(json.dumps(results["sqlite"][-1]), flush=True)
-        results["startup"] = cli_startup()
+        results["startup"] = {} if args.postgres_only else cli_startup()
         if pg_admin:
             server = Postgres(pg_admin)
             try:
@@ -361,11 +363,11 @@ def main(argv: list[str] | None = None) -> int:
                                                     1)).connect() as conn:
                     results["postgres_version"] = conn.execute(text("SHOW server_version")
                                                                ).scalar()
-                for size in sizes[:2] if not args.quick else sizes:
+                for size in sizes if args.quick or args.postgres_only else sizes[:2]:
                     results["postgres"].append(measure(server.fresh(), size, workdir, False))
                     print(json.dumps(results["postgres"][-1]), flush=True)
                 per_writer = 2_500 if args.quick else 25_000
-                for writers in (1, 4, 8):
+                for writers in () if args.postgres_only else (1, 4, 8):
                     results["postgres_concurrency"].append(
                         concurrent_append(server.fresh(), writers, per_writer))
                     print(json.dumps(results["postgres_concurrency"][-1]), flush=True)
@@ -373,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.drop()
     command = "python scripts/bench.py" + (" --quick" if args.quick else "") + (
         " (with LEDGER_BENCH_PG_URL set)" if pg_admin else "")
-    if args.no_report:
+    if args.no_report or args.postgres_only:
         print(json.dumps(results, indent=2, default=str))
     else:
         write_report(results, command)
