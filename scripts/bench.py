@@ -47,6 +47,7 @@ from projections.runner import Projector
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file, import its sibling
 from scripts.generate_history import generate
+from scripts.throwaway_databases import ThrowawayDatabases
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
@@ -160,32 +161,6 @@ def cli_startup() -> dict[str, float]:
     sqlalchemy_ms = median_time(lambda: subprocess.run(
         [sys.executable, "-c", "import sqlalchemy"], check=True, capture_output=True), 10) * 1000
     return {"ledger_help_ms": ledger_ms, "import_sqlalchemy_ms": sqlalchemy_ms}
-
-
-class Postgres:
-    """Fresh databases on a PostgreSQL server (admin URL from LEDGER_BENCH_PG_URL)."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin = admin_url
-        self.made: list[str] = []
-
-    def fresh(self) -> str:
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        engine = create_engine(self.admin.replace("postgresql://", "postgresql+psycopg://", 1),
-                               isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-        self.made.append(name)
-        return self.admin.rsplit("/", 1)[0] + f"/{name}"
-
-    def drop(self) -> None:
-        engine = create_engine(self.admin.replace("postgresql://", "postgresql+psycopg://", 1),
-                               isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            for name in self.made:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 def _writer(url: str, events: int, number: int, results: Any) -> None:
@@ -357,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(results["sqlite"][-1]), flush=True)
         results["startup"] = {} if args.postgres_only else cli_startup()
         if pg_admin:
-            server = Postgres(pg_admin)
+            server = ThrowawayDatabases(pg_admin, "bench")
             try:
                 with create_engine(pg_admin.replace("postgresql://", "postgresql+psycopg://",
                                                     1)).connect() as conn:
@@ -372,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                         concurrent_append(server.fresh(), writers, per_writer))
                     print(json.dumps(results["postgres_concurrency"][-1]), flush=True)
             finally:
-                server.drop()
+                server.drop_all()
     command = "python scripts/bench.py" + (" --quick" if args.quick else "") + (
         " (with LEDGER_BENCH_PG_URL set)" if pg_admin else "")
     if args.no_report or args.postgres_only:

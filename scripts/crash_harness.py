@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,9 @@ from ledger.domain.events import EditionImported, PlanEvent
 from projections import schema
 from projections.runner import Projector
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file
+from scripts.throwaway_databases import ThrowawayDatabases
+
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 ACTIONS = ("import-september", "import-kerslake", "write-burst", "rebuild")
@@ -49,29 +51,16 @@ class Databases:
 
     def __init__(self, spec: str, workdir: Path) -> None:
         self.spec, self.workdir = spec, workdir
-        self.made: list[str] = []
+        self.server = None if spec == "sqlite" else ThrowawayDatabases(spec, "crash")
 
     def fresh(self, run: int) -> str:
-        if self.spec == "sqlite":
+        if self.server is None:
             return f"sqlite:///{self.workdir / f'run-{run}.db'}"
-        name = f"crash_{run}_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(self.spec.replace("postgresql://", "postgresql+psycopg://", 1),
-                              isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        self.made.append(name)
-        return self.spec.rsplit("/", 1)[0] + f"/{name}"
+        return self.server.fresh()
 
     def drop_all(self) -> None:
-        if not self.made:
-            return
-        admin = create_engine(self.spec.replace("postgresql://", "postgresql+psycopg://", 1),
-                              isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            for name in self.made:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if self.server is not None:
+            self.server.drop_all()
 
 
 def ledger_cli(url: str, *args: str) -> list[str]:

@@ -14,3 +14,9 @@ $L import "$seeds/kerslake-action-plan-2015.txt" | head -n 4
 echo
 echo "== ledger --plan cgip-2018 history 1.3 (item 1.3 of the September 2018 edition)"
 $L --plan cgip-2018 history 1.3 --format csv | cut -c1-160 | head -n 12
+echo
+echo "== ledger --plan cgip-2018 summary --as-of 2018-09-30 (the 2015 legend, derived)"
+$L --plan cgip-2018 summary --as-of 2018-09-30
+echo
+echo "== ledger verify (the hash chain over every stored event)"
+$L verify

@@ -61,6 +61,17 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue("sqlite_url"))
 
 
+def stored_events(db: str) -> int:
+    """How many events the ledger at `db` holds (its newest position)."""
+    from ledger.application.services import Ledger  # noqa: PLC0415
+
+    ledger = Ledger.open(db)
+    try:
+        return ledger.app.recorder.max_notification_id() or 0
+    finally:
+        ledger.close()
+
+
 class Cli:
     """The real `ledger` app on one database, as a user types it."""
 

@@ -10,20 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ledger.application.services import Ledger
 from ledger.cli.app import app as cli_app
-from tests.conftest import Cli
+from tests.conftest import Cli, stored_events
 from tests.editions import SEPTEMBER
 
 NASTY = "Robert'); DROP TABLE ledger_events;-- $(rm -rf /) `reboot` \"; <script>x</script>"
 
 
 def stored(cli: Cli) -> int:
-    ledger = Ledger.open(cli.db)
-    try:
-        return ledger.app.recorder.max_notification_id() or 0
-    finally:
-        ledger.close()
+    return stored_events(cli.db)
 
 
 def plan(cli: Cli) -> None:

@@ -6,17 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application.services import Ledger
-from tests.conftest import Cli
+from tests.conftest import Cli, stored_events
 from tests.editions import KERSLAKE, SEPTEMBER
-
-
-def stored_events(cli: Cli) -> int:
-    ledger = Ledger.open(cli.db)
-    try:
-        return ledger.app.recorder.max_notification_id() or 0
-    finally:
-        ledger.close()
 
 
 def september() -> str:
@@ -62,12 +53,12 @@ def test_a_bad_document_is_refused_whole(cli: Cli, tmp_path: Path, name: str) ->
     data, message = CASES[name]
     path = tmp_path / name
     path.write_bytes(data)
-    before = stored_events(cli)
+    before = stored_events(cli.db)
     err = cli("import", str(path), code=2)
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
-    assert stored_events(cli) == before
+    assert stored_events(cli.db) == before
 
 
 def test_a_missing_file_is_named(cli: Cli, tmp_path: Path) -> None:
@@ -79,9 +70,9 @@ def test_a_missing_file_is_named(cli: Cli, tmp_path: Path) -> None:
 def test_a_failed_import_into_an_existing_plan_writes_nothing(cli: Cli, tmp_path: Path) -> None:
     """After a good import, a broken later edition leaves the ledger exactly as it was."""
     cli("import", str(SEPTEMBER))
-    before = stored_events(cli)
+    before = stored_events(cli.db)
     broken = tmp_path / "october.md"
     broken.write_text(_no_number(september().replace("September Update 2018",
                                                      "October Update 2018")), encoding="utf-8")
     cli("import", str(broken), code=2)
-    assert stored_events(cli) == before
+    assert stored_events(cli.db) == before

@@ -1,0 +1,35 @@
+"""Fresh, empty databases on a PostgreSQL server for harnesses and benchmarks, dropped after."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import create_engine, text
+
+
+class ThrowawayDatabases:
+    """Creates databases next to the one an admin URL names; `drop_all` removes them."""
+
+    def __init__(self, admin_url: str, prefix: str) -> None:
+        self.admin, self.prefix = admin_url, prefix
+        self.made: list[str] = []
+
+    def _run(self, statement: str) -> None:
+        engine = create_engine(self.admin.replace("postgresql://", "postgresql+psycopg://", 1),
+                               isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+        engine.dispose()
+
+    def fresh(self) -> str:
+        """The URL of a new, empty database."""
+        name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
+        self._run(f'CREATE DATABASE "{name}"')
+        self.made.append(name)
+        return self.admin.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop_all(self) -> None:
+        """Drop every database this made."""
+        for name in self.made:
+            self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.clear()
