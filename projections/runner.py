@@ -28,7 +28,6 @@ from ledger.domain.events import (
     ThemeAdded,
 )
 from ledger.domain.state import fold
-from ledger.domain.values import month_of
 from ledger.store import LedgerApp
 from projections import schema
 from projections.change_log import change_row
@@ -65,8 +64,7 @@ class Projector:
 
     def __init__(self, app: LedgerApp) -> None:
         self.app = app
-        self.engine = app.engine
-        schema.metadata.create_all(self.engine)
+        self.engine = app.engine  # its tables are made with the ledger (Ledger.open create)
         self._streams: dict[str, tuple[str, str]] = {}
 
     # --- positions ----------------------------------------------------------
@@ -354,4 +352,4 @@ def decode(app: LedgerApp, rows: Iterable[Any]) -> list[PlanEvent]:
     return events
 
 
-__all__ = ["Projector", "decode", "dumps", "month_of"]
+__all__ = ["Projector", "decode", "dumps"]

@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -259,4 +259,4 @@ def _check_sums(directory: Path) -> list[str]:
     return problems
 
 
-__all__ = ["PackRequest", "date", "export_pack", "verify_pack"]
+__all__ = ["PackRequest", "export_pack", "verify_pack"]

@@ -19,7 +19,6 @@ from eventsourcing.domain import Aggregate
 from ledger.application.provenance import current_actor
 from ledger.application.services import Ledger
 from ledger.domain.errors import InvalidInputError, UnknownItemError
-from ledger.domain.ids import item_id, plan_id
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.state import ItemState
@@ -295,4 +294,4 @@ def import_document(
     return report
 
 
-__all__ = ["Change", "ImportReport", "import_document", "item_id", "plan_id"]
+__all__ = ["Change", "ImportReport", "import_document"]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ledger.cli.context import echo, fail, ledger_at, plan_option
-from ledger.cli.queries import AsOf, KnownAt
+from ledger.cli.queries import AsOf, KnownAt, moment
 
 STEPS = 5
 
@@ -34,17 +33,8 @@ def export(
     """
     from ledger.application.exporting import PackRequest, export_pack  # noqa: PLC0415
     from ledger.application.provenance import current_actor  # noqa: PLC0415
-    from ledger.application.times import parse_known_at  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from ledger.domain.values import parse_day  # noqa: PLC0415
-    from projections.queries import When  # noqa: PLC0415
 
-    try:
-        when = When(parse_day(as_of) if as_of else date.today(),
-                    parse_known_at(known_at) if known_at else None)
-    except LedgerError as exc:
-        fail(str(exc))
-    request = PackRequest(out, plan_option(ctx), when, theme, sign, not no_pdf,
+    request = PackRequest(out, plan_option(ctx), moment(as_of, known_at), theme, sign, not no_pdf,
                           current_actor(by))
     with ledger_at(ctx) as ledger, typer.progressbar(length=STEPS, label="exporting",
                                                      file=sys.stderr) as bar:

@@ -28,20 +28,26 @@ KnownAt = Annotated[str | None, typer.Option("--known-at", help="Recorded moment
 ItemOption = Annotated[str | None, typer.Option("--item", help="Only this item.")]
 
 
+def moment(as_of: str | None, known_at: str | None) -> When:
+    """The moment asked about: `--as-of` (default today) and `--known-at` (default now)."""
+    from ledger.application.times import parse_known_at  # noqa: PLC0415
+    from ledger.domain.errors import LedgerError  # noqa: PLC0415
+    from projections.queries import When  # noqa: PLC0415
+
+    try:
+        return When(_day(as_of) if as_of else date.today(),
+                    parse_known_at(known_at) if known_at else None)
+    except LedgerError as exc:
+        fail(str(exc))
+
+
 @contextmanager
 def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
             ) -> Iterator[tuple[Reader, str, When]]:
     """The read models (caught up), the plan meant, and the moment asked about."""
-    from ledger.application.times import parse_known_at  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from ledger.domain.values import parse_day  # noqa: PLC0415
-    from projections.queries import Reader, When  # noqa: PLC0415
+    from projections.queries import Reader  # noqa: PLC0415
 
-    try:
-        when = When(parse_day(as_of) if as_of else date.today(),
-                    parse_known_at(known_at) if known_at else None)
-    except LedgerError as exc:
-        fail(str(exc))
+    when = moment(as_of, known_at)
     with ledger_at(ctx) as ledger:
         slug = ledger.catalogue().check_plan(plan_option(ctx))
         yield Reader(ledger.app), slug, when

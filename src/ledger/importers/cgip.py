@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from ledger.importers.model import DocumentError, Edition, ItemDoc, ThemeDoc, identity
+from ledger.importers.model import DocumentError, Edition, ItemDoc, OutcomeDoc, ThemeDoc, identity
 from ledger.importers.outcomes import outcomes_of
 from ledger.importers.text import MONTH, Segment, month_number, plain, segments
 from ledger.importers.updates import LeadCellReader
@@ -177,7 +177,8 @@ class CgipReader:
         return Edition(KIND, self.name, title, self.month, self.themes, items)
 
 
-def _unique(outcomes: list) -> list:  # type: ignore[type-arg]
+def _unique(outcomes: list[OutcomeDoc]) -> list[OutcomeDoc]:
+    """Each outcome once (by its words without dates), the first kept."""
     seen: set[str] = set()
     kept = []
     for outcome in outcomes:

@@ -28,12 +28,12 @@ def identity(text: str) -> str:
 
 
 _TAG_GROUP = re.compile(r"[(\[][^()\[\]]*(?:update|(?:19|20)\d\d)[^()\[\]]*[)\]]", re.IGNORECASE)
-_COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
+COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
 
 
 def update_identity(text: str) -> str:
     """An update's words without its month tag or completion marker: what a re-spelling keeps."""
-    return identity(_COMPLETION.sub(" ", _TAG_GROUP.sub(" ", text)))
+    return identity(COMPLETION.sub(" ", _TAG_GROUP.sub(" ", text)))
 
 
 @dataclass(frozen=True)

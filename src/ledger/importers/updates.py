@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ledger.importers.model import LeadBlockDoc, UpdateDoc
+from ledger.importers.model import COMPLETION, LeadBlockDoc, UpdateDoc
 from ledger.importers.text import MONTH, Segment, month_number, resolve_year
 
 _YEAR = r"(?:19|20)\d\d"
@@ -31,10 +31,8 @@ _HEADING = re.compile(
     rf"^(?P<month>{MONTH})\s*(?P<year>{_YEAR})?\s+updates?\s*(?P<year2>{_YEAR})?\s*:\s*(?P<rest>.+)$",
     re.IGNORECASE,
 )
-_COMPLETE = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
-_AFTER_TAG_COMPLETE = re.compile(
-    r"^[\s.,;:]*(?:(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|Complete\.)",
-)
+_COMPLETE = COMPLETION
+_AFTER_TAG_COMPLETE = re.compile(rf"^[\s.,;:]*(?:{COMPLETION.pattern})")
 _RAG = re.compile(r"\bRAG(?:\s+status)?\s*[:\-–]?\s*(?P<rag>red|amber|green)\b", re.IGNORECASE)
 _OFFICE = re.compile(
     r"\b(?:Chief|Director|Solicitor|Leaders?|ACE|CMT|EMT|Officer|Executive|Exec|Member|Whip|"
