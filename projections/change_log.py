@@ -6,8 +6,11 @@ and recorded moment can be re-folded from this table alone. Pure.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
+from uuid import UUID
 
+from ledger.domain.chain import EventRecord
 from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
 
 COLUMNS = ("seq", "recorded_at", "effective", "plan", "item", "kind", "by", "attributed_to",
@@ -40,3 +43,10 @@ def change_row(seq: int, plan: str, item: str, event: PlanEvent) -> dict[str, An
         "note": event.note,
         "corrects": event.corrects if isinstance(event, CorrectionRecorded) else None,
     }
+
+
+def events_of(decode_all: Callable[[Iterable[EventRecord]], list[PlanEvent]],
+              rows: Iterable[Any]) -> list[PlanEvent]:
+    """The events that change-log rows (stream, version, topic, state) keep, decoded."""
+    return decode_all(EventRecord(0, UUID(hex=stream), version, topic, bytes(state))
+                      for stream, version, topic, state in rows)

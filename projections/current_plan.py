@@ -17,8 +17,9 @@ COLUMNS = ("plan", "theme", "item", "aim", "leads", "rag", "status", "complete",
            "updates", "latest_update")
 
 
-def stored_row(state: ItemState) -> dict[str, Any]:
-    """What the read model keeps of an item: its row without the date-dependent status."""
+def item_record(state: ItemState) -> dict[str, Any]:
+    """What the read model keeps of an item: its plan row without the date-dependent status,
+    plus what that status is derived from."""
     row = item_row(state, None)
     row["baseline_due"] = baseline_due(state)
     row["first_update"] = first_update_month(state)

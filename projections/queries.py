@@ -11,55 +11,39 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
+from ledger.domain.chain import EventRecord
 from ledger.domain.events import PlanEvent
 from ledger.domain.state import ItemState, fold
-from ledger.domain.values import month_end
-from ledger.store import LedgerApp
+from ledger.domain.values import When, month_end
 from projections import schema
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
-from projections.change_log import HIDDEN_KINDS
+from projections.change_log import HIDDEN_KINDS, events_of
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.current_plan import item_row, item_sort_key
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from projections.monthly_snapshots import months_from, snapshot_rows
-from projections.runner import Projector, decode
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 from projections.slippage_history import outcome_rows
 from projections.status_summary import Summary, status_at, summarise
 
-
-@dataclass(frozen=True)
-class When:
-    """A point in both times: effective `as_of` (a day) and recorded `known_at` (UTC ISO)."""
-
-    as_of: date
-    known_at: str | None = None
+Decoder = Callable[[Iterable[EventRecord]], list[PlanEvent]]
 
 
 class Reader:
-    """Queries on one ledger's read models, brought up to date first."""
+    """Queries on one ledger's read models. Reading never writes: bring the models up to
+    date first (`Projector.catch_up`) where the connection may write."""
 
-    def __init__(self, app: LedgerApp, *, catch_up: bool = True) -> None:
-        self.app = app
-        self.projector = Projector(app)
-        if catch_up:
-            self.projector.catch_up()
-        self.engine = app.engine
+    def __init__(self, engine: Engine, decode_all: Decoder) -> None:
+        self.engine = engine
+        self.decode_all = decode_all
 
     # --- plans ---------------------------------------------------------------
-
-    def plans(self) -> dict[str, dict[str, Any]]:
-        """Each projected plan: title, themes and last month."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(schema.plans)).all()
-        return {r.plan: {"title": r.title, "themes": json.loads(r.themes),
-                         "last_month": r.last_month} for r in rows}
 
     def plan_info(self, plan: str) -> dict[str, Any] | None:
         """One projected plan: title, themes and last month (None where not projected)."""
@@ -94,7 +78,7 @@ class Reader:
         by_stream: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             by_stream[row[0]].append(row)
-        return [decode(self.app, stream_rows) for stream_rows in by_stream.values()]
+        return [events_of(self.decode_all, stream_rows) for stream_rows in by_stream.values()]
 
     def states(self, plan: str, when: When, item: str | None = None) -> list[ItemState]:
         """Each item's state as folded from the events in force at `when`."""
@@ -221,6 +205,13 @@ class Reader:
                 continue
             out.append(row)
         return out
+
+    def streams(self, plan: str) -> dict[str, str]:
+        """The plan's event streams: stream id (hex) -> item number ("" for the plan's own)."""
+        query = select(schema.streams.c.stream, schema.streams.c.item).where(
+            schema.streams.c.plan == plan)
+        with self.engine.connect() as conn:
+            return {stream: item for stream, item in conn.execute(query).all()}
 
     def corrections(self) -> dict[tuple[str, str, int], str]:
         """Which change corrected which: (plan, item, version corrected) -> `ITEM@N`."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     Engine,
     Index,
@@ -22,7 +21,6 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
-MODELS = ("change_log", "current_plan", "slippage_history", "monthly_snapshots", "editions")
 
 tracking = Table(
     "proj_tracking", metadata,
@@ -112,7 +110,6 @@ plans = Table(
     Column("title", Text, nullable=False),
     Column("last_month", String(7), nullable=False),
     Column("themes", Text, nullable=False),
-    Column("complete", Boolean, nullable=False, default=False),
 )
 
 ALL_READ_TABLES = (streams, changes, items, outcomes, snapshots, item_history, editions, plans)

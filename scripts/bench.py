@@ -37,13 +37,12 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.domain.ids import item_id
 from ledger.domain.item import Item
-from ledger.domain.values import Provenance
-from ledger.store import EVENTS_TABLE, open_ledger
+from ledger.domain.values import Provenance, When
+from ledger.store import EVENTS_TABLE
 from projections.current_plan import item_row
-from projections.queries import Reader, When
-from projections.runner import Projector
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file, import its sibling
 from scripts.generate_history import generate
@@ -101,7 +100,7 @@ def floor_select_decode(url: str) -> tuple[int, float]:
 
 def replay_plan(url: str) -> list[dict[str, Any]]:
     """The plan rebuilt by replaying each of its items from the event store (no read models)."""
-    app = open_ledger(url)
+    app = bootstrap(url).ledger.app
     app.repository.cache = None  # type: ignore[assignment]
     ledger = Ledger(app)
     plan = ledger.plan(PLAN)
@@ -116,8 +115,9 @@ def replay_plan(url: str) -> list[dict[str, Any]]:
 
 def query_latencies(url: str) -> dict[str, float]:
     """Median latencies (ms) of the as-of queries, and of replaying the plan."""
-    app = open_ledger(url)
-    reader = Reader(app)  # catches up first
+    services = bootstrap(url)
+    services.projector.catch_up()
+    reader = services.reader
     mid, now = When(AS_OF), When(date.today())
     reader.plan(PLAN, mid)  # warm
     result = {
@@ -126,7 +126,7 @@ def query_latencies(url: str) -> dict[str, float]:
         "slippage_as_of_ms": median_time(lambda: reader.slippage(PLAN, mid), 7) * 1000,
         "replay_plan_ms": median_time(lambda: replay_plan(url), 3) * 1000,
     }
-    app.close()
+    services.close()
     env = {**os.environ, "LEDGER_DB": url}
     result["cli_plan_as_of_ms"] = median_time(lambda: subprocess.run(
         [LEDGER, "--plan", PLAN, "plan", "--as-of", AS_OF.isoformat(), "--format", "json"],
@@ -142,12 +142,12 @@ def measure(url: str, events: int, workdir: Path, floors: bool) -> dict[str, Any
     if floors and url.startswith("sqlite"):
         rows, seconds = sqlite_floor_append(url.removeprefix("sqlite:///"), workdir)
         result["append_floor_eps"] = rows / seconds
-    app = open_ledger(url)
-    projector = Projector(app)
+    services = bootstrap(url)
+    projector = services.projector
     started = time.perf_counter()
     applied = projector.rebuild()
     result["rebuild_eps"] = applied / (time.perf_counter() - started)
-    app.close()
+    services.close()
     rows, seconds = floor_select_decode(url)
     result["rebuild_floor_eps"] = rows / seconds
     result.update(query_latencies(url))
@@ -171,7 +171,7 @@ def _writer(url: str, events: int, number: int, results: Any) -> None:
 def concurrent_append(url: str, writers: int, events_each: int) -> dict[str, Any]:
     """Several writer processes appending distinct plans at once; with a projection runner
     following as its own process."""
-    ledger = Ledger.open(url, create=True)
+    ledger = bootstrap(url, create=True).ledger
     ledger.init(Provenance("bench", date(2016, 1, 1), "bench"))
     ledger.close()
     context = multiprocessing.get_context("spawn")
@@ -191,8 +191,8 @@ def concurrent_append(url: str, writers: int, events_each: int) -> dict[str, Any
         msg = f"a writer failed: exit codes {[p.exitcode for p in processes]}"
         raise RuntimeError(msg)
     total = sum(results.get(timeout=10) for _ in processes)
-    app = open_ledger(url)
-    projector = Projector(app)
+    services = bootstrap(url)
+    projector = services.projector
     while True:  # until the runner process has applied everything
         lag = projector.head() - min(projector.positions().values())
         if lag == 0:
@@ -201,7 +201,7 @@ def concurrent_append(url: str, writers: int, events_each: int) -> dict[str, Any
     behind = time.perf_counter() - started - elapsed
     runner.terminate()
     runner.wait()
-    app.close()
+    services.close()
     return {"writers": writers, "events": total, "append_eps": total / elapsed,
             "runner_caught_up_after_s": behind}
 

@@ -21,9 +21,8 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.domain.errors import ConflictError
-from ledger.domain.events import PlanEvent
 from ledger.domain.values import Provenance
 
 PLAN = "load-test"
@@ -33,7 +32,7 @@ DAY = date(2024, 1, 31)
 
 def prepare(url: str, writers: int) -> None:
     """A fresh ledger with one plan and enough items for both modes."""
-    ledger = Ledger.open(url, create=True)
+    ledger = bootstrap(url, create=True).ledger
     prov = Provenance("harness", DAY, "harness")
     ledger.init(prov)
     ledger.new_plan(PLAN, "Concurrency harness plan", prov)
@@ -46,7 +45,7 @@ def prepare(url: str, writers: int) -> None:
 
 def writer(url: str, index: int, commands: int, mode: str, results: Any) -> None:
     """One writer process: returns what it was told was committed."""
-    ledger = Ledger.open(url)
+    ledger = bootstrap(url).ledger
     who = f"writer-{index}"
     committed: Counter[str] = Counter()
     conflicts = 0
@@ -69,17 +68,13 @@ def writer(url: str, index: int, commands: int, mode: str, results: Any) -> None
 
 def stored_by_writer(url: str) -> dict[str, Counter[str]]:
     """What the store holds, per writer and kind."""
-    ledger = Ledger.open(url)
+    ledger = bootstrap(url).ledger
     counts: dict[str, Counter[str]] = {}
-    start = 1
-    while notes := ledger.app.recorder.select_notifications(start, 5000):
-        for note in notes:
-            event = ledger.app.mapper.to_domain_event(note)
-            assert isinstance(event, PlanEvent)
-            if event.recorded_by.startswith("writer-"):
-                kind = "lead_changed" if "Lead" in type(event).__name__ else "update_recorded"
-                counts.setdefault(event.recorded_by, Counter())[kind] += 1
-        start = notes[-1].id + 1
+    for record in ledger.app.iter_stored():
+        event = ledger.app.decode(record)
+        if event.recorded_by.startswith("writer-"):
+            kind = "lead_changed" if "Lead" in type(event).__name__ else "update_recorded"
+            counts.setdefault(event.recorded_by, Counter())[kind] += 1
     ledger.close()
     return counts
 

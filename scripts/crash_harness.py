@@ -34,9 +34,9 @@ from sqlalchemy import create_engine, select, text
 
 from ledger.application.evidence import verify
 from ledger.application.services import Ledger
-from ledger.domain.events import EditionImported, PlanEvent
+from ledger.bootstrap import bootstrap
+from ledger.domain.events import EditionImported
 from projections import schema
-from projections.runner import Projector
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file
 from scripts.throwaway_databases import ThrowawayDatabases
@@ -95,16 +95,12 @@ def import_atomic(ledger: Ledger) -> list[str]:
     problems = []
     per_sha: Counter[str] = Counter()
     editions: dict[str, int] = {}
-    start = 1
-    while notes := ledger.app.recorder.select_notifications(start, 5000):
-        for note in notes:
-            event = ledger.app.mapper.to_domain_event(note)
-            assert isinstance(event, PlanEvent)
-            if "sha256:" in event.source:
-                per_sha[event.source.rsplit("sha256:", 1)[1]] += 1
-            if isinstance(event, EditionImported):
-                editions[event.sha256] = event.events
-        start = notes[-1].id + 1
+    for record in ledger.app.iter_stored():
+        event = ledger.app.decode(record)
+        if "sha256:" in event.source:
+            per_sha[event.source.rsplit("sha256:", 1)[1]] += 1
+        if isinstance(event, EditionImported):
+            editions[event.sha256] = event.events
     for sha, count in per_sha.items():
         if editions.get(sha) != count:
             problems.append(f"import {sha[:12]} is partial: {count} events, its record says "
@@ -126,13 +122,14 @@ def check(url: str) -> list[str]:
             verdict = conn.execute(text("PRAGMA integrity_check")).scalar()
             if verdict != "ok":
                 problems.append(f"sqlite integrity_check: {verdict}")
-    ledger = Ledger.open(url)
+    services = bootstrap(url)
+    ledger = services.ledger
     try:
         chain = verify(ledger.app)
         if not chain.intact:
             problems.append(f"chain: {chain.problem}")
         problems += import_atomic(ledger)
-        projector = Projector(ledger.app)
+        projector = services.projector
         projector.catch_up()
         caught_up = read_models(ledger)
         projector.rebuild()

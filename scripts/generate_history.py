@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.domain.errors import ConflictError
 from ledger.domain.item import Item
 from ledger.domain.plan import Plan
@@ -145,7 +146,7 @@ class Generator:
 def generate(url: str, events: int, seed: int = 1, first_plan: int = 0) -> Stats:
     """At least `events` more events in the ledger at `url` (created if new); plans are
     numbered from `first_plan`, so writers given different numbers never collide."""
-    ledger = Ledger.open(url, create=True)
+    ledger = bootstrap(url, create=True).ledger
     ledger.init(Provenance("generator", date(2016, 1, 1), "generator"))
     generator = Generator(ledger, seed)
     started = time.perf_counter()

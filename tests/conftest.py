@@ -63,9 +63,9 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 def stored_events(db: str) -> int:
     """How many events the ledger at `db` holds (its newest position)."""
-    from ledger.application.services import Ledger  # noqa: PLC0415
+    from ledger.bootstrap import bootstrap  # noqa: PLC0415
 
-    ledger = Ledger.open(db)
+    ledger = bootstrap(db).ledger
     try:
         return ledger.app.recorder.max_notification_id() or 0
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.domain.item import Item
 from tests.conftest import Cli
 from tests.editions import SEPTEMBER, write_october
@@ -30,7 +30,7 @@ def imported(cli: Cli) -> Cli:
 
 
 def item(cli: Cli, number: str) -> Item:
-    ledger = Ledger.open(cli.db)
+    ledger = bootstrap(cli.db).ledger
     try:
         return ledger.item("cgip-2018", number)
     finally:
@@ -45,7 +45,7 @@ def outcome_due(found: Item, words: str) -> tuple[str, str]:
 
 def test_the_edition_gives_seven_themes_and_its_46_items(imported: Cli) -> None:
     """7 themes with their titles; items 1.1-1.10 .. 7.1-7.3, in the document's order."""
-    ledger = Ledger.open(imported.db)
+    ledger = bootstrap(imported.db).ledger
     plan = ledger.plan("cgip-2018")
     ledger.close()
     assert plan.title == "Birmingham City Council Corporate Governance Improvement Plan"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from tests.conftest import Cli
 from tests.editions import KERSLAKE
 
@@ -16,7 +16,7 @@ def test_the_2015_action_plan_gives_5_themes_and_112_actions(cli: Cli) -> None:
     assert "plan kerslake-2015" in out
     assert "of 112 actions, 14 got a timescale and 0 a responsible officer" in out
     assert "action 1.1 (line 119): timescale unknown" in out
-    ledger = Ledger.open(cli.db)
+    ledger = bootstrap(cli.db).ledger
     plan = ledger.plan("kerslake-2015")
     per_theme = [sum(1 for theme in plan.items.values() if theme == t) for t in "12345"]
     assert per_theme == [27, 29, 16, 14, 26]
@@ -54,7 +54,7 @@ def test_a_structured_csv_plan_imports_items_outcomes_leads_rag_and_updates(
     path.write_text(PLAN_CSV, encoding="utf-8")
     out = cli("import", str(path), "--edition", "2024-04")
     assert "plan housing-2024" in out
-    ledger = Ledger.open(cli.db)
+    ledger = bootstrap(cli.db).ledger
     first = ledger.item("housing-2024", "1.1").state
     assert [(o.text, o.due) for o in first.outcomes.values()] == [
         ("Backlog cleared", "2024-06"), ("Survey of tenants", "2024-09")]

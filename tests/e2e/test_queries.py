@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from projections import schema
-from projections.queries import Reader, When
-from projections.runner import Projector
+from projections.queries import When
 from tests.conftest import Cli
 from tests.editions import KERSLAKE, SEPTEMBER, write_october
 
@@ -165,7 +164,7 @@ def test_diff_between_two_month_ends(imported: Cli) -> None:
 
 
 def read_models(db: str) -> dict[str, list[tuple[Any, ...]]]:
-    ledger = Ledger.open(db)
+    ledger = bootstrap(db).ledger
     try:
         with ledger.app.engine.connect() as conn:
             return {t.name: sorted(tuple(r) for r in conn.execute(select(t)).all())
@@ -191,14 +190,13 @@ def test_a_rebuild_from_zero_equals_incremental_catch_up(imported: Cli, tmp_path
 
 def test_projections_status_shows_the_lag_before_a_query(imported: Cli) -> None:
     """After an import nothing has been projected; a query catches up."""
-    ledger = Ledger.open(imported.db)
-    head = ledger.app.recorder.max_notification_id()
-    lag = {r["model"]: r["lag"] for r in json.loads(imported("projections", "status", "-f",
-                                                             "json"))}
-    assert lag["current_plan"] == head
-    rows(imported, "plan")
-    assert Projector(ledger.app).positions()["current_plan"] == head
-    ledger.close()
+    with bootstrap(imported.db) as services:
+        head = services.projector.head()
+        lag = {r["model"]: r["lag"] for r in json.loads(imported("projections", "status", "-f",
+                                                                 "json"))}
+        assert lag["current_plan"] == head
+        rows(imported, "plan")
+        assert services.projector.positions()["current_plan"] == head
 
 
 def test_a_corrected_update_is_marked_in_changes(imported: Cli) -> None:
@@ -216,8 +214,9 @@ def test_the_item_history_model_answers_as_the_fold_does(imported: Cli, tmp_path
     imported("import", str(write_october(tmp_path)))
     imported("--plan", "cgip-2018", "correct", "1.2@5", "--text", "Survey planned",
              "--note", "wording")
-    ledger = Ledger.open(imported.db)
-    reader = Reader(ledger.app)
+    services = bootstrap(imported.db)
+    services.projector.catch_up()
+    reader = services.reader
     far = "2999-01-01T00:00:00+00:00"
     for day in ("2018-06-30", "2018-07-01", "2018-07-15", "2018-07-31", "2018-08-31",
                 "2018-09-30", "2018-10-15", "2018-10-31", "2026-01-01"):
@@ -226,4 +225,4 @@ def test_the_item_history_model_answers_as_the_fold_does(imported: Cli, tmp_path
             "cgip-2018", When(as_of, far)), day
         assert reader.slippage("cgip-2018", When(as_of)) == reader.slippage(
             "cgip-2018", When(as_of, far)), day
-    ledger.close()
+    services.close()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from ledger.application.evidence import verify
 from ledger.application.importing import import_document
-from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.domain.values import Provenance
 from ledger.store import EVENTS_TABLE
 from tests.editions import SEPTEMBER
@@ -24,7 +24,7 @@ ROLE_SQL = Path(__file__).resolve().parents[2] / "scripts" / "pg_app_role.sql"
 @pytest.mark.postgres
 def test_the_app_role_can_only_insert_and_select_events(pg_url: str) -> None:
     """As ledger_app: an import works, queries work; UPDATE, DELETE, TRUNCATE are refused."""
-    owner = Ledger.open(pg_url, create=True)
+    owner = bootstrap(pg_url, create=True).ledger
     owner.init(Provenance("owner", date(2018, 9, 30), "test"))
     owner.close()
     psql = shutil.which("psql")
@@ -33,7 +33,7 @@ def test_the_app_role_can_only_insert_and_select_events(pg_url: str) -> None:
                     "role=ledger_app", "-q", "-f", str(ROLE_SQL)], check=True,
                    capture_output=True)
     app_url = pg_url.replace("//ledger@", "//ledger_app@", 1)
-    ledger = Ledger.open(app_url)
+    ledger = bootstrap(app_url).ledger
     report = import_document(ledger, SEPTEMBER)
     assert report.events == 496  # and the catalogue makes 497
     assert verify(ledger.app).intact

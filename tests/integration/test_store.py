@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.domain.errors import ConflictError, LedgerError
 from ledger.domain.values import Provenance, Rag
 from ledger.store import EVENTS_TABLE
@@ -21,7 +22,7 @@ def prov(by: str = "clerk", note: str = "") -> Provenance:
 
 @pytest.fixture
 def ledger(db_url: str) -> Ledger:
-    opened = Ledger.open(db_url, create=True)
+    opened = bootstrap(db_url, create=True).ledger
     opened.init(prov())
     opened.new_plan("cgip-2018", "Corporate Governance Improvement Plan", prov())
     opened.add_theme(None, "1", "Political Leadership", "", prov())
@@ -53,7 +54,7 @@ def test_the_database_refuses_to_edit_or_delete_events(ledger: Ledger, statement
 @pytest.mark.postgres
 def test_postgres_refuses_truncate(pg_url: str) -> None:
     """TRUNCATE cannot empty the events table on PostgreSQL either."""
-    ledger = Ledger.open(pg_url, create=True)
+    ledger = bootstrap(pg_url, create=True).ledger
     ledger.init(prov())
     with pytest.raises(DatabaseError, match="immutable"), ledger.app.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {EVENTS_TABLE}"))
@@ -62,7 +63,7 @@ def test_postgres_refuses_truncate(pg_url: str) -> None:
 
 def test_two_writers_on_one_item_one_wins_and_the_other_is_told(ledger: Ledger) -> None:
     """Both read item 1.1; the first lead change lands, the second gets a conflict, not a loss."""
-    other = Ledger.open(ledger.app.env["SQLALCHEMY_URL"])
+    other = bootstrap(ledger.app.env["SQLALCHEMY_URL"]).ledger
     mine, theirs = ledger.item(None, "1.1"), other.item(None, "1.1")
     mine.assign_lead("City Solicitor", prov("alice"))
     theirs.assign_lead("Chief Executive", prov("bob"))
@@ -82,7 +83,7 @@ def test_concurrent_progress_updates_on_one_item_all_land(ledger: Ledger) -> Non
     start = threading.Barrier(4)
 
     def record(who: str) -> None:
-        writer = Ledger.open(url)
+        writer = bootstrap(url).ledger
         start.wait()
         try:
             for n in range(5):
@@ -125,7 +126,7 @@ def test_an_uninitialised_database_is_not_created_by_accident(tmp_path: object) 
 
     path = Path(str(tmp_path)) / "missing.db"
     with pytest.raises(LedgerError, match="ledger init"):
-        Ledger.open(f"sqlite:///{path}")
+        bootstrap(f"sqlite:///{path}")
     assert not path.exists()
 
 
@@ -141,7 +142,7 @@ def test_several_processes_initialising_at_once_all_succeed(db_url: str) -> None
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0] * 6, outputs
     assert sum(out.strip() == "initialised the ledger" for out, _ in outputs) == 1
-    ledger = Ledger.open(db_url)
+    ledger = bootstrap(db_url).ledger
     assert count_events(ledger) == 1
     with pytest.raises(DatabaseError, match="immutable"), ledger.app.engine.begin() as conn:
         conn.execute(text(f"DELETE FROM {EVENTS_TABLE}"))

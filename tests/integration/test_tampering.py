@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ledger.application.evidence import stored_rows, take_digest, verify
+from ledger.application.evidence import take_digest, verify
 from ledger.application.importing import import_document
 from ledger.application.services import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.domain.chain import link_hash, seal
 from ledger.domain.values import Provenance
 from ledger.store import EVENTS_TABLE
@@ -27,7 +28,7 @@ from tests.editions import SEPTEMBER
 @pytest.fixture
 def ledger(db_url: str) -> Iterator[Ledger]:
     """The September edition imported; the immutability triggers dropped, as an attacker would."""
-    opened = Ledger.open(db_url, create=True)
+    opened = bootstrap(db_url, create=True).ledger
     opened.init(Provenance("clerk", date(2018, 9, 30), "test"))
     import_document(opened, SEPTEMBER)
     drop_guards(opened.app.engine)
@@ -117,7 +118,7 @@ def test_a_rewritten_chain_passes_alone_but_not_against_a_digest(ledger: Ledger)
     digest = take_digest(ledger.app, "external.auditor")
     state = bytes(row(engine, 300)["state"])  # type: ignore[arg-type]
     write_state(engine, 300, state.replace(b"20", b"21", 1))
-    rows = list(stored_rows(ledger.app))
+    rows = list(ledger.app.iter_stored())
     with engine.begin() as conn:
         previous = conn.execute(text(f"SELECT link FROM {CHAIN_TABLE} WHERE position = 299")
                                 ).scalar_one()
@@ -171,7 +172,7 @@ def test_the_cli_names_tampering_with_exit_1(cli: Cli, tmp_path: Path) -> None:
     assert json.loads(out)["position"] == 497
     assert "intact: 497 events" in cli("verify", "--digest", str(tmp_path / "digest.json"))
     assert "exists" in cli("digest", "--out", str(tmp_path / "digest.json"), code=2)
-    ledger = Ledger.open(cli.db)
+    ledger = bootstrap(cli.db).ledger
     drop_guards(ledger.app.engine)
     with ledger.app.engine.begin() as conn:
         conn.execute(text(f"DELETE FROM {EVENTS_TABLE} WHERE id = 10"))

@@ -8,33 +8,17 @@ today still extends what the digest saw.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-from ledger.domain.chain import Head, Problem, StoredRow, check
+from ledger.domain.chain import Head, Problem, check
 from ledger.domain.errors import InvalidInputError
 from ledger.store import LedgerApp
 from ledger.store.chain import read_seals
 
-BATCH = 5000
 DIGEST_KEYS = ("ledger", "position", "hash")
-
-
-def stored_rows(app: LedgerApp) -> Iterator[StoredRow]:
-    """Every stored event in the ledger's global order."""
-    start = 1
-    while True:
-        notes = app.recorder.select_notifications(start, BATCH)
-        if not notes:
-            return
-        for note in notes:
-            yield StoredRow(note.id, UUID(str(note.originator_id)), note.originator_version,
-                            note.topic, bytes(note.state))
-        start = notes[-1].id + 1
 
 
 @dataclass(frozen=True)
@@ -54,7 +38,7 @@ class Verdict:
 
 def verify(app: LedgerApp, digest: dict[str, Any] | None = None) -> Verdict:
     """Recompute the chain from the stored events and compare it with the seals (and digest)."""
-    rows = list(stored_rows(app))
+    rows = list(app.iter_stored())
     problem, head, links = check(rows, read_seals(app.engine))
     digest_problem = ""
     if digest is not None and problem is None:
@@ -77,8 +61,9 @@ def take_digest(app: LedgerApp, actor: str) -> dict[str, Any]:
         raise InvalidInputError(msg)
     head_time = ""
     if verdict.head.position:
-        note = app.recorder.select_notifications(verdict.head.position, 1)[0]
-        head_time = str(json.loads(note.state).get("timestamp", {}).get("_data_", ""))
+        record = next(app.iter_stored(after=verdict.head.position - 1,
+                                      stop=verdict.head.position))
+        head_time = app.decode(record).timestamp.isoformat()
     return {
         "ledger": app.name,
         "position": verdict.head.position,

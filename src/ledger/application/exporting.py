@@ -18,20 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from ledger import __version__
-from ledger.application.evidence import stored_rows, take_digest, verify
+from ledger.application.evidence import take_digest, verify
 from ledger.application.services import Ledger
 from ledger.domain.chain import content_hash
 from ledger.domain.errors import InvalidInputError
-from ledger.domain.events import PlanEvent, describe, kind_of
-from ledger.domain.values import month_end
+from ledger.domain.events import describe, kind_of
+from ledger.domain.values import When, month_end
 from ledger.export import files
 from ledger.export.report import render_report
 from ledger.store.chain import read_seals
-from projections import schema
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
-from projections.queries import Reader, When
+from projections.queries import Reader
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 
 EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", "plan", "item",
@@ -67,17 +66,16 @@ def check_out_dir(out: Path, root: Path | None = None) -> None:
 
 def _event_rows(ledger: Ledger, reader: Reader, slug: str, request: PackRequest,
                 items: set[str]) -> list[dict[str, Any]]:
-    with reader.engine.connect() as conn:
-        streams = {s: (p, i) for s, p, i in conn.execute(schema.streams.select()).all()}
+    streams = reader.streams(slug)
     links = {s.position: s.link for s in read_seals(ledger.app.engine)}
     corrected = reader.corrections()
     rows = []
-    for stored in stored_rows(ledger.app):
-        plan, item = streams.get(stored.originator_id.hex, ("", ""))
-        if plan != slug or (item and item not in items) or (request.theme and not item):
+    plan = slug
+    for stored in ledger.app.iter_stored():
+        item = streams.get(stored.originator_id.hex)
+        if item is None or (item and item not in items) or (request.theme and not item):
             continue
-        event = ledger.app.mapper.to_domain_event(stored_event(stored))
-        assert isinstance(event, PlanEvent)
+        event = ledger.app.decode(stored)
         recorded = event.timestamp.isoformat(timespec="microseconds")
         if request.when.known_at is not None and recorded > request.when.known_at:
             continue
@@ -96,13 +94,6 @@ def _event_rows(ledger: Ledger, reader: Reader, slug: str, request: PackRequest,
             "state": json.loads(stored.state),
         })
     return rows
-
-
-def stored_event(row: Any) -> Any:
-    """The library's StoredEvent for a chain row."""
-    from eventsourcing.persistence import StoredEvent  # noqa: PLC0415
-
-    return StoredEvent(row.originator_id, row.version, row.topic, row.state)
 
 
 def _mta_series(reader: Reader, slug: str, request: PackRequest, months: list[str],
@@ -124,14 +115,13 @@ def _mta_series(reader: Reader, slug: str, request: PackRequest, months: list[st
             for r in chosen]
 
 
-def export_pack(ledger: Ledger, request: PackRequest,
+def export_pack(ledger: Ledger, reader: Reader, request: PackRequest,
                 progress: Progress | None = None) -> dict[str, Any]:
     """Write the pack into `request.out`; returns the manifest."""
     step = progress or (lambda _name: None)
     root = os.environ.get("LEDGER_EXPORT_ROOT")
     check_out_dir(request.out, Path(root) if root else None)
     slug = ledger.catalogue().check_plan(request.plan)
-    reader = Reader(ledger.app)
     when = request.when
     plan_rows = reader.plan(slug, when, request.theme)
     items = {r["item"] for r in plan_rows}

@@ -25,7 +25,7 @@ from ledger.domain.ids import CATALOGUE_ID, item_id, parse_event_ref, plan_id
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.values import Provenance, Rag, month_of
-from ledger.store import LedgerApp, open_ledger
+from ledger.store import LedgerApp
 
 APPEND_RETRIES = 12
 A = TypeVar("A", bound=Aggregate)
@@ -36,14 +36,6 @@ class Ledger:
 
     def __init__(self, app: LedgerApp) -> None:
         self.app = app
-
-    @classmethod
-    def open(cls, url: str, *, create: bool = False) -> Ledger:
-        """The ledger at `url` (see `ledger.store.open_ledger`); creating it also creates
-        the read models' tables, so a role without CREATE can run every command."""
-        from projections.schema import create_tables  # noqa: PLC0415 - only creation needs it
-
-        return cls(open_ledger(url, create=create, schema=create_tables))
 
     def close(self) -> None:
         """Release the database connections."""

@@ -13,6 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     from ledger.application.services import Ledger
+    from ledger.bootstrap import Services
     from ledger.domain.values import Provenance
 
 EXIT_INVALID = 2
@@ -35,22 +36,23 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
 
 
 @contextmanager
-def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
-    """The ledger of `--db`, with every refusal turned into one line and an exit code."""
+def services_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Services]:
+    """The ledger of `--db`, wired (see `ledger.bootstrap`), with every refusal turned into
+    one line and an exit code."""
     from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
 
-    from ledger.application.services import Ledger  # noqa: PLC0415
+    from ledger.bootstrap import bootstrap  # noqa: PLC0415
     from ledger.domain.errors import ConflictError, LedgerError  # noqa: PLC0415
 
     options: Options = ctx.find_root().obj
     try:
-        ledger = Ledger.open(options.db, create=create)
+        services = bootstrap(options.db, create=create)
     except LedgerError as exc:
         fail(str(exc))
     except Exception as exc:
         fail(f"cannot open the ledger at {options.db}: {_first_line(exc)}", EXIT_STORE)
     try:
-        yield ledger
+        yield services
     except ConflictError as exc:
         fail(str(exc), EXIT_CONFLICT)
     except LedgerError as exc:
@@ -58,7 +60,14 @@ def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
     except PersistenceError as exc:
         fail(f"the database refused the change: {_first_line(exc)}", EXIT_STORE)
     finally:
-        ledger.close()
+        services.close()
+
+
+@contextmanager
+def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
+    """The ledger's commands on `--db` (see `services_at`)."""
+    with services_at(ctx, create=create) as services:
+        yield services.ledger
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at, plan_option
+from ledger.cli.context import echo, fail, ledger_at, plan_option, services_at
 from ledger.cli.queries import AsOf, KnownAt, moment
 
 STEPS = 5
@@ -36,9 +36,11 @@ def export(
 
     request = PackRequest(out, plan_option(ctx), moment(as_of, known_at), theme, sign, not no_pdf,
                           current_actor(by))
-    with ledger_at(ctx) as ledger, typer.progressbar(length=STEPS, label="exporting",
-                                                     file=sys.stderr) as bar:
-        manifest = export_pack(ledger, request, lambda _name: bar.update(1))
+    with services_at(ctx) as services, typer.progressbar(length=STEPS, label="exporting",
+                                                         file=sys.stderr) as bar:
+        services.projector.catch_up()
+        manifest = export_pack(services.ledger, services.reader, request,
+                               lambda _name: bar.update(1))
     totals = manifest["control_totals"]
     echo(f"wrote {sum(1 for _ in out.iterdir())} files to {out}: {totals['events']} events, "
          f"{totals['slips']} slips; check with: cd {out} && sha256sum -c SHA256SUMS")

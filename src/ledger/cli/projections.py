@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, ledger_at
+from ledger.cli.context import echo, services_at
 from ledger.cli.output import Format, render
 
 projections_app = typer.Typer(help="Rebuild, inspect or run the read models.",
@@ -22,10 +22,8 @@ def rebuild(ctx: typer.Context,
 
     Example: ledger projections rebuild --batch 5000
     """
-    from projections.runner import Projector  # noqa: PLC0415
-
-    with ledger_at(ctx) as ledger:
-        projector = Projector(ledger.app)
+    with services_at(ctx) as services:
+        projector = services.projector
         head = projector.head()
         with typer.progressbar(length=max(head, 1), label="rebuilding", file=sys.stderr) as bar:
             seen = [0]
@@ -45,10 +43,8 @@ def status(ctx: typer.Context,
 
     Example: ledger projections status
     """
-    from projections.runner import Projector  # noqa: PLC0415
-
-    with ledger_at(ctx) as ledger:
-        projector = Projector(ledger.app)
+    with services_at(ctx) as services:
+        projector = services.projector
         head, positions = projector.head(), projector.positions()
     rows = [{"model": m, "position": p, "head": head, "lag": head - p}
             for m, p in positions.items()]
@@ -66,10 +62,8 @@ def run(ctx: typer.Context,
 
     Example: ledger --db postgresql://ledger@db/ledger projections run
     """
-    from projections.runner import Projector  # noqa: PLC0415
-
-    with ledger_at(ctx) as ledger:
-        projector = Projector(ledger.app)
+    with services_at(ctx) as services:
+        projector = services.projector
         if until_caught_up:
             echo(f"applied {projector.catch_up()} events")
             return

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at, plan_option
+from ledger.cli.context import echo, fail, plan_option, services_at
 from ledger.cli.output import Format, render
 
 if TYPE_CHECKING:
-    from projections.queries import Reader, When
+    from ledger.domain.values import When
+    from projections.queries import Reader
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f",
                                               help="table for people; json or csv for scripts.")]
@@ -32,7 +33,7 @@ def moment(as_of: str | None, known_at: str | None) -> When:
     """The moment asked about: `--as-of` (default today) and `--known-at` (default now)."""
     from ledger.application.times import parse_known_at  # noqa: PLC0415
     from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from projections.queries import When  # noqa: PLC0415
+    from ledger.domain.values import When  # noqa: PLC0415
 
     try:
         return When(_day(as_of) if as_of else date.today(),
@@ -44,13 +45,13 @@ def moment(as_of: str | None, known_at: str | None) -> When:
 @contextmanager
 def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
             ) -> Iterator[tuple[Reader, str, When]]:
-    """The read models (caught up), the plan meant, and the moment asked about."""
-    from projections.queries import Reader  # noqa: PLC0415
-
+    """The read models (caught up first: the one write a query makes, and an explicit one),
+    the plan meant, and the moment asked about."""
     when = moment(as_of, known_at)
-    with ledger_at(ctx) as ledger:
-        slug = ledger.catalogue().check_plan(plan_option(ctx))
-        yield Reader(ledger.app), slug, when
+    with services_at(ctx) as services:
+        slug = services.ledger.catalogue().check_plan(plan_option(ctx))
+        services.projector.catch_up()
+        yield services.reader, slug, when
 
 
 def _day(text: str) -> date:

@@ -20,8 +20,8 @@ GENESIS = "0" * 64
 
 
 @dataclass(frozen=True)
-class StoredRow:
-    """An event as the store holds it."""
+class EventRecord:
+    """One stored event exactly as the store holds it: position, stream, version, topic, bytes."""
 
     position: int
     originator_id: UUID
@@ -39,7 +39,7 @@ class Seal:
     link: str
 
 
-def canonical(row: StoredRow) -> bytes:
+def canonical(row: EventRecord) -> bytes:
     """The canonical bytes of an event: sorted-key compact JSON of its identity and state."""
     try:
         state: Any = json.loads(row.state)
@@ -50,7 +50,7 @@ def canonical(row: StoredRow) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def content_hash(row: StoredRow) -> str:
+def content_hash(row: EventRecord) -> str:
     """SHA-256 of the event's canonical bytes."""
     return hashlib.sha256(canonical(row)).hexdigest()
 
@@ -60,7 +60,7 @@ def link_hash(previous: str, position: int, content: str) -> str:
     return hashlib.sha256(f"{previous}:{position}:{content}".encode()).hexdigest()
 
 
-def seal(rows: Iterable[StoredRow], previous: str) -> list[Seal]:
+def seal(rows: Iterable[EventRecord], previous: str) -> list[Seal]:
     """Seals for new events, chained after `previous`."""
     seals = []
     for row in rows:
@@ -90,7 +90,7 @@ class Head:
     link: str
 
 
-def check(rows: Iterable[StoredRow], seals: Iterable[Seal]) -> tuple[Problem | None, Head,
+def check(rows: Iterable[EventRecord], seals: Iterable[Seal]) -> tuple[Problem | None, Head,
                                                                       dict[int, str]]:
     """The first problem (or None), the recomputed head, and every recomputed link."""
     events = {r.position: r for r in rows}

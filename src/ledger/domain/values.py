@@ -121,3 +121,12 @@ class Provenance:
             "source": self.source,
             "note": self.note,
         }
+
+
+@dataclass(frozen=True)
+class When:
+    """A point in both times: effective `as_of` (a day: what was true in the world) and
+    recorded `known_at` (a UTC ISO timestamp: what the ledger knew; None for now)."""
+
+    as_of: date
+    known_at: str | None = None

@@ -7,25 +7,29 @@ rather than creating an empty one by accident.
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
+from ledger.domain.chain import EventRecord
 from ledger.domain.errors import InvalidInputError, LedgerError
+from ledger.domain.events import PlanEvent
 from ledger.store.chain import CHAIN_TABLE, CREATE_CHAIN
 from ledger.store.guards import install_guards
 
 APP_NAME = "ledger"  # fixed: the events table is named after it
 EVENTS_TABLE = f"{APP_NAME}_events"
 SQLITE_BUSY_MS = 30_000
+READ_BATCH = 5000  # rows per round trip when streaming the events table
 SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
 
 
@@ -56,6 +60,43 @@ class LedgerApp(Application):  # type: ignore[type-arg]
         """The SQLAlchemy engine behind the event store."""
         engine: Engine = self.factory.datastore.engine  # type: ignore[attr-defined]
         return engine
+
+    def iter_stored(self, after: int | None = None, stop: int | None = None,
+                    batch: int = READ_BATCH) -> Iterator[EventRecord]:
+        """Every stored row of the events table in id order, streamed in batches: from the
+        first row whatever its id (or after position `after`), up to `stop` inclusive."""
+        query = text(f"SELECT id, originator_id, originator_version, topic, state "
+                     f"FROM {EVENTS_TABLE} WHERE (:after IS NULL OR id > :after) "
+                     f"AND (:stop IS NULL OR id <= :stop) ORDER BY id LIMIT :batch")
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query, {"after": after, "stop": stop, "batch": batch}).all()
+            for position, stream, version, topic, state in rows:
+                yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
+                                  bytes(state))
+            if len(rows) < batch:
+                return
+            after = int(rows[-1][0])
+
+    def decode(self, record: EventRecord) -> PlanEvent:
+        """The domain event a stored row holds (the library's own mapper and transcoder)."""
+        event = self.mapper.to_domain_event(StoredEvent(
+            record.originator_id, record.version, record.topic, record.state))
+        assert isinstance(event, PlanEvent)
+        return event
+
+    def decode_all(self, records: Iterable[EventRecord]) -> list[PlanEvent]:
+        """The domain events of several stored rows, in the order given."""
+        return [self.decode(record) for record in records]
+
+
+def _uuid(value: Any) -> UUID:
+    """A stream id as the driver returns it: 16 bytes on SQLite, a UUID on PostgreSQL."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, bytes | memoryview):
+        return UUID(bytes=bytes(value))
+    return UUID(str(value))
 
 
 def normalise_url(url: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from ledger.domain.chain import GENESIS, Seal, StoredRow, seal
+from ledger.domain.chain import GENESIS, EventRecord, Seal, seal
 
 CHAIN_TABLE = "ledger_chain"
 WRITE_LOCK = 0x1ED6E5  # the advisory lock every writer of this ledger takes
@@ -85,7 +85,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         ids = [int(row[0]) for row in result]
         self._notify_channel(session)
         _, previous = last_seal(session)
-        rows = [StoredRow(position, UUID(str(e.originator_id)), e.originator_version, e.topic,
+        rows = [EventRecord(position, UUID(str(e.originator_id)), e.originator_version, e.topic,
                           e.state) for position, e in zip(ids, stored_events, strict=True)]
         write_seals(session, seal(rows, previous))
         return ids
