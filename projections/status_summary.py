@@ -1,7 +1,8 @@
 """The 2015 legend status of an item as at a date, derived (never typed in), and the counts.
 
-Status follows DOMAIN.md: TBC where no outcome has a date; complete where the
-item is; otherwise started-or-not against its due date (the latest baseline
+Status follows the legend of the council's December 2015 progress report: TBC
+where no outcome has a date; complete where the item is; otherwise started or
+not (a progress update by then) against its due date (the latest baseline
 target of its open outcomes). BEI = items completed by the date ÷ items due
 by their baseline by the date. Pure.
 """

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ledger.application.evidence import take_digest, verify
+from ledger.application.evidence import parse_digest, take_digest, verify
 from ledger.application.importing import import_document
 from ledger.application.services import Ledger
 from ledger.bootstrap import bootstrap
@@ -127,7 +127,7 @@ def test_a_rewritten_chain_passes_alone_but_not_against_a_digest(ledger: Ledger)
                               "WHERE position = :p"),
                          {"c": forged.content, "l": forged.link, "p": forged.position})
     assert verify(ledger.app).problem is None
-    verdict = verify(ledger.app, digest)
+    verdict = verify(ledger.app, parse_digest(digest, "the auditor's digest"))
     assert not verdict.intact
     assert "position 497: the ledger no longer extends the digest" in verdict.digest_problem
 

@@ -13,12 +13,34 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from ledger.domain.chain import Head, Problem, check
 from ledger.domain.errors import InvalidInputError
 from ledger.store import LedgerApp
 from ledger.store.chain import read_seals
 
-DIGEST_KEYS = ("ledger", "position", "hash")
+
+class Digest(BaseModel):
+    """What a digest must say to be checked against: a position the ledger had reached and
+    the link there. Everything else in the file (times, who) is kept but not relied on."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    ledger: str
+    position: int = Field(ge=1)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+def parse_digest(data: object, where: str) -> Digest:
+    """A digest from untrusted JSON; a malformed one is one clear line naming the field."""
+    try:
+        return Digest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "the digest"
+        msg = f"{where}: not a usable digest: {field}: {first['msg']}"
+        raise InvalidInputError(msg) from None
 
 
 @dataclass(frozen=True)
@@ -36,17 +58,17 @@ class Verdict:
         return self.problem is None and not self.digest_problem
 
 
-def verify(app: LedgerApp, digest: dict[str, Any] | None = None) -> Verdict:
+def verify(app: LedgerApp, digest: Digest | None = None) -> Verdict:
     """Recompute the chain from the stored events and compare it with the seals (and digest)."""
     rows = list(app.iter_stored())
     problem, head, links = check(rows, read_seals(app.engine))
     digest_problem = ""
     if digest is not None and problem is None:
-        position, link = int(digest["position"]), str(digest["hash"])
+        position, link = digest.position, digest.hash
         if position > head.position:
             digest_problem = (f"the ledger ends at position {head.position}, before the "
                               f"digest's position {position}: events were removed")
-        elif position and links.get(position) != link:
+        elif links.get(position) != link:
             digest_problem = (f"position {position}: the ledger no longer extends the digest "
                               f"(its link is {links.get(position, 'absent')[:16]}…, the digest "
                               f"says {link[:16]}…): history before it was rewritten")
@@ -75,14 +97,11 @@ def take_digest(app: LedgerApp, actor: str) -> dict[str, Any]:
     }
 
 
-def read_digest(path: Path) -> dict[str, Any]:
+def read_digest(path: Path) -> Digest:
     """A digest file, checked for the fields verification needs."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         msg = f"{path}: not a readable digest: {exc}"
         raise InvalidInputError(msg) from None
-    if not isinstance(data, dict) or any(k not in data for k in DIGEST_KEYS):
-        msg = f"{path}: a digest needs {', '.join(DIGEST_KEYS)}"
-        raise InvalidInputError(msg)
-    return data
+    return parse_digest(data, str(path))

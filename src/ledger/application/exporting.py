@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger import __version__
-from ledger.application.evidence import take_digest, verify
+from ledger.application.evidence import parse_digest, take_digest, verify
 from ledger.application.services import Ledger
 from ledger.domain.chain import content_hash
 from ledger.domain.errors import InvalidInputError
@@ -174,14 +174,14 @@ def export_pack(ledger: Ledger, reader: Reader, request: PackRequest,
         "files": manifest_files,
     }
     manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
-    (out / "manifest.json").write_bytes(manifest_bytes)
+    files.write_bytes(out / "manifest.json", manifest_bytes)
     names = [*manifest_files, "manifest.json"]
     if request.sign_key is not None:
         from ledger.export.signing import load_private_key, sign  # noqa: PLC0415
 
         signature, public = sign(load_private_key(request.sign_key), manifest_bytes)
-        (out / "manifest.json.sig").write_bytes(signature)
-        (out / "signer.pub.pem").write_bytes(public)
+        files.write_bytes(out / "manifest.json.sig", signature)
+        files.write_bytes(out / "signer.pub.pem", public)
         names += ["manifest.json.sig", "signer.pub.pem"]
     files.write_sums(out, names)
     return manifest
@@ -225,12 +225,22 @@ def verify_pack(directory: Path, ledger: Ledger | None = None,
     elif public_key is not None:
         problems.append("manifest.json.sig: the pack is not signed")
     if ledger is not None:
-        verdict = verify(ledger.app, manifest.get("ledger_digest"))
-        if verdict.problem is not None:
-            problems.append(f"ledger: {verdict.problem}")
-        elif verdict.digest_problem:
-            problems.append(f"ledger: {verdict.digest_problem}")
+        problems += _against_ledger(manifest, ledger)
     return problems
+
+
+def _against_ledger(manifest: dict[str, Any], ledger: Ledger) -> list[str]:
+    """The problems in proving that the ledger extends the pack's digest."""
+    try:
+        digest = parse_digest(manifest.get("ledger_digest"), "manifest.json ledger_digest")
+    except InvalidInputError as exc:
+        return [str(exc)]
+    verdict = verify(ledger.app, digest)
+    if verdict.problem is not None:
+        return [f"ledger: {verdict.problem}"]
+    if verdict.digest_problem:
+        return [f"ledger: {verdict.digest_problem}"]
+    return []
 
 
 def _check_sums(directory: Path) -> list[str]:

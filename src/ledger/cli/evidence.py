@@ -65,7 +65,7 @@ def verify(
         fail(f"tampered: {verdict.problem}", EXIT_TAMPERED)
     if verdict.digest_problem:
         fail(f"tampered: {verdict.digest_problem}", EXIT_TAMPERED)
-    extends = f"; extends the digest at position {given['position']}" if given else ""
+    extends = f"; extends the digest at position {given.position}" if given else ""
     echo(f"intact: {verdict.events} events, head at position {verdict.head.position} "
          f"({verdict.head.link[:16]}…){extends}")
 

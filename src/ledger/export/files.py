@@ -1,5 +1,6 @@
-"""Writing the pack's files: CSV in UTF-8 with a byte-order mark (Excel reads it right), JSON lines,
-SHA-256 of what was written. The only place the export writes to disk."""
+"""Writing the pack's files: CSV in UTF-8 with a byte-order mark (Excel reads it right), JSON
+lines, text and bytes, SHA256SUMS. Every file of the pack is written here except report.pdf,
+which Chromium prints (`pdf.py`)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
 def write_text(path: Path, text: str) -> None:
     """A text file in UTF-8."""
     path.write_text(text, encoding="utf-8")
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """A file of exactly these bytes (the manifest, its signature, the signer's key)."""
+    path.write_bytes(data)
 
 
 def write_sums(directory: Path, names: Sequence[str]) -> None:

@@ -12,13 +12,20 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-SHORT = {"Complete": "done", "In progress": "on track", "In progress – completion slipped":
-         "slipped", "Not started – completion slipped": "late", "Not due to have started":
-         "not due", "TBC": "TBC"}
-STATUS_CLASS = {
-    "Complete": "done", "In progress": "ontrack", "In progress – completion slipped": "slipped",
-    "Not started – completion slipped": "late", "Not due to have started": "notdue", "TBC": "tbc",
-}
+from projections.status_summary import (
+    COMPLETE,
+    IN_PROGRESS,
+    IN_PROGRESS_SLIPPED,
+    NOT_DUE,
+    NOT_STARTED_SLIPPED,
+    TBC,
+)
+
+# The 2015 legend's statuses: a short word for a heatmap cell, and its colour class.
+SHORT = {COMPLETE: "done", IN_PROGRESS: "on track", IN_PROGRESS_SLIPPED: "slipped",
+         NOT_STARTED_SLIPPED: "late", NOT_DUE: "not due", TBC: "TBC"}
+STATUS_CLASS = {COMPLETE: "done", IN_PROGRESS: "ontrack", IN_PROGRESS_SLIPPED: "slipped",
+                NOT_STARTED_SLIPPED: "late", NOT_DUE: "notdue", TBC: "tbc"}
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1b1b}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ccc}
