@@ -10,32 +10,30 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
-from ledger.domain.chain import EventRecord
+from ledger.domain.chain import EventRecord, Witness
 from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
 
-COLUMNS = ("seq", "recorded_at", "effective", "plan", "item", "kind", "by", "attributed_to",
-           "before", "after", "source", "note")
+COLUMNS = ("seq", "recorded_at", "effective", "plan", "item", "kind", "by", "db_role",
+           "attributed_to", "before", "after", "source", "note")
 HIDDEN_KINDS = ("item_filed", "catalogue_opened", "plan_listed")
 
 
-def recorded_at(event: PlanEvent) -> str:
-    """The recorded time as a sortable UTC ISO 8601 string."""
-    return event.timestamp.isoformat(timespec="microseconds")
-
-
-def change_row(seq: int, plan: str, item: str, event: PlanEvent) -> dict[str, Any]:
-    """The change-log row of one stored event."""
+def change_row(seq: int, plan: str, item: str, event: PlanEvent,
+               witness: Witness) -> dict[str, Any]:
+    """The change-log row of one stored event: recorded when and by which database role the
+    store witnessed (the client's own clock and `--by` are claims)."""
     before, after = describe(event)
     return {
         "seq": seq,
         "stream": event.originator_id.hex,
         "version": event.originator_version,
-        "recorded_at": recorded_at(event),
+        "recorded_at": witness.at,
         "effective": event.effective.isoformat(),
         "plan": plan,
         "item": item,
         "kind": kind_of(event),
         "by": event.recorded_by,
+        "db_role": witness.role,
         "attributed_to": event.attributed_to,
         "before": before,
         "after": after,

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger.domain.chain import EventRecord
+from ledger.domain.chain import EventRecord, Seal
+from ledger.domain.errors import TamperedError
 from ledger.domain.events import EditionImported, ItemAdded, PlanEvent, PlanRegistered, ThemeAdded
 from ledger.store import LedgerApp
 from projections import schema, tracking
@@ -47,9 +48,11 @@ class _Batch:
 class Projector:
     """The read models of one ledger database, and the catching up that writes them."""
 
-    def __init__(self, app: LedgerApp) -> None:
+    def __init__(self, app: LedgerApp, target: Engine | None = None) -> None:
         self.app = app
-        self.engine = app.engine  # its tables are made with the ledger (bootstrap, create)
+        # The read models' database: the ledger's own (its tables are made with the ledger),
+        # or a scratch one where `ledger verify` derives them afresh to compare.
+        self.engine = target if target is not None else app.engine
         self._streams: dict[str, tuple[str, str]] = {}
 
     def positions(self) -> dict[str, int]:
@@ -62,14 +65,15 @@ class Projector:
 
     # --- catching up --------------------------------------------------------
 
-    def catch_up(self, batch: int = BATCH, progress: Progress | None = None) -> int:
+    def catch_up(self, batch: int = BATCH, progress: Progress | None = None,
+                 until: int | None = None) -> int:
         """Apply every event after the tracked positions; returns how many were applied.
 
         Incremental: each batch writes its change-log rows and recomputes the items it
         touched. If the derived models lag (a rebuild was interrupted), they are derived
         again from the change log in one transaction.
         """
-        applied = self._follow(batch, progress, derive=True)
+        applied = self._follow(batch, progress, derive=True, until=until)
         if tracking.derived_lag(self.positions()):
             self.derive_all()
         return applied
@@ -88,16 +92,21 @@ class Projector:
         self.derive_all()
         return applied
 
-    def _follow(self, batch: int, progress: Progress | None, *, derive: bool) -> int:
+    def _follow(self, batch: int, progress: Progress | None, *, derive: bool,
+                until: int | None = None) -> int:
         applied = 0
-        head = self.head()
+        head = self.head() if until is None else until
         while True:
             at = self.positions()
             position = tracking.log_position(at)
             if position >= head:
                 return applied
-            records = list(islice(self.app.iter_stored(after=position, stop=head, batch=batch),
+            records = list(islice(self.app.iter_sealed(after=position, stop=head, batch=batch),
                                   batch))
+            stray = next((i for i, (_r, stamp) in enumerate(records) if stamp is None), None)
+            if stray == 0:
+                raise _outside_chain(records[0][0])
+            records = records[:stray]
             if not records:
                 return applied
             derive_now = derive and not tracking.derived_lag(at)
@@ -105,13 +114,13 @@ class Projector:
             try:
                 with self.engine.begin() as conn:
                     self._apply(conn, records, derive=derive_now)
-                    tracking.track(conn, models, records[-1].position, at)
+                    tracking.track(conn, models, records[-1][0].position, at)
             except IntegrityError:
                 time.sleep(0.05)  # another runner applied this batch first
                 continue
             applied += len(records)
             if progress is not None:
-                progress(records[-1].position, head)
+                progress(records[-1][0].position, head)
 
     def derive_all(self) -> None:
         """Recompute every item's derived rows from the change log, in one transaction."""
@@ -156,10 +165,19 @@ class Projector:
             self._streams[stream] = (row[0], row[1]) if row else ("", "")
         return self._streams[stream]
 
-    def _apply(self, conn: Connection, records: Sequence[EventRecord], *, derive: bool) -> None:
+    def _apply(self, conn: Connection, records: Sequence[tuple[EventRecord, Seal | None]], *,
+               derive: bool) -> None:
         work = _Batch()
-        for record in records:
-            event = self.app.decode(record)
+        for record, stamp in records:
+            assert stamp is not None  # rows outside the chain never reach a batch
+            try:
+                event = self.app.decode(record)
+            except Exception as exc:
+                msg = (f"the stored row at position {record.position} (stream "
+                       f"{record.originator_id.hex}, version {record.version}) cannot be "
+                       f"read as an event ({type(exc).__name__}): the read models stop "
+                       f"before it; run `ledger verify`")
+                raise TamperedError(msg) from None
             stream = record.originator_id.hex
             if isinstance(event, PlanRegistered):
                 work.new_streams[stream] = (event.slug, "")
@@ -167,7 +185,7 @@ class Projector:
             elif isinstance(event, ItemAdded):
                 work.new_streams[stream] = (event.plan, event.number)
             plan, item = self._stream(conn, stream, work)
-            row = change_row(record.position, plan, item, event)
+            row = change_row(record.position, plan, item, event, stamp.witness)
             row["topic"], row["state"] = record.topic, record.state
             work.change_rows.append(row)
             if item:
@@ -212,6 +230,13 @@ class Projector:
         rows = conn.execute(select(c.stream, c.version, c.topic, c.state)
                             .where(c.plan == plan, c.item == item).order_by(c.version)).all()
         return events_of(self.app.decode_all, rows)
+
+
+def _outside_chain(record: EventRecord) -> TamperedError:
+    return TamperedError(
+        f"the stored row at position {record.position} (stream {record.originator_id.hex}, "
+        f"version {record.version}) is outside the hash chain: the read models stop before "
+        f"it; run `ledger verify`")
 
 
 def _plans(conn: Connection, work: _Batch) -> set[str]:

@@ -24,15 +24,15 @@ metadata = MetaData()
 
 tracking = Table(
     "proj_tracking", metadata,
-    Column("model", String(40), primary_key=True),
+    Column("model", Text, primary_key=True),
     Column("position", BigInteger, nullable=False),
 )
 
 streams = Table(
     "proj_streams", metadata,
     Column("stream", String(32), primary_key=True),
-    Column("plan", String(64), nullable=False),
-    Column("item", String(16), nullable=False),
+    Column("plan", Text, nullable=False),
+    Column("item", Text, nullable=False),
 )
 
 changes = Table(
@@ -42,17 +42,18 @@ changes = Table(
     Column("version", Integer, nullable=False),
     Column("recorded_at", String(40), nullable=False),
     Column("effective", String(10), nullable=False),
-    Column("plan", String(64), nullable=False),
-    Column("item", String(16), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("by", String(200), nullable=False),
+    Column("plan", Text, nullable=False),
+    Column("item", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("db_role", Text, nullable=False),
     Column("attributed_to", Text, nullable=False),
     Column("before", Text, nullable=False),
     Column("after", Text, nullable=False),
     Column("source", Text, nullable=False),
     Column("note", Text, nullable=False),
     Column("corrects", Integer),
-    Column("topic", String(120), nullable=False),
+    Column("topic", Text, nullable=False),
     Column("state", LargeBinary, nullable=False),
     Index("proj_changes_plan_item", "plan", "item", "version"),
     Index("proj_changes_plan_effective", "plan", "effective"),
@@ -62,16 +63,16 @@ changes = Table(
 
 items = Table(
     "proj_items", metadata,
-    Column("plan", String(64), primary_key=True),
-    Column("item", String(16), primary_key=True),
-    Column("theme", String(8), nullable=False),
+    Column("plan", Text, primary_key=True),
+    Column("item", Text, primary_key=True),
+    Column("theme", Text, nullable=False),
     Column("row", Text, nullable=False),
 )
 
 outcomes = Table(
     "proj_outcomes", metadata,
-    Column("plan", String(64), primary_key=True),
-    Column("item", String(16), primary_key=True),
+    Column("plan", Text, primary_key=True),
+    Column("item", Text, primary_key=True),
     Column("outcome", Integer, primary_key=True),
     Column("slip_count", Integer, nullable=False),
     Column("row", Text, nullable=False),
@@ -79,8 +80,8 @@ outcomes = Table(
 
 snapshots = Table(
     "proj_snapshots", metadata,
-    Column("plan", String(64), primary_key=True),
-    Column("item", String(16), primary_key=True),
+    Column("plan", Text, primary_key=True),
+    Column("item", Text, primary_key=True),
     Column("month", String(7), primary_key=True),
     Column("row", Text, nullable=False),
     Index("proj_snapshots_month", "plan", "month"),
@@ -88,8 +89,8 @@ snapshots = Table(
 
 item_history = Table(
     "proj_item_history", metadata,
-    Column("plan", String(64), primary_key=True),
-    Column("item", String(16), primary_key=True),
+    Column("plan", Text, primary_key=True),
+    Column("item", Text, primary_key=True),
     Column("valid_from", String(10), primary_key=True),
     Column("valid_to", String(10)),
     Column("row", Text, nullable=False),
@@ -100,13 +101,13 @@ item_history = Table(
 editions = Table(
     "proj_editions", metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("plan", String(64), nullable=False),
+    Column("plan", Text, nullable=False),
     Column("row", Text, nullable=False),
 )
 
 plans = Table(
     "proj_plans", metadata,
-    Column("plan", String(64), primary_key=True),
+    Column("plan", Text, primary_key=True),
     Column("title", Text, nullable=False),
     Column("last_month", String(7), nullable=False),
     Column("themes", Text, nullable=False),

@@ -17,10 +17,10 @@ from ledger.application.evidence import parse_digest, take_digest, verify
 from ledger.application.importing import import_document
 from ledger.application.services import Ledger
 from ledger.bootstrap import bootstrap
-from ledger.domain.chain import link_hash, seal
+from ledger.domain.chain import Witness, link_hash, seal
 from ledger.domain.values import Provenance
 from ledger.store import EVENTS_TABLE
-from ledger.store.chain import CHAIN_TABLE
+from ledger.store.chain import CHAIN_TABLE, iter_seals
 from tests.conftest import Cli
 from tests.editions import SEPTEMBER
 
@@ -119,13 +119,15 @@ def test_a_rewritten_chain_passes_alone_but_not_against_a_digest(ledger: Ledger)
     state = bytes(row(engine, 300)["state"])  # type: ignore[arg-type]
     write_state(engine, 300, state.replace(b"20", b"21", 1))
     rows = list(ledger.app.iter_stored())
+    seals = {s.position: s for s in iter_seals(engine)}
+    previous = seals[299]
     with engine.begin() as conn:
-        previous = conn.execute(text(f"SELECT link FROM {CHAIN_TABLE} WHERE position = 299")
-                                ).scalar_one()
-        for forged in seal([r for r in rows if r.position >= 300], previous):
+        for rewritten in (r for r in rows if r.position >= 300):
+            [forged] = seal([rewritten], previous, seals[rewritten.position].witness)
             conn.execute(text(f"UPDATE {CHAIN_TABLE} SET content = :c, link = :l "
                               "WHERE position = :p"),
                          {"c": forged.content, "l": forged.link, "p": forged.position})
+            previous = forged
     assert verify(ledger.app).problem is None
     verdict = verify(ledger.app, parse_digest(digest, "the auditor's digest"))
     assert not verdict.intact
@@ -136,7 +138,7 @@ def test_a_broken_link_in_the_chain_table_is_named(ledger: Ledger) -> None:
     """A seal edited on its own: 'chain-broken' at its position."""
     with ledger.app.engine.begin() as conn:
         conn.execute(text(f"UPDATE {CHAIN_TABLE} SET link = :l WHERE position = 42"),
-                     {"l": link_hash("x", 42, "y")})
+                     {"l": link_hash("x", 42, "y", Witness(""))})
     problem = verify(ledger.app).problem
     assert problem is not None
     assert (problem.position, problem.what) == (42, "chain-broken")

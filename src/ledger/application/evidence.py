@@ -8,17 +8,18 @@ today still extends what the digest saw.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ledger.domain.chain import Head, Problem, check
+from ledger.domain.chain import ChainCheck, EventRecord, Head, Problem, content_hash, pair_up
 from ledger.domain.errors import InvalidInputError
 from ledger.store import LedgerApp
-from ledger.store.chain import read_seals
+from ledger.store.chain import iter_seals, sealed_at
 
 
 class Digest(BaseModel):
@@ -43,36 +44,68 @@ def parse_digest(data: object, where: str) -> Digest:
         raise InvalidInputError(msg) from None
 
 
+Progress = Callable[[int], None]
+LINK_ALGORITHM = ("link = sha256(previous link:position:content:witnessed_at:witnessed_by), "
+                  "content = sha256(canonical event JSON)")
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """What verification found."""
+    """What verification found: events checked, the recomputed head, the first problem in the
+    store, a digest the ledger does not extend, and the first read-model row that the events
+    do not give."""
 
     events: int
     head: Head
     problem: Problem | None
     digest_problem: str = ""
+    models_problem: str = ""
 
     @property
     def intact(self) -> bool:
-        """True when the chain holds and extends the digest, if one was given."""
-        return self.problem is None and not self.digest_problem
+        """True when the chain holds, extends the digest (if given) and the models agree."""
+        return self.problem is None and not self.digest_problem and not self.models_problem
 
 
-def verify(app: LedgerApp, digest: Digest | None = None) -> Verdict:
-    """Recompute the chain from the stored events and compare it with the seals (and digest)."""
-    rows = list(app.iter_stored())
-    problem, head, links = check(rows, read_seals(app.engine))
+def verify(app: LedgerApp, digest: Digest | None = None,
+           progress: Progress | None = None) -> Verdict:
+    """Walk every stored row and every seal side by side (constant memory), recompute the
+    chain, and compare it with the seals and the digest."""
+    check = ChainCheck()
+    if digest is not None:
+        check.remember(digest.position)
+    problem = check.run(pair_up(_counted(app.iter_stored(), progress), iter_seals(app.engine)))
+    if problem is not None and problem.what == "altered":
+        problem = _reordered(app, problem)
     digest_problem = ""
     if digest is not None and problem is None:
         position, link = digest.position, digest.hash
-        if position > head.position:
-            digest_problem = (f"the ledger ends at position {head.position}, before the "
+        if position > check.head.position:
+            digest_problem = (f"the ledger ends at position {check.head.position}, before the "
                               f"digest's position {position}: events were removed")
-        elif links.get(position) != link:
+        elif check.links.get(position) != link:
+            found = check.links.get(position, "absent")
             digest_problem = (f"position {position}: the ledger no longer extends the digest "
-                              f"(its link is {links.get(position, 'absent')[:16]}…, the digest "
-                              f"says {link[:16]}…): history before it was rewritten")
-    return Verdict(len(rows), head, problem, digest_problem)
+                              f"(its link is {found[:16]}…, the digest says {link[:16]}…): "
+                              f"history before it was rewritten")
+    return Verdict(check.events, check.head, problem, digest_problem)
+
+
+def _counted(rows: Iterator[EventRecord], progress: Progress | None) -> Iterator[EventRecord]:
+    for row in rows:
+        if progress is not None:
+            progress(row.position)
+        yield row
+
+
+def _reordered(app: LedgerApp, problem: Problem) -> Problem:
+    """An altered event whose content was sealed at another position was moved there."""
+    row = next(app.iter_stored(after=problem.position - 1, stop=problem.position))
+    elsewhere = [p for p in sealed_at(app.engine, content_hash(row)) if p != problem.position]
+    if not elsewhere:
+        return problem
+    return replace(problem, what="reordered",
+                   detail=f"holds the event sealed at position {elsewhere[0]}")
 
 
 def take_digest(app: LedgerApp, actor: str) -> dict[str, Any]:
@@ -81,19 +114,17 @@ def take_digest(app: LedgerApp, actor: str) -> dict[str, Any]:
     if verdict.problem is not None:
         msg = f"the chain is broken, no digest taken: {verdict.problem}"
         raise InvalidInputError(msg)
-    head_time = ""
-    if verdict.head.position:
-        record = next(app.iter_stored(after=verdict.head.position - 1,
-                                      stop=verdict.head.position))
-        head_time = app.decode(record).timestamp.isoformat()
+    if not verdict.head.position:
+        msg = "the ledger holds no events yet: there is nothing to take a digest of"
+        raise InvalidInputError(msg)
     return {
         "ledger": app.name,
         "position": verdict.head.position,
         "hash": verdict.head.link,
-        "recorded_at": head_time,
+        "recorded_at": verdict.head.at,
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "taken_by": actor,
-        "algorithm": "sha256(previous:position:sha256(canonical event))",
+        "algorithm": LINK_ALGORITHM,
     }
 
 

@@ -26,7 +26,7 @@ from ledger.domain.events import describe, kind_of
 from ledger.domain.values import When, month_end
 from ledger.export import files
 from ledger.export.report import render_report
-from ledger.store.chain import read_seals
+from ledger.store.chain import iter_seals
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
@@ -67,7 +67,7 @@ def check_out_dir(out: Path, root: Path | None = None) -> None:
 def _event_rows(ledger: Ledger, reader: Reader, slug: str, request: PackRequest,
                 items: set[str]) -> list[dict[str, Any]]:
     streams = reader.streams(slug)
-    links = {s.position: s.link for s in read_seals(ledger.app.engine)}
+    links = {s.position: s.link for s in iter_seals(ledger.app.engine)}
     corrected = reader.corrections()
     rows = []
     plan = slug

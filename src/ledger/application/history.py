@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from ledger.domain.chain import Witness
 from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
 from ledger.domain.ids import event_ref
 
@@ -21,6 +22,7 @@ class HistoryRow:
     effective: str
     kind: str
     by: str
+    db_role: str
     attributed_to: str
     before: str
     after: str
@@ -33,28 +35,31 @@ class HistoryRow:
         return asdict(self)
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
+def _timestamp(witnessed: str) -> str:
+    return datetime.fromisoformat(witnessed).isoformat(timespec="seconds")
 
 
-def history_rows(number: str, events: list[PlanEvent]) -> list[HistoryRow]:
-    """The history of item `number` from its events in stream order."""
+def history_rows(number: str, sealed: list[tuple[PlanEvent, Witness]]) -> list[HistoryRow]:
+    """The history of item `number` from its sealed events in stream order: recorded when
+    and by which database role the store witnessed; `by` is who the command says it was."""
+    events = [event for event, _witness in sealed]
     corrected_by: dict[int, list[str]] = {}
     for event in events:
         if isinstance(event, CorrectionRecorded):
             ref = event_ref(number, event.originator_version)
             corrected_by.setdefault(event.corrects, []).append(ref)
     rows = []
-    for event in events:
+    for event, witness in sealed:
         before, after = describe(event)
         if isinstance(event, CorrectionRecorded):
             before = f"{event_ref(number, event.corrects)} {event.corrects_kind}"
         rows.append(HistoryRow(
             event=event_ref(number, event.originator_version),
-            recorded_at=_timestamp(event.timestamp),
+            recorded_at=_timestamp(witness.at),
             effective=event.effective.isoformat(),
             kind=kind_of(event),
             by=event.recorded_by,
+            db_role=witness.role,
             attributed_to=event.attributed_to,
             before=before,
             after=after,

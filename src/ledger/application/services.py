@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.application.history import HistoryRow, history_rows
 from ledger.domain.errors import ConflictError, LedgerError, UnknownItemError
-from ledger.domain.events import PlanEvent
+from ledger.domain.events import PlanEvent, check_sizes
 from ledger.domain.ids import CATALOGUE_ID, item_id, parse_event_ref, plan_id
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
@@ -68,6 +68,11 @@ class Ledger:
         return self._get(Item, item_id(plan.slug, number), f"plan {plan.slug} has no item {number}")
 
     def save(self, *aggregates: Aggregate) -> None:
+        """Save the aggregates' new events in one transaction, after checking their sizes."""
+        for aggregate in aggregates:
+            for event in aggregate.pending_events:
+                assert isinstance(event, PlanEvent)
+                check_sizes(event)
         try:
             self.app.save(*aggregates)
         except IntegrityError:
@@ -192,10 +197,17 @@ class Ledger:
 
     # --- reads -------------------------------------------------------------
 
-    def history(self, slug: str | None, number: str) -> list[HistoryRow]:
-        """Every event of the item in order, with who, when, what and why."""
+    def history(self, slug: str | None, number: str) -> tuple[list[HistoryRow], list[str]]:
+        """Every sealed event of the item in order, with who, when, what and why; and the
+        stored rows of its stream that are outside the chain (never shown as history)."""
         item = self.item(slug, number)
-        return history_rows(number, list(item.history))
+        sealed, outside = [], []
+        for record, stamp in self.app.stream_sealed(item.id):
+            if stamp is None:
+                outside.append(f"position {record.position} (version {record.version})")
+            else:
+                sealed.append((self.app.decode(record), stamp.witness))
+        return history_rows(number, sealed), outside
 
     def item_events(self, slug: str | None, number: str) -> list[PlanEvent]:
         """The item's stored events in order."""

@@ -42,7 +42,7 @@ def services_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Service
     from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
 
     from ledger.bootstrap import bootstrap  # noqa: PLC0415
-    from ledger.domain.errors import ConflictError, LedgerError  # noqa: PLC0415
+    from ledger.domain.errors import ConflictError, LedgerError, TamperedError  # noqa: PLC0415
 
     options: Options = ctx.find_root().obj
     try:
@@ -55,6 +55,8 @@ def services_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Service
         yield services
     except ConflictError as exc:
         fail(str(exc), EXIT_CONFLICT)
+    except TamperedError as exc:
+        fail(str(exc), EXIT_STORE)
     except LedgerError as exc:
         fail(str(exc))
     except PersistenceError as exc:
@@ -68,6 +70,17 @@ def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
     """The ledger's commands on `--db` (see `services_at`)."""
     with services_at(ctx, create=create) as services:
         yield services.ledger
+
+
+def catch_up(services: Services) -> None:
+    """Bring the read models up to date before a query. Where the store holds a row outside
+    the chain, they stop before it: say so loudly and answer from what they hold."""
+    from ledger.domain.errors import TamperedError  # noqa: PLC0415
+
+    try:
+        services.projector.catch_up()
+    except TamperedError as exc:
+        warn(f"{exc}; the answer below is as of the last event before it")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -111,6 +124,11 @@ def provenance(
         )
     except LedgerError as exc:
         fail(str(exc))
+
+
+def warn(text: str) -> None:
+    """One warning line on stderr (the command goes on)."""
+    typer.echo(f"warning: {text}", err=True)
 
 
 def echo(text: str) -> None:

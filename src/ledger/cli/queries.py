@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.cli.context import echo, fail, plan_option, services_at
+from ledger.cli.context import catch_up, echo, fail, plan_option, services_at
 from ledger.cli.output import Format, render
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
     when = moment(as_of, known_at)
     with services_at(ctx) as services:
         slug = services.ledger.catalogue().check_plan(plan_option(ctx))
-        services.projector.catch_up()
+        catch_up(services)
         yield services.reader, slug, when
 
 

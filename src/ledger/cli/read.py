@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, ledger_at, plan_option
+from ledger.cli.context import echo, ledger_at, plan_option, warn
 from ledger.cli.output import Format, render
 
 FormatOption = Annotated[Format, typer.Option(
@@ -14,7 +14,7 @@ FormatOption = Annotated[Format, typer.Option(
 )]
 
 HISTORY_COLUMNS = (
-    "event", "recorded_at", "effective", "kind", "by", "attributed_to",
+    "event", "recorded_at", "effective", "kind", "by", "db_role", "attributed_to",
     "before", "after", "source", "note", "corrected_by",
 )
 
@@ -30,8 +30,11 @@ def history(
     Example: ledger history 1.3 --format json
     """
     with ledger_at(ctx) as ledger:
-        rows = [row.as_dict() for row in ledger.history(plan_option(ctx), item)]
-    echo(render(rows, fmt, HISTORY_COLUMNS))
+        found, outside = ledger.history(plan_option(ctx), item)
+    for where in outside:
+        warn(f"a stored row of item {item} at {where} is outside the hash chain and is not "
+             f"shown: run `ledger verify`")
+    echo(render([row.as_dict() for row in found], fmt, HISTORY_COLUMNS))
 
 
 def register(app: typer.Typer) -> None:

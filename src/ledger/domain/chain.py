@@ -1,17 +1,18 @@
 """The hash chain over stored events: canonical encoding, links, and the check of a chain.
 
 Each stored event, in the ledger's global order, is encoded canonically (its
-identity, version, topic and full state, which holds the recorded time) and
-hashed; each link hashes the previous link, the position and that content
-hash. Verification recomputes every link from the events alone and names the
-first position where they disagree with what was sealed. Pure: hashlib and json.
+identity, version, topic and full state, which holds the claimed recorded time)
+and hashed; each link hashes the previous link, the position, that content hash
+and the witness (the time and database role the store saw). Verification walks
+the events table and the seals side by side, in constant memory, and names the
+first row where they disagree. Pure: hashlib and json.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -31,12 +32,24 @@ class EventRecord:
 
 
 @dataclass(frozen=True)
+class Witness:
+    """What the store saw when it sealed an event: its clock (UTC ISO 8601, microseconds) and,
+    on PostgreSQL, the database role of the session (empty on SQLite: one user, one file)."""
+
+    at: str
+    role: str = ""
+
+
+@dataclass(frozen=True)
 class Seal:
-    """A sealed link: the event's content hash and the chained hash at its position."""
+    """A sealed link: the event's content hash, the chained hash at its position, the position
+    of the seal before it, and the witness."""
 
     position: int
     content: str
     link: str
+    previous: int = 0
+    witness: Witness = Witness("")
 
 
 def canonical(row: EventRecord) -> bytes:
@@ -55,68 +68,132 @@ def content_hash(row: EventRecord) -> str:
     return hashlib.sha256(canonical(row)).hexdigest()
 
 
-def link_hash(previous: str, position: int, content: str) -> str:
-    """The chained hash at a position."""
-    return hashlib.sha256(f"{previous}:{position}:{content}".encode()).hexdigest()
+def link_hash(previous: str, position: int, content: str, witness: Witness) -> str:
+    """The chained hash at a position: `sha256(previous:position:content:at:role)`."""
+    text = f"{previous}:{position}:{content}:{witness.at}:{witness.role}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def seal(rows: Iterable[EventRecord], previous: str) -> list[Seal]:
-    """Seals for new events, chained after `previous`."""
+def seal(rows: Iterable[EventRecord], previous: Seal | None, witness: Witness) -> list[Seal]:
+    """Seals for new events, chained after the seal `previous` (None: the first event)."""
     seals = []
+    link, at = (previous.link, previous.position) if previous else (GENESIS, 0)
     for row in rows:
         content = content_hash(row)
-        previous = link_hash(previous, row.position, content)
-        seals.append(Seal(row.position, content, previous))
+        link = link_hash(link, row.position, content, witness)
+        seals.append(Seal(row.position, content, link, at, witness))
+        at = row.position
     return seals
 
 
 @dataclass(frozen=True)
 class Problem:
-    """The first place where the events disagree with the seals."""
+    """The first place where the store disagrees with the chain."""
 
     position: int
-    what: str  # altered, missing, inserted, reordered, chain-broken
+    what: str  # inserted, missing, altered, reordered, chain-broken, version-gap, ...
     detail: str
+    stream: str = ""
+    version: int | None = None
 
     def __str__(self) -> str:
-        return f"position {self.position}: {self.what}: {self.detail}"
+        where = f"position {self.position}"
+        if self.stream:
+            where += f" (stream {self.stream}, version {self.version})"
+        return f"{where}: {self.what}: {self.detail}"
 
 
 @dataclass(frozen=True)
 class Head:
-    """The head of a chain: its last position and link."""
+    """The head of a chain: its last position, link and witnessed time."""
 
     position: int
     link: str
+    at: str = ""
 
 
-def check(rows: Iterable[EventRecord], seals: Iterable[Seal]) -> tuple[Problem | None, Head,
-                                                                      dict[int, str]]:
-    """The first problem (or None), the recomputed head, and every recomputed link."""
-    events = {r.position: r for r in rows}
-    sealed = {s.position: s for s in seals}
-    sealed_at = {s.content: s.position for s in sealed.values()}
-    previous, head = GENESIS, Head(0, GENESIS)
-    links: dict[int, str] = {}
-    for position in sorted(set(events) | set(sealed)):
-        row, stamp = events.get(position), sealed.get(position)
-        if stamp is None:
-            return (Problem(position, "inserted", "an event that was never sealed when recorded"),
-                    head, links)
+class ChainCheck:
+    """Walks events and seals in position order, one pair at a time (constant memory but for
+    one version number per stream), and keeps the first problem."""
+
+    def __init__(self) -> None:
+        self.head = Head(0, GENESIS)
+        self.problem: Problem | None = None
+        self.events = 0
+        self.links: dict[int, str] = {}  # only positions asked for with `remember`
+        self._wanted: set[int] = set()
+        self._versions: dict[UUID, int] = {}
+
+    def remember(self, *positions: int) -> None:
+        """Keep the recomputed link at these positions (to compare with a digest)."""
+        self._wanted.update(positions)
+
+    def run(self, pairs: Iterable[tuple[EventRecord | None, Seal | None]]) -> Problem | None:
+        """Check every (event, seal) pair in position order; the first problem, or None."""
+        for row, stamp in pairs:
+            self.problem = self._check(row, stamp)
+            if self.problem is not None:
+                return self.problem
+        return None
+
+    def _check(self, row: EventRecord | None, stamp: Seal | None) -> Problem | None:
         if row is None:
-            return Problem(position, "missing", "a sealed event is gone"), head, links
+            assert stamp is not None
+            follows = (stamp.previous == self.head.position and stamp.link == link_hash(
+                self.head.link, stamp.position, stamp.content, stamp.witness))
+            if follows:  # a true link of the chain whose event is gone
+                return Problem(stamp.position, "missing", "a sealed event is gone")
+            return Problem(stamp.position, "inserted", "a seal for which no event was ever "
+                           "stored (a seal added around the ledger)")
+        self.events += 1
+        fault, link = self._fault(row, stamp)
+        if fault is not None:
+            return Problem(row.position, *fault, stream=row.originator_id.hex,
+                           version=row.version)
+        assert stamp is not None
+        self._versions[row.originator_id] = row.version
+        self.head = Head(row.position, link, stamp.witness.at)
+        if row.position in self._wanted:
+            self.links[row.position] = link
+        return None
+
+    def _fault(self, row: EventRecord, stamp: Seal | None) -> tuple[tuple[str, str] | None, str]:
+        """What is wrong with an event and its seal (kind, detail), and its recomputed link."""
+        if stamp is None:
+            return ("inserted", "an event that was never sealed when recorded (a row added "
+                    "around the ledger)"), ""
+        expected = self._versions.get(row.originator_id, 0) + 1
         content = content_hash(row)
-        if content != stamp.content:
-            other = sealed_at.get(content)
-            if other is not None and other != position:
-                return (Problem(position, "reordered", f"holds the event sealed at position "
-                                f"{other}"), head, links)
-            return (Problem(position, "altered", "the event differs from what was sealed"),
-                    head, links)
-        link = link_hash(previous, position, content)
-        if link != stamp.link:
-            return Problem(position, "chain-broken", "the seal's link does not follow from the "
-                           "links before it"), head, links
-        previous, head = link, Head(position, link)
-        links[position] = link
-    return None, head, links
+        link = link_hash(self.head.link, row.position, content, stamp.witness)
+        faults = (
+            (content != stamp.content, "altered", "the event differs from what was sealed"),
+            (row.version < expected, "duplicate-version",
+             f"its stream already holds version {row.version}"),
+            (row.version > expected, "version-gap",
+             f"its stream's next version is {expected}, not {row.version}"),
+            (stamp.previous != self.head.position, "missing",
+             f"its seal follows position {stamp.previous}, but the chain's last event before "
+             f"it is at {self.head.position}: the events between are gone"),
+            (stamp.witness.at < self.head.at, "time-backwards",
+             f"witnessed at {stamp.witness.at}, before the event before it ({self.head.at})"),
+            (link != stamp.link, "chain-broken", "the seal's link does not follow from the "
+             "links before it (or its witness was changed)"),
+        )
+        found = next(((what, detail) for bad, what, detail in faults if bad), None)
+        return found, link
+
+
+def pair_up(rows: Iterator[EventRecord], seals: Iterator[Seal],
+            ) -> Iterator[tuple[EventRecord | None, Seal | None]]:
+    """Merge two position-ordered streams into pairs at each position (None where absent)."""
+    row, stamp = next(rows, None), next(seals, None)
+    while row is not None or stamp is not None:
+        if stamp is None or (row is not None and row.position < stamp.position):
+            yield row, None
+            row = next(rows, None)
+        elif row is None or stamp.position < row.position:
+            yield None, stamp
+            stamp = next(seals, None)
+        else:
+            yield row, stamp
+            row, stamp = next(rows, None), next(seals, None)

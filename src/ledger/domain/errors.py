@@ -23,3 +23,11 @@ class NoChangeError(LedgerError):
 
 class ConflictError(LedgerError):
     """Someone else changed the same item between our read and our write."""
+
+
+class ClockBehindError(InvalidInputError):
+    """A writer whose clock is behind the ledger's last recorded time (SQLite's only witness)."""
+
+
+class TamperedError(LedgerError):
+    """The store holds something the ledger never wrote: `ledger verify` names it."""

@@ -14,6 +14,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
+from ledger.domain.errors import InvalidInputError
+
 
 def stable_topic(cls: type, topic: str) -> None:
     """Give a class a fixed stored topic, whatever module it moves to.
@@ -260,3 +262,27 @@ def describe(event: PlanEvent) -> tuple[str, str]:  # noqa: PLR0911, PLR0912 - a
         case PlanListed():
             return "", f"plan {event.slug}"
     return "", ""
+
+
+# Sizes a person can type or a document can hold; anything larger is refused at the command,
+# so that no stored event is ever too big for a read model or a screen.
+NAME_FIELDS = frozenset({"recorded_by", "attributed_to", "lead", "before", "after", "slug"})
+NAME_LIMIT = 200
+TEXT_LIMIT = 20_000
+SOURCE_LIMIT = 65_000
+
+
+def check_sizes(event: PlanEvent) -> None:
+    """Refuse an event with a text field over its limit, naming the field and the change."""
+    for name, value in vars(event).items():
+        texts = value.values() if isinstance(value, dict) else [value]
+        for text in texts:
+            if not isinstance(text, str):
+                continue
+            limit = (SOURCE_LIMIT if name == "source" else
+                     NAME_LIMIT if name in NAME_FIELDS and not isinstance(event, TextRevised)
+                     else TEXT_LIMIT)
+            if len(text) > limit:
+                msg = (f"{name} of this {kind_of(event).replace('_', ' ')} is {len(text):,} "
+                       f"characters long: at most {limit:,} (from {event.source[:80]})")
+                raise InvalidInputError(msg)

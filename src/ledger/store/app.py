@@ -16,20 +16,19 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
-from ledger.domain.chain import EventRecord
+from ledger.domain.chain import EventRecord, Seal
 from ledger.domain.errors import InvalidInputError, LedgerError
 from ledger.domain.events import PlanEvent
-from ledger.store.chain import CHAIN_TABLE, CREATE_CHAIN
+from ledger.store.chain import CHAIN_TABLE, READ_BATCH, chain, seal_of
 from ledger.store.guards import install_guards
 
 APP_NAME = "ledger"  # fixed: the events table is named after it
 EVENTS_TABLE = f"{APP_NAME}_events"
 SQLITE_BUSY_MS = 30_000
-READ_BATCH = 5000  # rows per round trip when streaming the events table
 SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
 
 
@@ -61,22 +60,50 @@ class LedgerApp(Application):  # type: ignore[type-arg]
         engine: Engine = self.factory.datastore.engine  # type: ignore[attr-defined]
         return engine
 
+    @property
+    def events_table(self) -> Table:
+        """The library's events table, as SQLAlchemy Core sees it."""
+        table: Table = self.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+        return table
+
     def iter_stored(self, after: int | None = None, stop: int | None = None,
                     batch: int = READ_BATCH) -> Iterator[EventRecord]:
         """Every stored row of the events table in id order, streamed in batches: from the
         first row whatever its id (or after position `after`), up to `stop` inclusive."""
-        query = text(f"SELECT id, originator_id, originator_version, topic, state "
-                     f"FROM {EVENTS_TABLE} WHERE (:after IS NULL OR id > :after) "
-                     f"AND (:stop IS NULL OR id <= :stop) ORDER BY id LIMIT :batch")
+        for record, _seal in self.iter_sealed(after, stop, batch):
+            yield record
+
+    def iter_sealed(self, after: int | None = None, stop: int | None = None,
+                    batch: int = READ_BATCH) -> Iterator[tuple[EventRecord, Seal | None]]:
+        """As `iter_stored`, each row with its seal (None for a row outside the chain)."""
+        table = self.events_table
+        base = (select(table.c.id, table.c.originator_id, table.c.originator_version,
+                       table.c.topic, table.c.state, *chain.c)
+                .outerjoin(chain, chain.c.position == table.c.id)
+                .order_by(table.c.id).limit(batch))
+        if stop is not None:
+            base = base.where(table.c.id <= stop)
         while True:
+            query = base if after is None else base.where(table.c.id > after)
             with self.engine.connect() as conn:
-                rows = conn.execute(query, {"after": after, "stop": stop, "batch": batch}).all()
-            for position, stream, version, topic, state in rows:
-                yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
-                                  bytes(state))
+                rows = conn.execute(query).all()
+            for row in rows:
+                yield _record(row[:5]), (seal_of(row[5:]) if row[5] is not None else None)
             if len(rows) < batch:
                 return
             after = int(rows[-1][0])
+
+    def stream_sealed(self, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
+        """One stream's stored rows in version order, each with its seal (None: outside)."""
+        table = self.events_table
+        query = (select(table.c.id, table.c.originator_id, table.c.originator_version,
+                        table.c.topic, table.c.state, *chain.c)
+                 .outerjoin(chain, chain.c.position == table.c.id)
+                 .where(table.c.originator_id == stream)
+                 .order_by(table.c.originator_version, table.c.id))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [(_record(r[:5]), seal_of(r[5:]) if r[5] is not None else None) for r in rows]
 
     def decode(self, record: EventRecord) -> PlanEvent:
         """The domain event a stored row holds (the library's own mapper and transcoder)."""
@@ -88,6 +115,11 @@ class LedgerApp(Application):  # type: ignore[type-arg]
     def decode_all(self, records: Iterable[EventRecord]) -> list[PlanEvent]:
         """The domain events of several stored rows, in the order given."""
         return [self.decode(record) for record in records]
+
+
+def _record(row: Any) -> EventRecord:
+    position, stream, version, topic, state = row
+    return EventRecord(int(position), _uuid(stream), int(version), str(topic), bytes(state))
 
 
 def _uuid(value: Any) -> UUID:
@@ -193,10 +225,8 @@ def _open(url: str, path: Path | None, create: bool) -> LedgerApp:
         event.listen(app.engine, "connect", _on_connect_sqlite)
         app.engine.dispose()  # connections made while the app was built lack the busy timeout
     if create:
-        with app.engine.begin() as conn:
-            conn.execute(text(CREATE_CHAIN))
-        install_guards(app.engine, EVENTS_TABLE)
-        install_guards(app.engine, CHAIN_TABLE)
+        chain.create(app.engine, checkfirst=True)
+        install_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE)
     elif not inspect(app.engine).has_table(EVENTS_TABLE):
         msg = f"the database at {url!r} holds no ledger: run `ledger init` first"
         raise LedgerError(msg)

@@ -1,67 +1,115 @@
 """The chain table, and the recorder that seals each event in the transaction that stores it.
 
 Because the seal is written with the event, an event without a seal can only
-have been put there around the ledger, never by it. The chain table refuses
-UPDATE and DELETE like the events table.
+have been put there around the ledger, never by it. The recorder loads only
+sealed events, chains after the last sealed event (never after a stray seal),
+and takes its witness from the database: on PostgreSQL the server's clock and
+the session's role (a trigger refuses any other), on SQLite this machine's
+clock, refused when it is behind the ledger's head.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import insert, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from ledger.domain.chain import GENESIS, EventRecord, Seal, seal
+from ledger.domain.chain import EventRecord, Seal, Witness, seal
+from ledger.domain.errors import ClockBehindError
+from ledger.store.guards import PG_CLOCK
 
 CHAIN_TABLE = "ledger_chain"
 WRITE_LOCK = 0x1ED6E5  # the advisory lock every writer of this ledger takes
+READ_BATCH = 5000
 
-CREATE_CHAIN = f"""CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (
-    position BIGINT PRIMARY KEY,
-    content CHAR(64) NOT NULL,
-    link CHAR(64) NOT NULL
-)"""
-
-
-def last_seal(conn: Connection | Session) -> tuple[int, str]:
-    """The position and link of the newest seal (0 and the genesis link when none)."""
-    row = conn.execute(text(f"SELECT position, link FROM {CHAIN_TABLE} "
-                            "ORDER BY position DESC LIMIT 1")).first()
-    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+chain = Table(
+    CHAIN_TABLE, MetaData(),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("content", String(64), nullable=False),
+    Column("link", String(64), nullable=False),
+    Column("previous", BigInteger, nullable=False),
+    Column("witnessed_at", String(32), nullable=False),
+    Column("witnessed_by", Text, nullable=False),
+)
 
 
-def write_seals(conn: Connection | Session, seals: Sequence[Seal]) -> None:
-    """Insert seals (in the caller's transaction)."""
-    if seals:
-        conn.execute(text(f"INSERT INTO {CHAIN_TABLE} (position, content, link) "
-                          "VALUES (:position, :content, :link)"),
-                     [{"position": s.position, "content": s.content, "link": s.link}
-                      for s in seals])
+def seal_of(row: Any) -> Seal:
+    """A seal from a row of the chain table's columns, in their order."""
+    position, content, link, previous, at, role = row
+    return Seal(int(position), str(content), str(link), int(previous), Witness(str(at), str(role)))
 
 
-def read_seals(engine: Engine) -> list[Seal]:
-    """Every seal, in order."""
+def last_seal(conn: Connection | Session, events_table: str) -> Seal | None:
+    """The seal of the newest sealed event (a seal with no event behind it is never built on)."""
+    row = conn.execute(text(
+        f"SELECT c.position, c.content, c.link, c.previous, c.witnessed_at, c.witnessed_by "
+        f"FROM {CHAIN_TABLE} c JOIN {events_table} e ON e.id = c.position "
+        f"ORDER BY c.position DESC LIMIT 1")).first()
+    return seal_of(row) if row else None
+
+
+def iter_seals(engine: Engine, batch: int = READ_BATCH) -> Iterator[Seal]:
+    """Every seal in position order, streamed in batches."""
+    after = None
+    columns = (chain.c.position, chain.c.content, chain.c.link, chain.c.previous,
+               chain.c.witnessed_at, chain.c.witnessed_by)
+    while True:
+        query = select(*columns).order_by(chain.c.position).limit(batch)
+        if after is not None:
+            query = query.where(chain.c.position > after)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            yield seal_of(row)
+        if len(rows) < batch:
+            return
+        after = int(rows[-1][0])
+
+
+def sealed_at(engine: Engine, content: str) -> list[int]:
+    """The positions whose seal holds this content hash (to tell a reordering)."""
     with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT position, content, link FROM {CHAIN_TABLE} "
-                                 "ORDER BY position")).all()
-    return [Seal(int(p), str(c), str(h)) for p, c, h in rows]
+        return [int(p) for (p,) in conn.execute(
+            select(chain.c.position).where(chain.c.content == content)).all()]
+
+
+def witness(conn: Session) -> Witness:
+    """The witness for a seal: the database's clock and session role on PostgreSQL (which a
+    trigger checks), this machine's clock on SQLite (which must not run behind the head)."""
+    if conn.get_bind().dialect.name == "postgresql":
+        at, role = conn.execute(text(
+            f"SELECT {PG_CLOCK.format(clock='clock_timestamp()')}, session_user::text")).one()
+        return Witness(str(at), str(role))
+    return Witness(datetime.now(UTC).isoformat(timespec="microseconds"))
 
 
 class ChainedRecorder(SQLAlchemyApplicationRecorder):
-    """Stores events and their seals in one transaction."""
+    """Stores events and their seals in one transaction, and loads only sealed events."""
 
     def _lock_table(self, session: Session) -> None:
         # Writers must commit in the order of their ids. On PostgreSQL the library takes an
         # EXCLUSIVE table lock, which needs UPDATE, DELETE or TRUNCATE privileges; a
         # transaction-scoped advisory lock serialises writers just as well and lets the
-        # application's role hold only SELECT and INSERT on the events.
+        # writer role hold only SELECT and INSERT on the events.
         assert self.datastore.engine is not None
         if self.datastore.engine.dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
@@ -74,9 +122,15 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         del kwargs
         if not stored_events:
             return []
-        # One multi-row INSERT ... RETURNING id (SQLAlchemy's insertmanyvalues), not one ORM
-        # object per event: the same rows and ids, several times faster.
         self._lock_table(session)
+        previous = last_seal(session, self.events_table_name)
+        seen = witness(session)
+        if previous is not None and seen.at < previous.witness.at:
+            msg = (f"this machine's clock ({seen.at}) is behind the ledger's last recorded "
+                   f"time ({previous.witness.at}): nothing was written; correct the clock")
+            raise ClockBehindError(msg)
+        # One multi-row INSERT ... RETURNING id: the database assigns the ids (a trigger
+        # refuses any other), the same rows several times faster than one ORM object each.
         table = self.events_record_cls.__table__
         result = session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True),
@@ -84,11 +138,38 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
               "topic": e.topic, "state": e.state} for e in stored_events])
         ids = [int(row[0]) for row in result]
         self._notify_channel(session)
-        _, previous = last_seal(session)
         rows = [EventRecord(position, UUID(str(e.originator_id)), e.originator_version, e.topic,
-                          e.state) for position, e in zip(ids, stored_events, strict=True)]
-        write_seals(session, seal(rows, previous))
+                            e.state) for position, e in zip(ids, stored_events, strict=True)]
+        seals = seal(rows, previous, seen)
+        session.execute(insert(chain), [
+            {"position": s.position, "content": s.content, "link": s.link,
+             "previous": s.previous, "witnessed_at": s.witness.at,
+             "witnessed_by": s.witness.role} for s in seals])
         return ids
+
+    def select_events(
+        self, originator_id: UUID | str, gt: int | None = None, lte: int | None = None,
+        desc: bool = False, limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """A stream's events, sealed ones only: a row added around the ledger is never the
+        state a command builds on (`ledger verify` names it)."""
+        table = self.events_record_cls.__table__
+        query = (select(table.c.originator_id, table.c.originator_version, table.c.topic,
+                        table.c.state)
+                 .join(chain, chain.c.position == table.c.id)
+                 .where(table.c.originator_id == originator_id))
+        if gt is not None:
+            query = query.where(table.c.originator_version > gt)
+        if lte is not None:
+            query = query.where(table.c.originator_version <= lte)
+        version = table.c.originator_version
+        query = query.order_by(version.desc() if desc else version)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.transaction(commit=False) as session:
+            rows = session.execute(query).all()
+        return [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
+                            state=bytes(r[3])) for r in rows]
 
 
 class ChainedFactory(SQLAlchemyFactory):

@@ -1,7 +1,10 @@
-"""Database triggers that refuse any UPDATE or DELETE of stored events.
+"""Database rules that hold even against a person with SQL access short of the owner.
 
-Immutability is the product: even a person with SQL access to the ledger's
-database cannot rewrite history without first dropping these triggers,
+Events and seals refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); only
+the database assigns event ids (the next one, no gaps); a seal is refused
+unless its event is there and, on PostgreSQL, its witness is the server's
+clock and the session's own role; on SQLite a seal earlier than the one before
+it is refused. Rewriting history needs the owner to drop these rules first,
 which the hash chain then exposes.
 """
 
@@ -11,9 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 REFUSAL = "ledger events are immutable"
+PG_CLOCK = "to_char({clock} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
 
 
-def _sqlite_statements(table: str) -> list[str]:
+def _sqlite_immutable(table: str) -> list[str]:
     return [
         f"""CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
             BEGIN SELECT RAISE(ABORT, '{REFUSAL}: UPDATE refused'); END""",
@@ -22,7 +26,7 @@ def _sqlite_statements(table: str) -> list[str]:
     ]
 
 
-def _postgres_statements(table: str) -> list[str]:
+def _postgres_immutable(table: str) -> list[str]:
     return [
         f"""CREATE OR REPLACE FUNCTION {table}_refuse_change() RETURNS trigger
             LANGUAGE plpgsql AS $$
@@ -34,12 +38,71 @@ def _postgres_statements(table: str) -> list[str]:
     ]
 
 
-def install_guards(engine: Engine, table: str) -> None:
-    """Create (idempotently) the triggers that keep `table` append-only."""
-    statements = (
-        _postgres_statements(table) if engine.dialect.name == "postgresql"
-        else _sqlite_statements(table)
-    )
+def _sqlite_rules(events: str, chain: str) -> list[str]:
+    return [
+        # Checked after the row is in: it must be the next id, with nothing after it.
+        f"""CREATE TRIGGER IF NOT EXISTS {events}_next_id AFTER INSERT ON {events}
+            WHEN NEW.id <> 1 + COALESCE((SELECT id FROM {events} WHERE id < NEW.id
+                                          ORDER BY id DESC LIMIT 1), 0)
+              OR EXISTS (SELECT 1 FROM {events} WHERE id > NEW.id)
+            BEGIN SELECT RAISE(ABORT, 'ledger events: ids are assigned by the ledger'); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {chain}_needs_event BEFORE INSERT ON {chain}
+            WHEN NOT EXISTS (SELECT 1 FROM {events} WHERE id = NEW.position)
+            BEGIN SELECT RAISE(ABORT, 'ledger seals: no event at this position'); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {chain}_time_forward BEFORE INSERT ON {chain}
+            WHEN NEW.witnessed_at < (SELECT witnessed_at FROM {chain}
+                                     WHERE position < NEW.position
+                                     ORDER BY position DESC LIMIT 1)
+            BEGIN SELECT RAISE(ABORT, 'ledger seals: recorded time would go backwards'); END""",
+    ]
+
+
+def _postgres_rules(events: str, chain: str) -> list[str]:
+    now, clock = PG_CLOCK.format(clock="now()"), PG_CLOCK.format(clock="clock_timestamp()")
+    return [
+        # The database, not the writer, numbers events: the next id under the writers' lock.
+        f"ALTER TABLE {events} ALTER COLUMN id DROP DEFAULT",
+        f"""CREATE OR REPLACE FUNCTION {events}_assign_id() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.id IS NOT NULL THEN
+                RAISE EXCEPTION 'ledger events: ids are assigned by the ledger (% refused)',
+                  NEW.id;
+              END IF;
+              SELECT COALESCE(MAX(id), 0) + 1 INTO NEW.id FROM {events};
+              RETURN NEW;
+            END $$""",
+        f"""CREATE OR REPLACE TRIGGER {events}_assign_id BEFORE INSERT ON {events}
+            FOR EACH ROW EXECUTE FUNCTION {events}_assign_id()""",
+        f"""CREATE OR REPLACE FUNCTION {chain}_witness() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NOT EXISTS (SELECT 1 FROM {events} WHERE id = NEW.position) THEN
+                RAISE EXCEPTION 'ledger seals: no event at position %', NEW.position;
+              END IF;
+              IF NEW.witnessed_by IS DISTINCT FROM session_user::text THEN
+                RAISE EXCEPTION 'ledger seals: the witness must be this session''s role (%)',
+                  session_user;
+              END IF;
+              IF NEW.witnessed_at < {now} OR NEW.witnessed_at > {clock} THEN
+                RAISE EXCEPTION 'ledger seals: the witnessed time must be the server''s clock';
+              END IF;
+              RETURN NEW;
+            END $$""",
+        f"""CREATE OR REPLACE TRIGGER {chain}_witness BEFORE INSERT ON {chain}
+            FOR EACH ROW EXECUTE FUNCTION {chain}_witness()""",
+    ]
+
+
+def install_guards(engine: Engine, events: str, chain: str) -> None:
+    """Create (idempotently) the rules that keep the events and their seals append-only,
+    numbered and witnessed by the database."""
+    if engine.dialect.name == "postgresql":
+        statements = [*_postgres_immutable(events), *_postgres_immutable(chain),
+                      *_postgres_rules(events, chain)]
+    else:
+        statements = [*_sqlite_immutable(events), *_sqlite_immutable(chain),
+                      *_sqlite_rules(events, chain)]
     with engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement))
