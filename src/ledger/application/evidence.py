@@ -20,6 +20,7 @@ from ledger.domain.chain import ChainCheck, EventRecord, Head, Problem, content_
 from ledger.domain.errors import InvalidInputError
 from ledger.store import LedgerApp
 from ledger.store.chain import iter_seals, sealed_at
+from projections.audit import check_read_models
 
 
 class Digest(BaseModel):
@@ -67,10 +68,11 @@ class Verdict:
         return self.problem is None and not self.digest_problem and not self.models_problem
 
 
-def verify(app: LedgerApp, digest: Digest | None = None,
-           progress: Progress | None = None) -> Verdict:
+def verify(app: LedgerApp, digest: Digest | None = None, progress: Progress | None = None,
+           *, read_models: bool = False) -> Verdict:
     """Walk every stored row and every seal side by side (constant memory), recompute the
-    chain, and compare it with the seals and the digest."""
+    chain, and compare it with the seals and the digest; with `read_models`, also derive the
+    read models afresh from the verified events and compare them with the live ones."""
     check = ChainCheck()
     if digest is not None:
         check.remember(digest.position)
@@ -88,7 +90,10 @@ def verify(app: LedgerApp, digest: Digest | None = None,
             digest_problem = (f"position {position}: the ledger no longer extends the digest "
                               f"(its link is {found[:16]}…, the digest says {link[:16]}…): "
                               f"history before it was rewritten")
-    return Verdict(check.events, check.head, problem, digest_problem)
+    models_problem = ""
+    if read_models and problem is None:
+        models_problem = check_read_models(app, app.engine)
+    return Verdict(check.events, check.head, problem, digest_problem, models_problem)
 
 
 def _counted(rows: Iterator[EventRecord], progress: Progress | None) -> Iterator[EventRecord]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +14,8 @@ import typer
 from ledger.cli.context import echo, fail, ledger_at
 
 EXIT_TAMPERED = 1
+PROGRESS_FROM = 50_000  # events: below this verify is quick enough without a bar
+PROGRESS_STEP = 1_000
 
 
 def digest(
@@ -45,9 +50,15 @@ def verify(
     digest_file: Annotated[Path | None, typer.Option("--digest", help="A digest taken "
                                                      "earlier, to prove the ledger extends.")]
     = None,
+    events_only: Annotated[bool, typer.Option("--events-only", help="Check the chain only, "
+                                              "not the read models (faster).")] = False,
 ) -> None:
-    """Recompute the hash chain from the stored events: exit 0 when intact, 1 naming the
-    first bad position and what is wrong (altered, missing, inserted, reordered).
+    """Check every stored event against its seal, and the read models against the events.
+
+    Exit 0 when intact; 1 naming the first bad row (position, stream, version) and what is
+    wrong: altered, missing, inserted, reordered, version-gap, duplicate-version,
+    time-backwards, chain-broken, a digest not extended, or a read-model row the events do
+    not give.
 
     Example: ledger verify --digest ~/audit/ledger-2026-11.json
     """
@@ -59,15 +70,36 @@ def verify(
         given = read_digest(digest_file) if digest_file else None
     except LedgerError as exc:
         fail(str(exc))
-    with ledger_at(ctx) as ledger:
-        verdict = check(ledger.app, given)
-    if verdict.problem is not None:
-        fail(f"tampered: {verdict.problem}", EXIT_TAMPERED)
-    if verdict.digest_problem:
-        fail(f"tampered: {verdict.digest_problem}", EXIT_TAMPERED)
+    with ledger_at(ctx) as ledger, _progress(ledger.app.recorder.max_notification_id() or 0,
+                                             "verifying") as advance:
+        verdict = check(ledger.app, given, advance, read_models=not events_only)
+    for found in (verdict.problem, verdict.digest_problem, verdict.models_problem):
+        if found:
+            fail(f"tampered: {found}", EXIT_TAMPERED)
+    if verdict.events == 0:
+        echo("empty: the ledger holds no events, so there is nothing to verify")
+        return
     extends = f"; extends the digest at position {given.position}" if given else ""
+    models = "" if events_only else "; the read models agree with the events"
     echo(f"intact: {verdict.events} events, head at position {verdict.head.position} "
-         f"({verdict.head.link[:16]}…){extends}")
+         f"({verdict.head.link[:16]}…){extends}{models}")
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal's stderr (nothing when stderr is not a terminal)."""
+    if not sys.stderr.isatty() or total < PROGRESS_FROM:
+        yield None
+        return
+    with typer.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        seen = [0]
+
+        def advance(position: int) -> None:
+            if position - seen[0] >= PROGRESS_STEP:
+                bar.update(position - seen[0])
+                seen[0] = position
+
+        yield advance
 
 
 def register(app: typer.Typer) -> None:
