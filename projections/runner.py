@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.domain.chain import EventRecord, Seal
@@ -58,6 +58,21 @@ class Projector:
     def positions(self) -> dict[str, int]:
         """Each read model's tracking position (the last event it has applied)."""
         return tracking.positions(self.engine)
+
+    def can_write(self) -> bool:
+        """Whether this connection's role may write the read models (on PostgreSQL only the
+        projector role and the owner may)."""
+        if self.engine.dialect.name != "postgresql":
+            return True
+        with self.engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT bool_and(has_table_privilege(t, p)) FROM unnest(ARRAY["
+                "'proj_tracking', 'proj_changes', 'proj_items', 'proj_item_history']) t, "
+                "unnest(ARRAY['INSERT', 'UPDATE', 'DELETE']) p")).scalar())
+
+    def lag(self) -> int:
+        """How many stored events the read models have yet to apply."""
+        return self.head() - min(self.positions().values())
 
     def head(self) -> int:
         """The position of the newest stored event."""

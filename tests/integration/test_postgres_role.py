@@ -18,7 +18,7 @@ from ledger.domain.values import Provenance
 from ledger.store import EVENTS_TABLE
 from tests.editions import SEPTEMBER
 
-ROLE_SQL = Path(__file__).resolve().parents[2] / "scripts" / "pg_app_role.sql"
+ROLE_SQL = Path(__file__).resolve().parents[2] / "scripts" / "pg_roles.sql"
 
 
 @pytest.mark.postgres
@@ -29,8 +29,9 @@ def test_the_app_role_can_only_insert_and_select_events(pg_url: str) -> None:
     owner.close()
     psql = shutil.which("psql")
     assert psql, "psql is not installed"
-    subprocess.run([psql, pg_url.replace("+psycopg", ""), "-v", "ON_ERROR_STOP=1", "-v",
-                    "role=ledger_app", "-q", "-f", str(ROLE_SQL)], check=True,
+    subprocess.run([psql, pg_url.replace("+psycopg", ""), "-v", "ON_ERROR_STOP=1",
+                    "-v", "writer=ledger_app", "-v", "projector=ledger_projector",
+                    "-v", "auditor=ledger_auditor", "-q", "-f", str(ROLE_SQL)], check=True,
                    capture_output=True)
     app_url = pg_url.replace("//ledger@", "//ledger_app@", 1)
     ledger = bootstrap(app_url).ledger

@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger.application.history import HistoryRow, history_rows
-from ledger.domain.errors import ConflictError, LedgerError, UnknownItemError
+from ledger.domain.errors import ConflictError, LedgerError, TamperedError, UnknownItemError
 from ledger.domain.events import PlanEvent, check_sizes
 from ledger.domain.ids import CATALOGUE_ID, item_id, parse_event_ref, plan_id
 from ledger.domain.item import Item
@@ -76,6 +76,13 @@ class Ledger:
         try:
             self.app.save(*aggregates)
         except IntegrityError:
+            for aggregate in aggregates:
+                stray = [r for r, stamp in self.app.stream_sealed(aggregate.id) if stamp is None]
+                if stray:
+                    msg = (f"{_name(aggregate)}: its next version is taken by a stored row "
+                           f"outside the hash chain (position {stray[0].position}): nothing "
+                           f"was written; run `ledger verify`")
+                    raise TamperedError(msg) from None
             names = ", ".join(_name(a) for a in aggregates)
             msg = f"{names} changed while this command ran: nothing was written; read it and retry"
             raise ConflictError(msg) from None

@@ -73,12 +73,20 @@ def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
 
 
 def catch_up(services: Services) -> None:
-    """Bring the read models up to date before a query. Where the store holds a row outside
-    the chain, they stop before it: say so loudly and answer from what they hold."""
+    """Bring the read models up to date before a query, where this role may write them (else
+    say how far behind they are). Where the store holds a row outside the chain, they stop
+    before it: say so loudly and answer from what they hold."""
     from ledger.domain.errors import TamperedError  # noqa: PLC0415
 
+    projector = services.projector
+    if not projector.can_write():
+        if lag := projector.lag():
+            warn(f"the read models are {lag} events behind the ledger and this database role "
+                 f"cannot bring them up to date (the projector role runs `ledger projections "
+                 f"run`): the answer below is as of the last event they hold")
+        return
     try:
-        services.projector.catch_up()
+        projector.catch_up()
     except TamperedError as exc:
         warn(f"{exc}; the answer below is as of the last event before it")
 

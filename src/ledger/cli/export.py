@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at, plan_option, services_at
+from ledger.cli.context import catch_up, echo, fail, ledger_at, plan_option, services_at
 from ledger.cli.queries import AsOf, KnownAt, moment
 
 STEPS = 5
@@ -38,7 +38,7 @@ def export(
                           current_actor(by))
     with services_at(ctx) as services, typer.progressbar(length=STEPS, label="exporting",
                                                          file=sys.stderr) as bar:
-        services.projector.catch_up()
+        catch_up(services)
         manifest = export_pack(services.ledger, services.reader, request,
                                lambda _name: bar.update(1))
     totals = manifest["control_totals"]
