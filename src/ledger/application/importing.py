@@ -51,7 +51,6 @@ class ImportReport:
     missing: list[str] = field(default_factory=list)
     unknowns: list[str] = field(default_factory=list)
     events: int = 0
-    written: bool = False
 
     def count(self, kind: str) -> int:
         """How many changes of one kind."""
@@ -290,7 +289,6 @@ def import_document(
         aggregates = job.touched()
     if not dry_run and report.events:
         ledger.save(*aggregates)  # the one save, one transaction, of the whole import
-        report.written = True
     return report
 
 
