@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from ledger.application.evidence import stored_rows, take_digest, verify
-from ledger.application.importing import import_document
+from ledger.application.reconcile import import_document
 from ledger.application.services import Ledger
 from ledger.domain.chain import link_hash, seal
 from ledger.domain.values import Provenance

@@ -14,7 +14,7 @@ from ledger.cli.output import Format, render
 if TYPE_CHECKING:
     from typer._click._termui_impl import ProgressBar
 
-    from ledger.application.importing import ImportReport
+    from ledger.application.reconcile import ImportReport
 
 SUMMARY_KINDS = ("theme_added", "item_added", "outcome_added", "lead_changed", "update_recorded",
                  "target_moved", "text_revised", "rag_changed", "completed", "outcome_withdrawn",
@@ -43,7 +43,7 @@ def import_(
 
     Example: ledger import ../shared/seeds/cgip-2018-09-september-update.md
     """
-    from ledger.application.importing import import_document  # noqa: PLC0415
+    from ledger.application.reconcile import import_document  # noqa: PLC0415
     from ledger.domain.errors import LedgerError  # noqa: PLC0415
     from ledger.domain.values import parse_day  # noqa: PLC0415
 

@@ -58,8 +58,9 @@ class ImportReport:
 
 
 @dataclass
-class _Import:
-    """The aggregates an import touches, and the provenance it gives each change."""
+class EditionReconciler:
+    """Compares one edition with the plan in the ledger and records, on the aggregates it
+    touches, each difference with its provenance."""
 
     ledger: Ledger
     edition: Edition
@@ -267,29 +268,30 @@ def import_document(
         msg = "name the plan to import into: --plan SLUG"
         raise InvalidInputError(msg)
     report = ImportReport(slug, path.name, sha, doc.month, doc.kind, unknowns=list(doc.unknowns))
-    job = _Import(ledger, doc, report, current_actor(by), since, withdraw_missing)
-    job.load(slug)
-    job.themes()
+    reconciler = EditionReconciler(ledger, doc, report, current_actor(by), since,
+                                   withdraw_missing)
+    reconciler.load(slug)
+    reconciler.themes()
     for done, item_doc in enumerate(doc.items, 1):
         if progress is not None:
             progress(done, len(doc.items))
         try:
-            job.item(item_doc)
+            reconciler.item(item_doc)
         except UnknownItemError as exc:
             msg = f"{path.name}:{item_doc.line}: item {item_doc.number}: {exc}"
             raise InvalidInputError(msg) from None
-    job.missing_items()
-    aggregates = job.touched()
+    reconciler.missing_items()
+    aggregates = reconciler.touched()
     report.events = sum(len(a.pending_events) for a in aggregates)
-    if report.events and job.plan is not None:
+    if report.events and reconciler.plan is not None:
         # The edition's own record counts itself: `events` is what the import stores.
         report.events += 1
-        job.plan.record_edition(path.name, sha, doc.month, doc.kind, report.events,
-                                job.prov(1, month_end(doc.month)))
-        aggregates = job.touched()
+        reconciler.plan.record_edition(path.name, sha, doc.month, doc.kind, report.events,
+                                       reconciler.prov(1, month_end(doc.month)))
+        aggregates = reconciler.touched()
     if not dry_run and report.events:
         ledger.save(*aggregates)  # the one save, one transaction, of the whole import
     return report
 
 
-__all__ = ["Change", "ImportReport", "import_document"]
+__all__ = ["Change", "EditionReconciler", "ImportReport", "import_document"]
