@@ -24,7 +24,7 @@ from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.state import ItemState
 from ledger.domain.values import Provenance, month_end, month_start, parse_rag
 from ledger.importers.detect import read_document
-from ledger.importers.model import Edition, ItemDoc, identity, update_identity
+from ledger.importers.model import DocumentFormat, Edition, ItemDoc, identity, update_identity
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ImportReport:
     file: str
     sha256: str
     edition: str
-    format: str
+    format: DocumentFormat
     changes: list[Change] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unknowns: list[str] = field(default_factory=list)
@@ -230,12 +230,17 @@ class EditionReconciler:
 
 
 def default_slug(edition: Edition) -> str:
-    """The slug a first import gives a plan when none is named."""
-    if edition.kind == "cgip-monthly":
-        return f"cgip-{edition.month[:4]}"
-    if edition.kind == "kerslake-2015":
-        return "kerslake-2015"
-    return ""
+    """The plan an edition goes to when none is named: the one it names, else its format's."""
+    if edition.plan:
+        return edition.plan
+    match edition.format:
+        case DocumentFormat.CGIP_MONTHLY:
+            return f"cgip-{edition.month[:4]}"
+        case DocumentFormat.KERSLAKE_2015:
+            return "kerslake-2015"
+        case DocumentFormat.STRUCTURED:  # its reader refuses a CSV with no plan column
+            msg = "name the plan to import into: --plan SLUG"
+            raise InvalidInputError(msg)
 
 
 def import_document(
@@ -259,15 +264,8 @@ def import_document(
         raise InvalidInputError(msg) from None
     doc = read_document(data, path.name, fmt=fmt, month=edition)
     sha = hashlib.sha256(data).hexdigest()
-    catalogue = ledger.catalogue()
-    slug = plan or (doc.title if doc.kind == "structured" else "")
-    if not slug:
-        slug = catalogue.plans[0] if len(catalogue.plans) == 1 and not default_slug(doc) else ""
-        slug = slug or default_slug(doc)
-    if not slug:
-        msg = "name the plan to import into: --plan SLUG"
-        raise InvalidInputError(msg)
-    report = ImportReport(slug, path.name, sha, doc.month, doc.kind, unknowns=list(doc.unknowns))
+    slug = plan or default_slug(doc)
+    report = ImportReport(slug, path.name, sha, doc.month, doc.format, unknowns=list(doc.unknowns))
     reconciler = EditionReconciler(ledger, doc, report, current_actor(by), since,
                                    withdraw_missing)
     reconciler.load(slug)
@@ -286,7 +284,7 @@ def import_document(
     if report.events and reconciler.plan is not None:
         # The edition's own record counts itself: `events` is what the import stores.
         report.events += 1
-        reconciler.plan.record_edition(path.name, sha, doc.month, doc.kind, report.events,
+        reconciler.plan.record_edition(path.name, sha, doc.month, doc.format.value, report.events,
                                        reconciler.prov(1, month_end(doc.month)))
         aggregates = reconciler.touched()
     if not dry_run and report.events:

@@ -10,6 +10,7 @@ import typer
 
 from ledger.cli.context import echo, fail, ledger_at, plan_option
 from ledger.cli.output import Format, render
+from ledger.importers.model import DocumentFormat
 
 if TYPE_CHECKING:
     from typer._click._termui_impl import ProgressBar
@@ -89,7 +90,7 @@ def _print_report(report: ImportReport, dry_run: bool) -> None:
     counts = ", ".join(f"{report.count(k)} {k}" for k in SUMMARY_KINDS if report.count(k))
     if counts:
         echo(f"  {counts}")
-    if report.format == "kerslake-2015":
+    if report.format is DocumentFormat.KERSLAKE_2015:
         items = report.count("item_added") or 0
         timed = sum(1 for c in report.changes if c.kind == "outcome_added")
         led = sum(1 for c in report.changes if c.kind == "lead_changed")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ledger.importers.model import (
     DocumentError,
+    DocumentFormat,
     Edition,
     ItemDoc,
     OutcomeDoc,
@@ -25,7 +26,7 @@ from ledger.importers.model import (
 )
 from ledger.importers.text import month_number
 
-KIND = "kerslake-2015"
+FORMAT = DocumentFormat.KERSLAKE_2015
 EDITION_MONTH = "2015-01"  # the plan was agreed in January 2015 (its first timescales)
 EXPECTED_ACTIONS = (27, 29, 16, 14, 26)
 _PLAN = re.compile(r"^\s*ACTION PLAN (?P<n>\d)\.\s*$")
@@ -124,7 +125,7 @@ class KerslakeReader:
         for theme, actions in zip(self.themes, self.plans, strict=True):
             for action in actions:
                 items.append(self._item(theme.number, action, unknowns))
-        return Edition(KIND, self.name, "Kerslake Review action plan 2015", EDITION_MONTH,
+        return Edition(FORMAT, self.name, "Kerslake Review action plan 2015", EDITION_MONTH,
                        self.themes, items, unknowns)
 
     @staticmethod
