@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.application.provenance import current_actor
 from ledger.application.services import Ledger
-from ledger.domain.errors import InvalidInputError, UnknownItemError
+from ledger.domain.errors import InvalidInputError, NotFoundError
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.state import ItemState
@@ -275,7 +275,7 @@ def import_document(
             progress(done, len(doc.items))
         try:
             reconciler.item(item_doc)
-        except UnknownItemError as exc:
+        except NotFoundError as exc:
             msg = f"{path.name}:{item_doc.line}: item {item_doc.number}: {exc}"
             raise InvalidInputError(msg) from None
     reconciler.missing_items()

@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger.application.history import HistoryRow, history_rows
-from ledger.domain.errors import ConflictError, LedgerError, UnknownItemError
+from ledger.domain.errors import ConflictError, LedgerError, NotFoundError
 from ledger.domain.events import PlanEvent
 from ledger.domain.ids import CATALOGUE_ID, item_id, parse_event_ref, plan_id
 from ledger.domain.item import Item
@@ -55,7 +55,7 @@ class Ledger:
         try:
             aggregate: Aggregate = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise UnknownItemError(missing) from None
+            raise NotFoundError(missing) from None
         assert isinstance(aggregate, cls)
         return aggregate
 
@@ -106,7 +106,7 @@ class Ledger:
         """Open the catalogue of a new ledger; False when it was already there."""
         try:
             self.catalogue()
-        except UnknownItemError:
+        except NotFoundError:
             try:
                 self.save(Catalogue.open(prov))
             except ConflictError:
