@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
 from ledger.application.evidence import verify
-from ledger.application.importing import import_document
+from ledger.application.reconcile import import_document
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import Provenance
 from ledger.store import EVENTS_TABLE

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from ledger.application.evidence import parse_digest, take_digest, verify
-from ledger.application.importing import import_document
+from ledger.application.reconcile import import_document
 from ledger.application.services import Ledger
 from ledger.bootstrap import bootstrap
 from ledger.domain.chain import Witness, link_hash, seal

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ledger.domain.errors import InvalidInputError, NoChangeError, UnknownItemError
+from ledger.domain.errors import InvalidInputError, NoChangeError, NotFoundError
 from ledger.domain.events import CorrectionRecorded, LeadReassigned, TargetMoved
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
@@ -50,7 +50,7 @@ def test_a_target_move_to_the_same_month_changes_nothing(item: Item) -> None:
 
 def test_an_unknown_outcome_is_named(item: Item) -> None:
     """Outcome 7 of an item with one outcome is refused with the known numbers."""
-    with pytest.raises(UnknownItemError, match=r"no outcome 7 \(outcomes: 1\)"):
+    with pytest.raises(NotFoundError, match=r"no outcome 7 \(outcomes: 1\)"):
         item.move_target(7, "2018-12", "", prov())
 
 
@@ -121,7 +121,7 @@ def test_a_correction_needs_a_reason_and_a_real_field(item: Item) -> None:
         item.correct(2, {"lead": "City Solicitor"}, prov())
     with pytest.raises(InvalidInputError, match="no rag to correct"):
         item.correct(2, {"rag": "red"}, prov(note="x"))
-    with pytest.raises(UnknownItemError, match="no event 99"):
+    with pytest.raises(NotFoundError, match="no event 99"):
         item.correct(99, {}, prov(note="x"))
 
 
@@ -146,7 +146,7 @@ def test_a_plan_refuses_an_item_under_an_unknown_theme() -> None:
     """Item under theme 9 of a plan with theme 1: refused, naming the themes."""
     plan = Plan.register("cgip-2018", "CGIP", prov())
     plan.add_theme("1", "Political Leadership", "", prov())
-    with pytest.raises(UnknownItemError, match=r"no theme 9 \(themes: 1\)"):
+    with pytest.raises(NotFoundError, match=r"no theme 9 \(themes: 1\)"):
         plan.file_item("1.1", "9", prov())
     plan.file_item("1.1", "1", prov())
     with pytest.raises(InvalidInputError, match=r"already has item 1\.1"):
@@ -161,7 +161,7 @@ def test_the_catalogue_finds_the_only_plan_or_asks_which() -> None:
     catalogue.list_plan("kerslake-2015", prov())
     with pytest.raises(InvalidInputError, match="--plan"):
         catalogue.check_plan(None)
-    with pytest.raises(UnknownItemError):
+    with pytest.raises(NotFoundError):
         catalogue.check_plan("nope")
 
 

@@ -9,11 +9,12 @@ from hypothesis import strategies as st
 
 from ledger.domain.errors import LedgerError
 from ledger.importers.detect import read_document
+from ledger.importers.model import DocumentFormat
 from tests.editions import KERSLAKE, SEPTEMBER
 
 SEPTEMBER_LINES = SEPTEMBER.read_text(encoding="utf-8").split("\n")
 KERSLAKE_LINES = KERSLAKE.read_text(encoding="utf-8").split("\n")
-FORMATS = st.sampled_from(["", "cgip-monthly", "kerslake-2015", "structured"])
+FORMATS = st.sampled_from(["", *DocumentFormat])
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 

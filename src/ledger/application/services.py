@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger.application.history import HistoryRow, history_rows
-from ledger.domain.errors import ConflictError, LedgerError, TamperedError, UnknownItemError
+from ledger.domain.errors import ConflictError, LedgerError, NotFoundError, TamperedError
 from ledger.domain.events import PlanEvent, check_sizes
 from ledger.domain.ids import CATALOGUE_ID, item_id, parse_event_ref, plan_id
 from ledger.domain.item import Item
@@ -47,7 +47,7 @@ class Ledger:
         try:
             aggregate: Aggregate = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise UnknownItemError(missing) from None
+            raise NotFoundError(missing) from None
         assert isinstance(aggregate, cls)
         return aggregate
 
@@ -110,7 +110,7 @@ class Ledger:
         """Open the catalogue of a new ledger; False when it was already there."""
         try:
             self.catalogue()
-        except UnknownItemError:
+        except NotFoundError:
             try:
                 self.save(Catalogue.open(prov))
             except ConflictError:

@@ -10,11 +10,12 @@ import typer
 
 from ledger.cli.context import echo, fail, ledger_at, plan_option
 from ledger.cli.output import Format, render
+from ledger.importers.model import DocumentFormat
 
 if TYPE_CHECKING:
     from typer._click._termui_impl import ProgressBar
 
-    from ledger.application.importing import ImportReport
+    from ledger.application.reconcile import ImportReport
 
 SUMMARY_KINDS = ("theme_added", "item_added", "outcome_added", "lead_changed", "update_recorded",
                  "target_moved", "text_revised", "rag_changed", "completed", "outcome_withdrawn",
@@ -43,7 +44,7 @@ def import_(
 
     Example: ledger import ../shared/seeds/cgip-2018-09-september-update.md
     """
-    from ledger.application.importing import import_document  # noqa: PLC0415
+    from ledger.application.reconcile import import_document  # noqa: PLC0415
     from ledger.domain.errors import LedgerError  # noqa: PLC0415
     from ledger.domain.values import parse_day  # noqa: PLC0415
 
@@ -89,7 +90,7 @@ def _print_report(report: ImportReport, dry_run: bool) -> None:
     counts = ", ".join(f"{report.count(k)} {k}" for k in SUMMARY_KINDS if report.count(k))
     if counts:
         echo(f"  {counts}")
-    if report.format == "kerslake-2015":
+    if report.format is DocumentFormat.KERSLAKE_2015:
         items = report.count("item_added") or 0
         timed = sum(1 for c in report.changes if c.kind == "outcome_added")
         led = sum(1 for c in report.changes if c.kind == "lead_changed")

@@ -13,8 +13,9 @@ class InvalidInputError(LedgerError):
     """A value that is not what the command or document needs (a bad date, RAG word...)."""
 
 
-class UnknownItemError(LedgerError):
-    """An item, outcome, theme, plan or event that the ledger does not hold."""
+class NotFoundError(LedgerError):
+    """Something named that the ledger does not hold: a plan (or any plan at all), a theme,
+    an item, an outcome, an event of an item, or a lead an item does not have."""
 
 
 class NoChangeError(LedgerError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate
 
-from ledger.domain.errors import InvalidInputError, NoChangeError, UnknownItemError
+from ledger.domain.errors import InvalidInputError, NoChangeError, NotFoundError
 from ledger.domain.events import (
     CORRECTABLE,
     CompletionReported,
@@ -86,7 +86,7 @@ class Item(Aggregate):
         if outcome is None:
             known = ", ".join(str(n) for n in self.state.outcomes) or "none yet"
             msg = f"item {self.state.number} has no outcome {number} (outcomes: {known})"
-            raise UnknownItemError(msg)
+            raise NotFoundError(msg)
         if outcome.withdrawn:
             msg = f"outcome {number} of item {self.state.number} was withdrawn"
             raise InvalidInputError(msg)
@@ -96,7 +96,7 @@ class Item(Aggregate):
         """The event of this stream with this version."""
         if not 1 <= version <= len(self.history):
             msg = f"item {self.state.number} has no event {version} (it has {len(self.history)})"
-            raise UnknownItemError(msg)
+            raise NotFoundError(msg)
         return self.history[version - 1]
 
     # --- commands ----------------------------------------------------------
@@ -164,7 +164,7 @@ class Item(Aggregate):
             if replace not in leads:
                 known = ", ".join(leads)
                 msg = f"{replace} does not lead item {self.state.number} (leads: {known})"
-                raise UnknownItemError(msg)
+                raise NotFoundError(msg)
             self.trigger_event(LeadReassigned, before=replace, after=lead, **prov.fields())
         elif add or not leads:
             self.trigger_event(LeadAssigned, lead=lead, **prov.fields())
@@ -177,7 +177,7 @@ class Item(Aggregate):
         """Remove one of the item's leads."""
         if lead not in self.state.leads:
             msg = f"{lead} does not lead item {self.state.number}"
-            raise UnknownItemError(msg)
+            raise NotFoundError(msg)
         self.trigger_event(LeadRemoved, lead=lead, **prov.fields())
 
     def set_rag(self, rag: Rag, prov: Provenance) -> None:

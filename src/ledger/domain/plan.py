@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate
 
-from ledger.domain.errors import InvalidInputError, UnknownItemError
+from ledger.domain.errors import InvalidInputError, NotFoundError
 from ledger.domain.events import (
     CatalogueOpened,
     EditionImported,
@@ -76,13 +76,13 @@ class Plan(Aggregate):
         except KeyError:
             known = ", ".join(self.themes) or "none yet"
             msg = f"plan {self.slug} has no theme {number} (themes: {known})"
-            raise UnknownItemError(msg) from None
+            raise NotFoundError(msg) from None
 
     def check_item(self, number: str) -> None:
         """Raise unless the plan holds this item."""
         if number not in self.items:
             msg = f"plan {self.slug} has no item {number}"
-            raise UnknownItemError(msg)
+            raise NotFoundError(msg)
 
     def add_theme(self, number: str, title: str, description: str, prov: Provenance) -> None:
         """Add a theme; its number must be new."""
@@ -146,13 +146,13 @@ class Catalogue(Aggregate):
             if slug not in self.plans:
                 known = ", ".join(self.plans) or "none yet"
                 msg = f"the ledger holds no plan {slug} (plans: {known})"
-                raise UnknownItemError(msg)
+                raise NotFoundError(msg)
             return slug
         if len(self.plans) == 1:
             return self.plans[0]
         if not self.plans:
             msg = "the ledger holds no plan yet: run `ledger new-plan SLUG --title TEXT`"
-            raise UnknownItemError(msg)
+            raise NotFoundError(msg)
         msg = f"the ledger holds several plans ({', '.join(self.plans)}): name one with --plan"
         raise InvalidInputError(msg)
 

@@ -11,12 +11,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from ledger.importers.model import DocumentError, Edition, ItemDoc, OutcomeDoc, ThemeDoc, identity
+from ledger.importers.model import (
+    DocumentError,
+    DocumentFormat,
+    Edition,
+    ItemDoc,
+    OutcomeDoc,
+    ThemeDoc,
+    identity,
+)
 from ledger.importers.outcomes import outcomes_of
 from ledger.importers.text import MONTH, Segment, month_number, plain, segments
 from ledger.importers.updates import LeadCellReader
 
-KIND = "cgip-monthly"
+FORMAT = DocumentFormat.CGIP_MONTHLY
 CELLS = 5
 _EDITION = re.compile(
     rf"\b(?P<month>{MONTH})\s+(?:update\s+)?(?P<year>(?:19|20)\d\d)(?:\s+update)?\b", re.IGNORECASE,
@@ -174,7 +182,7 @@ class CgipReader:
             doc.blocks = parts.reader.result()
             doc.rag, doc.rag_line = parts.reader.rag, parts.reader.rag_line
             items.append(doc)
-        return Edition(KIND, self.name, title, self.month, self.themes, items)
+        return Edition(FORMAT, self.name, title, self.month, self.themes, items)
 
 
 def _unique(outcomes: list[OutcomeDoc]) -> list[OutcomeDoc]:

@@ -8,9 +8,8 @@ the first bad byte. Pure.
 from __future__ import annotations
 
 from ledger.importers import cgip, kerslake, structured
-from ledger.importers.model import DocumentError, Edition
+from ledger.importers.model import DocumentError, DocumentFormat, Edition
 
-FORMATS = ("cgip-monthly", "kerslake-2015", "structured")
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -33,28 +32,39 @@ def decode(data: bytes, name: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def detect(text: str) -> str:
-    """The format a text is written in, or "" where it is none the ledger reads."""
+def detect(text: str) -> DocumentFormat | None:
+    """The format a text is written in, or None where it is none the ledger reads."""
     if cgip.looks_like(text):
-        return "cgip-monthly"
+        return DocumentFormat.CGIP_MONTHLY
     if kerslake.looks_like(text):
-        return "kerslake-2015"
+        return DocumentFormat.KERSLAKE_2015
     if structured.looks_like(text):
-        return "structured"
-    return ""
+        return DocumentFormat.STRUCTURED
+    return None
+
+
+def _format(name: str, text: str, fmt: str) -> DocumentFormat:
+    """The format named by `fmt`, else the one told from the text."""
+    if fmt:
+        try:
+            return DocumentFormat(fmt)
+        except ValueError:
+            raise DocumentError(name, 0, f"unknown format {fmt!r}: use one of "
+                                f"{', '.join(DocumentFormat)}") from None
+    detected = detect(text)
+    if detected is None:
+        raise DocumentError(name, 1, "not a plan document the ledger can read (a monthly update "
+                            "edition, the 2015 action plan, or a structured CSV plan)")
+    return detected
 
 
 def read_document(data: bytes, name: str, *, fmt: str = "", month: str = "") -> Edition:
     """The edition a document states; `fmt` overrides detection, `month` the edition month."""
     text = decode(data, name)
-    fmt = fmt or detect(text)
-    if fmt == "cgip-monthly":
-        return cgip.parse(text, name, month)
-    if fmt == "kerslake-2015":
-        return kerslake.parse(text, name)
-    if fmt == "structured":
-        return structured.parse(text, name, month)
-    if fmt:
-        raise DocumentError(name, 0, f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    raise DocumentError(name, 1, "not a plan document the ledger can read (a monthly update "
-                        "edition, the 2015 action plan, or a structured CSV plan)")
+    match _format(name, text, fmt):
+        case DocumentFormat.CGIP_MONTHLY:
+            return cgip.parse(text, name, month)
+        case DocumentFormat.KERSLAKE_2015:
+            return kerslake.parse(text, name)
+        case DocumentFormat.STRUCTURED:
+            return structured.parse(text, name, month)

@@ -1,15 +1,14 @@
 """Reader of the 2015 action plan answering the Kerslake Review (text extracted from a PDF).
 
 Its five action plans become themes and its numbered actions items `1.1` ..
-`5.26`, each with its timescale (as its outcome's target) and responsible
-officer (as its lead). The PDF's columns are interleaved, so a field is
-taken only where it can be placed with confidence: a timescale on the
-action's own line or on the line right after it. The extraction does not keep
-the column order within a page (a page's last timescale can belong to an
-earlier action), so matching the k-th timescale or officer to the k-th action
-would guess; a responsible officer is taken only where it stands on the line
-right after the action's timescale, alone. Anything else is recorded as
-unknown and listed, never guessed. Pure.
+`5.26`; an action's timescale becomes its one outcome's target. The PDF's
+columns are interleaved and the extraction does not keep their order within a
+page (a page's last timescale can belong to an earlier action), so matching
+the k-th timescale to the k-th action would guess. A timescale is taken only
+where it stands on the action's own line or alone on the line right after it.
+The responsible officer column cannot be placed at all: no lead is recorded,
+and every action's officer, like every unplaced timescale, is listed as
+unknown, never guessed. Pure.
 """
 
 from __future__ import annotations
@@ -19,15 +18,15 @@ from dataclasses import dataclass, field
 
 from ledger.importers.model import (
     DocumentError,
+    DocumentFormat,
     Edition,
     ItemDoc,
-    LeadBlockDoc,
     OutcomeDoc,
     ThemeDoc,
 )
 from ledger.importers.text import month_number
 
-KIND = "kerslake-2015"
+FORMAT = DocumentFormat.KERSLAKE_2015
 EDITION_MONTH = "2015-01"  # the plan was agreed in January 2015 (its first timescales)
 EXPECTED_ACTIONS = (27, 29, 16, 14, 26)
 _PLAN = re.compile(r"^\s*ACTION PLAN (?P<n>\d)\.\s*$")
@@ -40,11 +39,6 @@ _LONE_TIMESCALE = re.compile(rf"^\s*(?P<t>{_TIMESCALE})\s*$")
 _TRAILING_TIMESCALE = re.compile(rf"\s(?P<t>{_TIMESCALE})\s*$")
 # A season ends in its last month: Spring Mar-May, Summer Jun-Aug, Autumn Sep-Nov, Winter Dec-Feb.
 _SEASON_END = {"Spring": (5, 0), "Summer": (8, 0), "Autumn": (11, 0), "Winter": (2, 1)}
-_OFFICE = re.compile(r"\b(?:CEx|CE|Leaders?|Directors?|Officer|officer|Chief|Head|EMT|CMBC|"
-                     r"DCLG|SDs|Team|Cabinet|Member)\b")
-_OFFICER_WORDS = re.compile(r"^(?:[A-Z(][\w()&'’/-]*|and|&|of|lead|officer|cross-party)$")
-_DANGLING = ("of", "and", "&", "Corporate", "Strategic", "lead", "Management", "Group",
-             "cross-party", "Service Director")
 
 
 def looks_like(text: str) -> bool:
@@ -68,79 +62,41 @@ class _Action:
     text: str
     line: int
     timescale: str = ""
-    officer: str = ""
-
-
-@dataclass
-class _Page:
-    actions: list[_Action] = field(default_factory=list)
-    timescales: list[str] = field(default_factory=list)
-    officers: list[str] = field(default_factory=list)
-
-
-def _is_officer_line(text: str) -> bool:
-    words = text.split()
-    return (0 < len(words) <= 6 and bool(_OFFICE.search(text))
-            and all(_OFFICER_WORDS.match(w) for w in words))
-
-
-def _officers(lines: list[str]) -> list[str]:
-    """Officer entries in page order, joining names broken across lines."""
-    entries: list[str] = []
-    joinable = False
-    for text in lines:
-        words = text.split()
-        continues = joinable and 0 < len(words) <= 3 and all(_OFFICER_WORDS.match(w) for w in words)
-        if continues and entries:
-            entries[-1] = f"{entries[-1]} {text}"
-        elif _is_officer_line(text):
-            entries.append(text)
-        else:
-            joinable = False
-            continue
-        joinable = entries[-1].endswith(_DANGLING)
-    return entries
 
 
 @dataclass
 class KerslakeReader:
-    """Reads the plan page by page."""
+    """Reads the plan line by line; its actions are read only on the plan's pages."""
 
     name: str
     themes: list[ThemeDoc] = field(default_factory=list)
-    plans: list[list[_Page]] = field(default_factory=list)
+    plans: list[list[_Action]] = field(default_factory=list)
 
     def read(self, lines: list[str]) -> None:
-        page: _Page | None = None
+        on_page = False
         previous_action: _Action | None = None
-        body: list[str] = []
         for number, raw in enumerate(lines, 1):
             text = raw.strip()
             if (match := _PLAN.match(raw)) is not None:
-                self._close(page, body)
                 self._theme(match["n"], lines, number)
                 self.plans.append([])
-                page, previous_action, body = None, None, []
+                on_page, previous_action = False, None
                 continue
             if _PAGE.match(raw) and self.plans:
-                self._close(page, body)
-                page, previous_action, body = _Page(), None, []
-                self.plans[-1].append(page)
+                on_page, previous_action = True, None
                 continue
-            if page is None:
+            if not on_page:
                 continue
+            actions = self.plans[-1]
             action = _ACTION.match(text)
-            expected = len([a for p in self.plans[-1] for a in p.actions]) + 1
-            if action and int(action["n"]) == expected:
-                previous_action = _Action(expected, action["text"], number)
+            if action and int(action["n"]) == len(actions) + 1:
+                previous_action = _Action(len(actions) + 1, action["text"], number)
                 if trailing := _TRAILING_TIMESCALE.search(previous_action.text):
                     previous_action.timescale = trailing["t"]
                     previous_action.text = previous_action.text[: trailing.start()].strip()
-                    page.timescales.append(trailing["t"])
-                page.actions.append(previous_action)
+                actions.append(previous_action)
                 continue
             if lone := _LONE_TIMESCALE.match(text):
-                page.timescales.append(lone["t"])
                 if previous_action is not None and previous_action.line == number - 1:
                     previous_action.timescale = lone["t"]
                 previous_action = None
@@ -149,8 +105,6 @@ class KerslakeReader:
                 previous_action.text = f"{previous_action.text} {text}"
             elif not text:
                 previous_action = None
-            body.append(text)
-        self._close(page, body)
 
     def _theme(self, number: str, lines: list[str], at: int) -> None:
         window = [line.strip() for line in lines[at:at + 40]]
@@ -165,19 +119,13 @@ class KerslakeReader:
         description = f"Sub-theme: {sub_theme}. Kerslake references: {refs}"
         self.themes.append(ThemeDoc(number, title, description, at))
 
-    @staticmethod
-    def _close(page: _Page | None, body: list[str]) -> None:
-        if page is not None:
-            page.officers = _officers(body)
-
     def edition(self) -> Edition:
         items: list[ItemDoc] = []
         unknowns: list[str] = []
-        for theme, pages in zip(self.themes, self.plans, strict=True):
-            for page in pages:
-                for action in page.actions:
-                    items.append(self._item(theme.number, action, unknowns))
-        return Edition(KIND, self.name, "Kerslake Review action plan 2015", EDITION_MONTH,
+        for theme, actions in zip(self.themes, self.plans, strict=True):
+            for action in actions:
+                items.append(self._item(theme.number, action, unknowns))
+        return Edition(FORMAT, self.name, "Kerslake Review action plan 2015", EDITION_MONTH,
                        self.themes, items, unknowns)
 
     @staticmethod
@@ -190,10 +138,7 @@ class KerslakeReader:
                                             action.line))
         else:
             unknowns.append(f"action {number} (line {action.line}): timescale unknown")
-        if action.officer:
-            item.blocks.append(LeadBlockDoc(action.officer, action.line))
-        else:
-            unknowns.append(f"action {number} (line {action.line}): responsible officer unknown")
+        unknowns.append(f"action {number} (line {action.line}): responsible officer unknown")
         return item
 
 
@@ -201,7 +146,7 @@ def parse(text: str, name: str) -> Edition:
     """The action plan a 2015 Kerslake plan text states."""
     reader = KerslakeReader(name)
     reader.read(text.split("\n"))
-    counts = tuple(sum(len(p.actions) for p in pages) for pages in reader.plans)
+    counts = tuple(len(actions) for actions in reader.plans)
     if not counts:
         raise DocumentError(name, 0, "no ACTION PLAN sections found")
     if counts != EXPECTED_ACTIONS[: len(counts)] or len(counts) != len(EXPECTED_ACTIONS):

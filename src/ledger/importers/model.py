@@ -7,10 +7,19 @@ with the ledger and records what changed. Pure.
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, field
 
 from ledger.domain.errors import InvalidInputError
+
+
+class DocumentFormat(enum.StrEnum):
+    """The formats of plan document the ledger reads; each value is its name on the command line."""
+
+    CGIP_MONTHLY = "cgip-monthly"  # the monthly update edition (markdown tables with HTML)
+    KERSLAKE_2015 = "kerslake-2015"  # the 2015 action plan (text extracted from a PDF)
+    STRUCTURED = "structured"  # a CSV plan, one row per item or outcome
 
 
 class DocumentError(InvalidInputError):
@@ -134,15 +143,21 @@ class ThemeDoc:
 
 @dataclass
 class Edition:
-    """One document's statement of a plan: what it says, and what could not be read."""
+    """One document's statement of a plan: what it says, and what could not be read.
 
-    kind: str
+    `title` is only ever the plan's title ("" where the document gives none, as a
+    CSV does); `plan` is the plan's slug where the document names one (a CSV's
+    plan column), else "".
+    """
+
+    format: DocumentFormat
     name: str
     title: str
     month: str
     themes: list[ThemeDoc] = field(default_factory=list)
     items: list[ItemDoc] = field(default_factory=list)
     unknowns: list[str] = field(default_factory=list)
+    plan: str = ""
 
     def earliest_month(self) -> str:
         """The earliest month the document gives evidence of (its earliest update tag)."""

@@ -16,6 +16,7 @@ from ledger.domain.ids import check_item_number, check_slug, check_theme_number
 from ledger.domain.values import parse_month, parse_rag
 from ledger.importers.model import (
     DocumentError,
+    DocumentFormat,
     Edition,
     ItemDoc,
     LeadBlockDoc,
@@ -24,7 +25,7 @@ from ledger.importers.model import (
     UpdateDoc,
 )
 
-KIND = "structured"
+FORMAT = DocumentFormat.STRUCTURED
 REQUIRED = ("plan", "theme", "item", "aim")
 KNOWN = (*REQUIRED, "outcome", "due", "lead", "rag", "theme_title", "actions", "update",
          "update_month", "complete", "edition")
@@ -123,5 +124,5 @@ def parse(text: str, name: str, month: str = "") -> Edition:
     if not plan.month:
         raise DocumentError(name, 0, "a structured plan needs its month: an edition column "
                             "or --edition YYYY-MM")
-    return Edition(KIND, name, plan.slug, plan.month, list(plan.themes.values()),
-                   list(plan.items.values()))
+    return Edition(FORMAT, name, "", plan.month, list(plan.themes.values()),
+                   list(plan.items.values()), plan=plan.slug)

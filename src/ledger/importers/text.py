@@ -39,9 +39,8 @@ def plain(fragment: str) -> str:
 
 @dataclass(frozen=True)
 class Segment:
-    """One line of a table cell (between paragraph or line breaks), with its markup."""
+    """One line of a table cell (between paragraph or line breaks), markup stripped."""
 
-    raw: str
     text: str
     line: int
     paragraph_end: bool
@@ -75,7 +74,7 @@ def segments(cell: str, line: int) -> list[Segment]:
         text = plain(raw)
         is_end = bool(_PARAGRAPH_END.fullmatch(match.group(0)))
         if text:
-            out.append(Segment(raw.strip(), text, line, is_end, bold))
+            out.append(Segment(text, line, is_end, bold))
         elif is_end and out and not out[-1].paragraph_end:
             out[-1] = dataclasses.replace(out[-1], paragraph_end=True)
     if out:

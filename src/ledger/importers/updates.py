@@ -31,7 +31,6 @@ _HEADING = re.compile(
     rf"^(?P<month>{MONTH})\s*(?P<year>{_YEAR})?\s+updates?\s*(?P<year2>{_YEAR})?\s*:\s*(?P<rest>.+)$",
     re.IGNORECASE,
 )
-_COMPLETE = COMPLETION
 _AFTER_TAG_COMPLETE = re.compile(rf"^[\s.,;:]*(?:{COMPLETION.pattern})")
 _RAG = re.compile(r"\bRAG(?:\s+status)?\s*[:\-–]?\s*(?P<rag>red|amber|green)\b", re.IGNORECASE)
 _OFFICE = re.compile(
@@ -47,7 +46,7 @@ def lead_name(segment: Segment) -> str:
     if not segment.bold:
         return ""
     text = segment.text.strip()
-    if _STANDALONE.match(text) or _COMPLETE.search(text) or _TAG.search(text):
+    if _STANDALONE.match(text) or COMPLETION.search(text) or _TAG.search(text):
         return ""
     words = re.findall(r"[^\s,()/]+", text)
     if not words or len(words) > MAX_LEAD_WORDS or any(c.isdigit() for c in text):
@@ -156,13 +155,13 @@ class LeadCellReader:
         rest = text[position:].strip()
         if not rest:
             return
-        if _COMPLETE.fullmatch(rest.strip(" .")) and not block.pending and block.updates:
+        if COMPLETION.fullmatch(rest.strip(" .")) and not block.pending and block.updates:
             last = block.updates[-1]
             block.updates[-1] = UpdateDoc(last.lead, last.month, f"{last.text} {rest}", True,
                                           last.line, last.tagged)
             return
         self._add_pending(block, rest, line)
-        if _COMPLETE.search(rest) and re.search(r"COMPLETE\W*$|Complete\.\W*$", rest):
+        if COMPLETION.search(rest) and re.search(r"COMPLETE\W*$|Complete\.\W*$", rest):
             self._flush(block, tagged_month="")
 
     @staticmethod
@@ -183,7 +182,7 @@ class LeadCellReader:
             return
         month = tagged_month or block.heading_month or self.edition
         tagged = bool(tagged_month or block.heading_month)
-        complete = bool(_COMPLETE.search(text))
+        complete = bool(COMPLETION.search(text))
         block.updates.append(UpdateDoc(block.lead, month, text, complete, block.pending_line,
                                        tagged))
         if tagged_month:

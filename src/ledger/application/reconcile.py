@@ -18,13 +18,13 @@ from eventsourcing.domain import Aggregate
 
 from ledger.application.provenance import current_actor
 from ledger.application.services import Ledger
-from ledger.domain.errors import InvalidInputError, UnknownItemError
+from ledger.domain.errors import InvalidInputError, NotFoundError
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.state import ItemState
 from ledger.domain.values import Provenance, month_end, month_start, parse_rag
 from ledger.importers.detect import read_document
-from ledger.importers.model import Edition, ItemDoc, identity, update_identity
+from ledger.importers.model import DocumentFormat, Edition, ItemDoc, identity, update_identity
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,11 @@ class ImportReport:
     file: str
     sha256: str
     edition: str
-    format: str
+    format: DocumentFormat
     changes: list[Change] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unknowns: list[str] = field(default_factory=list)
     events: int = 0
-    written: bool = False
 
     def count(self, kind: str) -> int:
         """How many changes of one kind."""
@@ -59,8 +58,9 @@ class ImportReport:
 
 
 @dataclass
-class _Import:
-    """The aggregates an import touches, and the provenance it gives each change."""
+class EditionReconciler:
+    """Compares one edition with the plan in the ledger and records, on the aggregates it
+    touches, each difference with its provenance."""
 
     ledger: Ledger
     edition: Edition
@@ -230,12 +230,17 @@ class _Import:
 
 
 def default_slug(edition: Edition) -> str:
-    """The slug a first import gives a plan when none is named."""
-    if edition.kind == "cgip-monthly":
-        return f"cgip-{edition.month[:4]}"
-    if edition.kind == "kerslake-2015":
-        return "kerslake-2015"
-    return ""
+    """The plan an edition goes to when none is named: the one it names, else its format's."""
+    if edition.plan:
+        return edition.plan
+    match edition.format:
+        case DocumentFormat.CGIP_MONTHLY:
+            return f"cgip-{edition.month[:4]}"
+        case DocumentFormat.KERSLAKE_2015:
+            return "kerslake-2015"
+        case DocumentFormat.STRUCTURED:  # its reader refuses a CSV with no plan column
+            msg = "name the plan to import into: --plan SLUG"
+            raise InvalidInputError(msg)
 
 
 def import_document(
@@ -259,39 +264,32 @@ def import_document(
         raise InvalidInputError(msg) from None
     doc = read_document(data, path.name, fmt=fmt, month=edition)
     sha = hashlib.sha256(data).hexdigest()
-    catalogue = ledger.catalogue()
-    slug = plan or (doc.title if doc.kind == "structured" else "")
-    if not slug:
-        slug = catalogue.plans[0] if len(catalogue.plans) == 1 and not default_slug(doc) else ""
-        slug = slug or default_slug(doc)
-    if not slug:
-        msg = "name the plan to import into: --plan SLUG"
-        raise InvalidInputError(msg)
-    report = ImportReport(slug, path.name, sha, doc.month, doc.kind, unknowns=list(doc.unknowns))
-    job = _Import(ledger, doc, report, current_actor(by), since, withdraw_missing)
-    job.load(slug)
-    job.themes()
+    slug = plan or default_slug(doc)
+    report = ImportReport(slug, path.name, sha, doc.month, doc.format, unknowns=list(doc.unknowns))
+    reconciler = EditionReconciler(ledger, doc, report, current_actor(by), since,
+                                   withdraw_missing)
+    reconciler.load(slug)
+    reconciler.themes()
     for done, item_doc in enumerate(doc.items, 1):
         if progress is not None:
             progress(done, len(doc.items))
         try:
-            job.item(item_doc)
-        except UnknownItemError as exc:
+            reconciler.item(item_doc)
+        except NotFoundError as exc:
             msg = f"{path.name}:{item_doc.line}: item {item_doc.number}: {exc}"
             raise InvalidInputError(msg) from None
-    job.missing_items()
-    aggregates = job.touched()
+    reconciler.missing_items()
+    aggregates = reconciler.touched()
     report.events = sum(len(a.pending_events) for a in aggregates)
-    if report.events and job.plan is not None:
+    if report.events and reconciler.plan is not None:
         # The edition's own record counts itself: `events` is what the import stores.
         report.events += 1
-        job.plan.record_edition(path.name, sha, doc.month, doc.kind, report.events,
-                                job.prov(1, month_end(doc.month)))
-        aggregates = job.touched()
+        reconciler.plan.record_edition(path.name, sha, doc.month, doc.format.value, report.events,
+                                       reconciler.prov(1, month_end(doc.month)))
+        aggregates = reconciler.touched()
     if not dry_run and report.events:
         ledger.save(*aggregates)  # the one save, one transaction, of the whole import
-        report.written = True
     return report
 
 
-__all__ = ["Change", "ImportReport", "import_document"]
+__all__ = ["Change", "EditionReconciler", "ImportReport", "import_document"]
