@@ -15,7 +15,8 @@ from ledger.domain.events import PlanEvent
 
 def descendants(cls: type) -> set[type]:
     found: set[type] = set()
-    for sub in cls.__subclasses__():
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
         found |= {sub, *descendants(sub)}
     return found
 
