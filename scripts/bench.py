@@ -34,6 +34,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.domain import Aggregate
 from sqlalchemy import create_engine, text
 
 from ledger.application.services import Ledger
@@ -101,12 +102,12 @@ def floor_select_decode(url: str) -> tuple[int, float]:
 def replay_plan(url: str) -> list[dict[str, Any]]:
     """The plan rebuilt by replaying each of its items from the event store (no read models)."""
     app = bootstrap(url).ledger.app
-    app.repository.cache = None  # type: ignore[assignment]
+    app.repository.cache = None
     ledger = Ledger(app)
     plan = ledger.plan(PLAN)
     rows = []
     for number in plan.items:
-        item = app.repository.get(item_id(PLAN, number))
+        item: Aggregate = app.repository.get(item_id(PLAN, number))
         assert isinstance(item, Item)
         rows.append(item_row(item.state, AS_OF))
     app.close()

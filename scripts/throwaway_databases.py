@@ -21,10 +21,11 @@ class ThrowawayDatabases:
             conn.execute(text(statement))
         engine.dispose()
 
-    def fresh(self) -> str:
-        """The URL of a new, empty database."""
+    def fresh(self, template: str = "") -> str:
+        """The URL of a new database: empty, or a copy of the database named `template`
+        (which nobody may be connected to)."""
         name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
-        self._run(f'CREATE DATABASE "{name}"')
+        self._run(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         self.made.append(name)
         return self.admin.rsplit("/", 1)[0] + f"/{name}"
 

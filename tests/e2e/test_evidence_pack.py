@@ -5,12 +5,19 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sqlite3
 import subprocess
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from tests.conftest import Cli
+from scripts.throwaway_databases import ThrowawayDatabases
+from tests.conftest import BACKEND_PARAMS, Cli, fresh_database
 from tests.editions import SEPTEMBER, write_october
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -24,18 +31,66 @@ def tool(name: str) -> str:
     return found
 
 
+@dataclass(frozen=True)
+class Built:
+    """A ledger holding two editions, and the signed pack exported from it."""
+
+    cli: Cli
+    pack: Path
+    backend: str
+
+
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Built]:
+    """The September and October editions, exported and signed with a fresh Ed25519 key:
+    built once per backend (importing and printing the PDF is most of this module's time)."""
+    directory = tmp_path_factory.mktemp("built")
+    with fresh_database(request.param, directory) as url:
+        cli = Cli(url)
+        cli("init")
+        cli("import", str(SEPTEMBER))
+        cli("import", str(write_october(directory)))
+        key = directory / "council.pem"
+        subprocess.run([tool("openssl"), "genpkey", "-algorithm", "ed25519", "-out", str(key)],
+                       check=True, capture_output=True)
+        out = directory / "pack"
+        said = cli("--plan", "cgip-2018", "export", "--out", str(out), "--sign", str(key))
+        assert "wrote 12 files" in said
+        yield Built(cli, out, request.param)
+
+
 @pytest.fixture
-def pack(cli: Cli, tmp_path: Path) -> Path:
-    """The September and October editions, exported and signed with a fresh Ed25519 key."""
-    cli("import", str(SEPTEMBER))
-    cli("import", str(write_october(tmp_path)))
-    key = tmp_path / "council.pem"
-    subprocess.run([tool("openssl"), "genpkey", "-algorithm", "ed25519", "-out", str(key)],
-                   check=True, capture_output=True)
-    out = tmp_path / "pack"
-    said = cli("--plan", "cgip-2018", "export", "--out", str(out), "--sign", str(key))
-    assert "wrote 12 files" in said
-    return out
+def pack(built: Built, tmp_path: Path) -> Path:
+    """A fresh copy of the built pack, which the test may change."""
+    return Path(shutil.copytree(built.pack, tmp_path / "pack"))
+
+
+@contextmanager
+def copy_of_ledger(built: Built, directory: Path) -> Iterator[Cli]:
+    """The CLI on a copy of the built ledger, which the test may grow."""
+    url = make_url(built.cli.db)
+    if built.backend != "postgres":
+        copy = directory / "copy.db"
+        with closing(sqlite3.connect(str(url.database))) as source, \
+                closing(sqlite3.connect(copy)) as target:
+            source.backup(target)
+        yield Cli(f"sqlite:///{copy}")
+        return
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    # PostgreSQL copies only a database nobody is connected to; the CLI runs of the build
+    # leave idle pooled connections behind in this process, never used again.
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                     {"name": url.database})
+    engine.dispose()
+    databases = ThrowawayDatabases(admin, "copy")
+    try:
+        yield Cli(databases.fresh(template=str(url.database)))
+    finally:
+        databases.drop_all()
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -62,14 +117,15 @@ def test_openssl_verifies_the_manifest_signature(pack: Path) -> None:
     assert subprocess.run(command, cwd=pack, capture_output=True, check=False).returncode != 0
 
 
-def test_the_csvs_load_and_their_counts_match_the_ledger(cli: Cli, pack: Path) -> None:
+def test_the_csvs_load_and_their_counts_match_the_ledger(built: Built, pack: Path) -> None:
     """plan.csv has the 47 items, changes.csv every change; the manifest counts agree."""
     manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
     plan = read_csv(pack / "plan.csv")
     assert len(plan) == 47 == manifest["files"]["plan.csv"]["rows"]
     assert {r["item"] for r in plan} >= {"1.1", "4.13", "7.4"}
     changes = read_csv(pack / "changes.csv")
-    ledger_changes = json.loads(cli("--plan", "cgip-2018", "changes", "--format", "json"))
+    ledger_changes = json.loads(built.cli("--plan", "cgip-2018", "changes", "--format",
+                                          "json"))
     assert len(changes) == len(ledger_changes) == manifest["files"]["changes.csv"]["rows"]
     slippage = read_csv(pack / "slippage.csv")
     moved = [r for r in slippage if r["slip_count"] == "1"]
@@ -122,8 +178,15 @@ def test_report_pdf_opens_with_pdftotext_and_holds_the_items(pack: Path) -> None
     assert "Milestone trend analysis" in words
 
 
-def test_verify_pack_checks_files_signature_and_the_ledger(cli: Cli, pack: Path) -> None:
+def test_verify_pack_checks_files_signature_and_the_ledger(
+    built: Built, pack: Path, tmp_path: Path,
+) -> None:
     """verify-pack passes; an edited CSV is named; the ledger extends the pack's digest."""
+    with copy_of_ledger(built, tmp_path) as cli:
+        check_pack_against(cli, pack)
+
+
+def check_pack_against(cli: Cli, pack: Path) -> None:
     said = cli("verify-pack", str(pack), "--key", str(pack / "signer.pub.pem"),
                "--against-ledger")
     assert "the signature holds" in said
@@ -136,9 +199,9 @@ def test_verify_pack_checks_files_signature_and_the_ledger(cli: Cli, pack: Path)
     assert "plan.csv: its SHA-256 differs from the manifest's" in err
 
 
-def test_export_refuses_a_directory_that_is_not_empty(cli: Cli, tmp_path: Path) -> None:
+def test_export_refuses_a_directory_that_is_not_empty(built: Built, tmp_path: Path) -> None:
     """A pack never overwrites: an existing file or a non-empty directory is refused."""
-    cli("import", str(SEPTEMBER))
+    cli = built.cli
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("keep me")
     err = cli("export", "--out", str(tmp_path / "busy"), "--no-pdf", code=2)
@@ -146,9 +209,9 @@ def test_export_refuses_a_directory_that_is_not_empty(cli: Cli, tmp_path: Path) 
     assert (tmp_path / "busy" / "notes.txt").read_text() == "keep me"
 
 
-def test_a_theme_and_an_earlier_date_narrow_the_pack(cli: Cli, tmp_path: Path) -> None:
+def test_a_theme_and_an_earlier_date_narrow_the_pack(built: Built, tmp_path: Path) -> None:
     """Theme 4 as of July 2018: only theme 4's items and only what was in force by then."""
-    cli("import", str(SEPTEMBER))
+    cli = built.cli
     out = tmp_path / "theme4"
     cli("export", "--out", str(out), "--theme", "4", "--as-of", "2018-07-31", "--no-pdf")
     plan = read_csv(out / "plan.csv")

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from ledger.bootstrap import bootstrap
+from ledger.domain.values import When
 from projections import schema
-from projections.queries import When
 from tests.conftest import Cli
 from tests.editions import KERSLAKE, SEPTEMBER, write_october
 

@@ -53,6 +53,12 @@ def row(engine: Engine, position: int) -> dict[str, object]:
     return dict(found._mapping)
 
 
+def stored_state(engine: Engine, position: int) -> bytes:
+    state = row(engine, position)["state"]
+    assert isinstance(state, bytes | memoryview), type(state)  # memoryview on PostgreSQL
+    return bytes(state)
+
+
 def write_state(engine: Engine, position: int, state: bytes) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"UPDATE {EVENTS_TABLE} SET state = :s WHERE id = :p"),
@@ -68,7 +74,7 @@ def test_an_untouched_ledger_verifies(ledger: Ledger) -> None:
 
 def test_an_edited_event_is_named_altered(ledger: Ledger) -> None:
     """One word changed inside a stored update: position and 'altered'."""
-    state = bytes(row(ledger.app.engine, 120)["state"])  # type: ignore[arg-type]
+    state = stored_state(ledger.app.engine, 120)
     write_state(ledger.app.engine, 120, state.replace(b"20", b"21", 1))
     problem = verify(ledger.app).problem
     assert problem is not None
@@ -116,7 +122,7 @@ def test_a_rewritten_chain_passes_alone_but_not_against_a_digest(ledger: Ledger)
     """Alter an event and re-seal everything after it: only the auditor's digest shows it."""
     engine = ledger.app.engine
     digest = take_digest(ledger.app, "external.auditor")
-    state = bytes(row(engine, 300)["state"])  # type: ignore[arg-type]
+    state = stored_state(engine, 300)
     write_state(engine, 300, state.replace(b"20", b"21", 1))
     rows = list(ledger.app.iter_stored())
     seals = {s.position: s for s in iter_seals(engine)}
@@ -153,7 +159,7 @@ def test_any_byte_changed_anywhere_is_found_at_its_position(
 ) -> None:
     """Flip any byte of any event: verification names that position; restoring it heals."""
     engine = ledger.app.engine
-    original = bytes(row(engine, position)["state"])  # type: ignore[arg-type]
+    original = stored_state(engine, position)
     index = offset % len(original)
     mutated = bytearray(original)
     mutated[index] ^= flip

@@ -7,9 +7,8 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.domain.errors import LedgerError
 from ledger.importers.detect import read_document
-from ledger.importers.model import DocumentFormat
+from ledger.importers.model import DocumentError, DocumentFormat
 from tests.editions import KERSLAKE, SEPTEMBER
 
 SEPTEMBER_LINES = SEPTEMBER.read_text(encoding="utf-8").split("\n")
@@ -22,7 +21,7 @@ SETTINGS = settings(max_examples=150, deadline=None,
 def reads_or_refuses(data: bytes, fmt: str = "") -> None:
     try:
         edition = read_document(data, "fuzz.md", fmt=fmt)
-    except LedgerError as exc:
+    except DocumentError as exc:
         message = str(exc)
     else:
         assert edition.items
