@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from ledger.domain.events import PlanEvent
+from ledger.domain.ids import event_ref
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import month_end
 from ledger.store import LedgerApp
@@ -228,7 +229,7 @@ class Reader:
         query = select(c.plan, c.item, c.version, c.corrects).where(c.kind == "correction")
         with self.engine.connect() as conn:
             found = conn.execute(query).all()
-        return {(p, i, int(target)): f"{i}@{v}" for p, i, v, target in found}
+        return {(p, i, int(target)): event_ref(i, v) for p, i, v, target in found}
 
     def diff(self, plan: str, first: date, second: date, known_at: str | None = None,
              ) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger.application.history import HistoryRow, history_rows
 from ledger.domain.errors import ConflictError, LedgerError, UnknownItemError
 from ledger.domain.events import PlanEvent
-from ledger.domain.ids import CATALOGUE_ID, item_id, parse_event_ref, plan_id
+from ledger.domain.ids import CATALOGUE_ID, event_ref, item_id, parse_event_ref, plan_id
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.values import Provenance, Rag, month_of
@@ -196,7 +196,7 @@ class Ledger:
         item = self._change_item(
             slug, number, lambda i: i.correct(version, replacement, prov), append=False,
         )
-        return f"{number}@{item.version}"
+        return event_ref(number, item.version)
 
     # --- reads -------------------------------------------------------------
 
