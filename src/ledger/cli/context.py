@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
+
+from ledger.domain.errors import LedgerError
 
 if TYPE_CHECKING:
     from ledger.application.services import Ledger
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 EXIT_INVALID = 2
 EXIT_CONFLICT = 3
 EXIT_STORE = 1
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,6 +36,25 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     """Print one clear line to stderr and exit with `code`; nothing was written."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def refusing() -> Iterator[None]:
+    """Turn a `LedgerError` raised inside into one line on stderr and exit code 2."""
+    try:
+        yield
+    except LedgerError as exc:
+        fail(str(exc))
+
+
+def parsed(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """A typer `parser=` that reads a value with `parse`, refusing bad input in one line."""
+
+    def parse_or_fail(text: str) -> T:
+        with refusing():
+            return parse(text)
+
+    return parse_or_fail
 
 
 @contextmanager
@@ -93,15 +116,12 @@ def provenance(
 ) -> Provenance:
     """The provenance of this command's change (see `ledger.application.provenance`)."""
     from ledger.application.provenance import make_provenance  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
 
-    try:
+    with refusing():
         return make_provenance(
             source=command_source(ctx), by=by, effective=effective, note=note,
             attributed_to=attributed_to,
         )
-    except LedgerError as exc:
-        fail(str(exc))
 
 
 def echo(text: str) -> None:

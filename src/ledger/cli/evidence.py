@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at
+from ledger.cli.context import echo, fail, ledger_at, refusing
 
 EXIT_TAMPERED = 1
 
@@ -53,12 +53,9 @@ def verify(
     """
     from ledger.application.evidence import read_digest  # noqa: PLC0415
     from ledger.application.evidence import verify as check  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
 
-    try:
+    with refusing():
         given = read_digest(digest_file) if digest_file else None
-    except LedgerError as exc:
-        fail(str(exc))
     with ledger_at(ctx) as ledger:
         verdict = check(ledger.app, given)
     if verdict.problem is not None:

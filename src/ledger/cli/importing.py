@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at, plan_option
+from ledger.cli.context import echo, ledger_at, plan_option, refusing
 from ledger.cli.output import Format, render
 
 if TYPE_CHECKING:
@@ -44,13 +44,10 @@ def import_(
     Example: ledger import ../shared/seeds/cgip-2018-09-september-update.md
     """
     from ledger.application.importing import import_document  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
     from ledger.domain.values import parse_day  # noqa: PLC0415
 
-    try:
+    with refusing():
         since_day = parse_day(since) if since else None
-    except LedgerError as exc:
-        fail(str(exc))
     with ledger_at(ctx) as ledger, _Progress() as progress:
         report = import_document(
             ledger, file, plan=plan_option(ctx), edition=edition, fmt=fmt, by=by,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at, plan_option
+from ledger.cli.context import echo, fail, ledger_at, plan_option, refusing
 from ledger.cli.output import Format, render
 
 if TYPE_CHECKING:
@@ -54,13 +54,10 @@ def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
 
 
 def _day(text: str) -> date:
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
     from ledger.domain.values import parse_day  # noqa: PLC0415
 
-    try:
+    with refusing():
         return parse_day(text)
-    except LedgerError as exc:
-        fail(str(exc))
 
 
 def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme")] = None,
@@ -98,14 +95,11 @@ def snapshots(ctx: typer.Context,
 
     Example: ledger snapshots --from 2018-07 --to 2018-09
     """
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
     from ledger.domain.values import parse_month  # noqa: PLC0415
     from projections.monthly_snapshots import COLUMNS  # noqa: PLC0415
 
-    try:
+    with refusing():
         first, last = (parse_month(first) if first else None), (parse_month(last) if last else None)
-    except LedgerError as exc:
-        fail(str(exc))
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.snapshots(slug, when, first, last)
     if fmt is not Format.TABLE:
