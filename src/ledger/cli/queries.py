@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledger.cli.context import echo, fail, ledger_at, plan_option, refusing
-from ledger.cli.output import Format, render
+from ledger.cli.output import Format, FormatOption, render
 
 if TYPE_CHECKING:
     from projections.queries import Reader, When
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f",
-                                              help="table for people; json or csv for scripts.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Effective date, YYYY-MM-DD: what was "
                                           "true in the world then (default today).")]
 KnownAt = Annotated[str | None, typer.Option("--known-at", help="Recorded moment, YYYY-MM-DD or "

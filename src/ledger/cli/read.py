@@ -7,11 +7,7 @@ from typing import Annotated
 import typer
 
 from ledger.cli.context import echo, ledger_at, plan_option
-from ledger.cli.output import Format, render
-
-FormatOption = Annotated[Format, typer.Option(
-    "--format", "-f", help="table for people; json or csv for scripts.",
-)]
+from ledger.cli.output import Format, FormatOption, render
 
 HISTORY_COLUMNS = (
     "event", "recorded_at", "effective", "kind", "by", "attributed_to",
