@@ -19,8 +19,9 @@ def digest(
     = None,
     by: Annotated[str | None, typer.Option("--by", help="Who takes the digest.")] = None,
 ) -> None:
-    """The head of the ledger's hash chain (position, hash, time) as JSON: keep it outside
-    the council's systems, and later prove the ledger still extends it.
+    """Print the head of the ledger's hash chain (position, hash, time) as JSON.
+
+    Keep it outside the council's systems, and later prove the ledger still extends it.
 
     Example: ledger digest --out ~/audit/ledger-2026-11.json
     """
@@ -46,8 +47,10 @@ def verify(
                                                      "earlier, to prove the ledger extends.")]
     = None,
 ) -> None:
-    """Recompute the hash chain from the stored events: exit 0 when intact, 1 naming the
-    first bad position and what is wrong (altered, missing, inserted, reordered).
+    """Recompute the hash chain from the stored events: exit 0 when intact, 1 when not.
+
+    A broken chain is reported at its first bad position, saying what is wrong there
+    (altered, missing, inserted, reordered).
 
     Example: ledger verify --digest ~/audit/ledger-2026-11.json
     """

@@ -25,7 +25,9 @@ def export(
                                          "Chromium).")] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who runs the export.")] = None,
 ) -> None:
-    """Write an evidence pack: events with their chain hashes, the read models as CSV, a
+    """Write an evidence pack that an external auditor can check without the ledger.
+
+    The pack holds the events with their chain hashes, the read models as CSV, a
     self-contained report (HTML and PDF), a manifest with control totals, SHA256SUMS, and
     with --sign an Ed25519 signature of the manifest.
 
@@ -53,8 +55,9 @@ def verify_pack(
                                                  "ledger (--db) extends the pack's digest.")]
     = False,
 ) -> None:
-    """Check a pack: every file against the manifest and SHA256SUMS, the signature, and with
-    --against-ledger that the pack's digest is a prefix of the ledger's chain.
+    """Check a pack: every file against its manifest and SHA256SUMS, and its signature.
+
+    With --against-ledger, also that the pack's digest is a prefix of the ledger's chain.
 
     Example: ledger verify-pack pack-2018-09 --key council.pub.pem --against-ledger
     """

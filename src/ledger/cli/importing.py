@@ -63,9 +63,11 @@ def import_(
     withdraw_missing: Annotated[bool, typer.Option("--withdraw-missing", help="Record items and "
                                 "outcomes missing from the edition as withdrawn.")] = False,
 ) -> None:
-    """Import a plan document: the first import records the plan, a later edition only what
-    changed (targets moved, leads reassigned, new updates, completions); the same edition
-    again records nothing. All of it is written in one transaction, or none of it.
+    """Import a plan document: all of it the first time, then what each edition changes.
+
+    A later edition records targets moved, leads reassigned, new updates and completions;
+    the same edition again records nothing. All of it is written in one transaction, or
+    none of it.
 
     Example: ledger import ../shared/seeds/cgip-2018-09-september-update.md
     """

@@ -10,8 +10,15 @@ import typer
 from ledger.cli.context import echo, ledger_at
 from ledger.cli.output import Format, FormatOption, render
 
-projections_app = typer.Typer(help="Rebuild, inspect or run the read models.",
-                              no_args_is_help=True)
+projections_app = typer.Typer(no_args_is_help=True)
+
+
+@projections_app.callback()
+def projections() -> None:
+    """Rebuild, inspect or run the read models.
+
+    Example: ledger projections status --format json
+    """
 
 
 @projections_app.command("rebuild")

@@ -61,7 +61,7 @@ def _day(text: str) -> date:
 def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme")] = None,
          item: ItemOption = None, as_of: AsOf = None, known_at: KnownAt = None,
          fmt: FormatOption = Format.TABLE) -> None:
-    """The plan as of a date: each item's leads, RAG, derived status, outcomes, latest update.
+    """The plan as of a date: each item's leads, RAG, status, outcomes and latest update.
 
     Example: ledger plan --as-of 2018-07-31 --format json
     """
@@ -161,7 +161,9 @@ def changes(ctx: typer.Context, item: ItemOption = None,
 
 def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
             fmt: FormatOption = Format.TABLE) -> None:
-    """Items per 2015-legend status and per RAG as at a date, and the baseline execution index.
+    """Items per status and per RAG as at a date, and the baseline execution index.
+
+    The status is the 2015 legend's, derived from due dates, progress and the date.
 
     Example: ledger --plan kerslake-2015 summary --as-of 2015-12-31
     """

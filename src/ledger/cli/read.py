@@ -20,8 +20,10 @@ def history(
     item: Annotated[str, typer.Argument(help="Item number, such as 1.3.")],
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Every event of an item in order: when recorded, when effective, who, what changed
-    (before -> after), from where, why, and which later event corrected it.
+    """Every event of an item in order, and which later event corrected it.
+
+    Each row says when it was recorded, when it took effect, who, what changed
+    (before -> after), from where and why.
 
     Example: ledger history 1.3 --format json
     """

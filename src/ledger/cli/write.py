@@ -221,6 +221,7 @@ def correct(
     by: By = None, effective: Effective = None,
 ) -> None:
     """Correct an earlier event with a new event that names it; with no value, retract it.
+
     The original stays in the history, marked as corrected.
 
     Example: ledger correct 1.2@5 --text "Survey being planned" --note "typo in update"
