@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
+from ledger.application.provenance import make_provenance
 from ledger.domain.errors import LedgerError
 
 if TYPE_CHECKING:
@@ -60,10 +61,10 @@ def parsed(parse: Callable[[str], T]) -> Callable[[str], T]:
 @contextmanager
 def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
     """The ledger of `--db`, with every refusal turned into one line and an exit code."""
-    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+    from eventsourcing.persistence import PersistenceError
 
-    from ledger.application.services import Ledger  # noqa: PLC0415
-    from ledger.domain.errors import ConflictError, LedgerError  # noqa: PLC0415
+    from ledger.application.services import Ledger
+    from ledger.domain.errors import ConflictError, LedgerError
 
     options: Options = ctx.find_root().obj
     try:
@@ -115,8 +116,6 @@ def provenance(
     ctx: typer.Context, by: str | None, effective: str | None, note: str, attributed_to: str = "",
 ) -> Provenance:
     """The provenance of this command's change (see `ledger.application.provenance`)."""
-    from ledger.application.provenance import make_provenance  # noqa: PLC0415
-
     with refusing():
         return make_provenance(
             source=command_source(ctx), by=by, effective=effective, note=note,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ledger.application.provenance import current_actor
 from ledger.cli.context import echo, fail, ledger_at, refusing
 
 EXIT_TAMPERED = 1
@@ -25,8 +26,7 @@ def digest(
 
     Example: ledger digest --out ~/audit/ledger-2026-11.json
     """
-    from ledger.application.evidence import take_digest  # noqa: PLC0415
-    from ledger.application.provenance import current_actor  # noqa: PLC0415
+    from ledger.application.evidence import take_digest
 
     if out is not None and out.exists():
         fail(f"{out} exists: a digest is never written over another")
@@ -54,8 +54,8 @@ def verify(
 
     Example: ledger verify --digest ~/audit/ledger-2026-11.json
     """
-    from ledger.application.evidence import read_digest  # noqa: PLC0415
-    from ledger.application.evidence import verify as check  # noqa: PLC0415
+    from ledger.application.evidence import read_digest
+    from ledger.application.evidence import verify as check
 
     with refusing():
         given = read_digest(digest_file) if digest_file else None

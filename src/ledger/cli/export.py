@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ledger.application.provenance import current_actor
 from ledger.cli.context import echo, fail, ledger_at, plan_option
 from ledger.cli.queries import AsOf, KnownAt, moment
 
@@ -33,8 +34,7 @@ def export(
 
     Example: ledger --plan cgip-2018 export --out pack-2018-09 --as-of 2018-09-30 --sign key.pem
     """
-    from ledger.application.exporting import PackRequest, export_pack  # noqa: PLC0415
-    from ledger.application.provenance import current_actor  # noqa: PLC0415
+    from ledger.application.exporting import PackRequest, export_pack
 
     request = PackRequest(out, plan_option(ctx), moment(as_of, known_at), theme, sign, not no_pdf,
                           current_actor(by))
@@ -61,7 +61,7 @@ def verify_pack(
 
     Example: ledger verify-pack pack-2018-09 --key council.pub.pem --against-ledger
     """
-    from ledger.application.exporting import verify_pack as check  # noqa: PLC0415
+    from ledger.application.exporting import verify_pack as check
 
     if against_ledger:
         with ledger_at(ctx) as ledger:

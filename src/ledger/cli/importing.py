@@ -12,6 +12,7 @@ import typer
 from ledger.cli.context import echo, ledger_at, parsed, plan_option, refusing
 from ledger.cli.output import Format, render
 from ledger.domain.errors import InvalidInputError
+from ledger.domain.values import parse_day
 
 if TYPE_CHECKING:
     from typer._click._termui_impl import ProgressBar
@@ -71,8 +72,7 @@ def import_(
 
     Example: ledger import ../shared/seeds/cgip-2018-09-september-update.md
     """
-    from ledger.application.importing import import_document  # noqa: PLC0415
-    from ledger.domain.values import parse_day  # noqa: PLC0415
+    from ledger.application.importing import import_document
 
     with refusing():
         since_day = parse_day(since) if since else None

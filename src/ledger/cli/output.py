@@ -11,8 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.export.files import flat
-
 
 class Format(StrEnum):
     """How a query prints its rows."""
@@ -31,6 +29,8 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str
     """The rows in the chosen format, columns in the given order."""
     if fmt is Format.JSON:
         return json.dumps([dict(r) for r in rows], indent=2, ensure_ascii=False, default=str)
+    from ledger.export.files import flat  # it brings hashlib: ~5 ms that --help need not pay
+
     if fmt is Format.CSV:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
@@ -38,7 +38,7 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str
         for row in rows:
             writer.writerow({k: flat(row.get(k)) for k in columns})
         return buffer.getvalue().rstrip("\n")
-    from tabulate import tabulate  # noqa: PLC0415 - only tables need it
+    from tabulate import tabulate  # only tables need it, and it costs ~30 ms
 
     table = [[flat(row.get(c)) for c in columns] for row in rows]
     return tabulate(table, headers=list(columns), tablefmt="simple", maxcolwidths=48,

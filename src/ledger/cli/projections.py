@@ -29,7 +29,7 @@ def rebuild(ctx: typer.Context,
 
     Example: ledger projections rebuild --batch 5000
     """
-    from projections.runner import Projector  # noqa: PLC0415
+    from projections.runner import Projector
 
     with ledger_at(ctx) as ledger:
         projector = Projector(ledger.app)
@@ -52,7 +52,7 @@ def status(ctx: typer.Context,
 
     Example: ledger projections status
     """
-    from projections.runner import Projector  # noqa: PLC0415
+    from projections.runner import Projector
 
     with ledger_at(ctx) as ledger:
         projector = Projector(ledger.app)
@@ -73,7 +73,7 @@ def run(ctx: typer.Context,
 
     Example: ledger --db postgresql://ledger@db/ledger projections run
     """
-    from projections.runner import Projector  # noqa: PLC0415
+    from projections.runner import Projector
 
     with ledger_at(ctx) as ledger:
         projector = Projector(ledger.app)

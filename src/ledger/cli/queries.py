@@ -15,6 +15,7 @@ import typer
 
 from ledger.cli.context import echo, fail, ledger_at, plan_option, refusing
 from ledger.cli.output import Format, FormatOption, render
+from ledger.domain.values import parse_day, parse_month
 
 if TYPE_CHECKING:
     from projections.queries import Reader, When
@@ -28,9 +29,9 @@ ItemOption = Annotated[str | None, typer.Option("--item", help="Only this item."
 
 def moment(as_of: str | None, known_at: str | None) -> When:
     """The moment asked about: `--as-of` (default today) and `--known-at` (default now)."""
-    from ledger.application.times import parse_known_at  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from projections.queries import When  # noqa: PLC0415
+    from ledger.application.times import parse_known_at
+    from ledger.domain.errors import LedgerError
+    from projections.queries import When
 
     try:
         return When(_day(as_of) if as_of else date.today(),
@@ -43,7 +44,7 @@ def moment(as_of: str | None, known_at: str | None) -> When:
 def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
             ) -> Iterator[tuple[Reader, str, When]]:
     """The read models (caught up), the plan meant, and the moment asked about."""
-    from projections.queries import Reader  # noqa: PLC0415
+    from projections.queries import Reader
 
     when = moment(as_of, known_at)
     with ledger_at(ctx) as ledger:
@@ -52,8 +53,6 @@ def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
 
 
 def _day(text: str) -> date:
-    from ledger.domain.values import parse_day  # noqa: PLC0415
-
     with refusing():
         return parse_day(text)
 
@@ -65,7 +64,7 @@ def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme"
 
     Example: ledger plan --as-of 2018-07-31 --format json
     """
-    from projections.current_plan import COLUMNS  # noqa: PLC0415
+    from projections.current_plan import COLUMNS
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.plan(slug, when, theme, item)
@@ -93,8 +92,7 @@ def snapshots(ctx: typer.Context,
 
     Example: ledger snapshots --from 2018-07 --to 2018-09
     """
-    from ledger.domain.values import parse_month  # noqa: PLC0415
-    from projections.monthly_snapshots import COLUMNS  # noqa: PLC0415
+    from projections.monthly_snapshots import COLUMNS
 
     with refusing():
         first, last = (parse_month(first) if first else None), (parse_month(last) if last else None)
@@ -119,7 +117,7 @@ def slippage(ctx: typer.Context, item: ItemOption = None,
 
     Example: ledger slippage --min-slips 1 --format json
     """
-    from projections.slippage_history import COLUMNS  # noqa: PLC0415
+    from projections.slippage_history import COLUMNS
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.slippage(slug, when, item, min_slips)
@@ -147,7 +145,7 @@ def changes(ctx: typer.Context, item: ItemOption = None,
 
     Example: ledger changes --kind target_moved --late --format csv
     """
-    from projections.change_log import COLUMNS  # noqa: PLC0415
+    from projections.change_log import COLUMNS
 
     since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
     with reading(ctx, as_of, known_at) as (reader, slug, when):
@@ -185,7 +183,7 @@ def diff(ctx: typer.Context,
 
     Example: ledger diff 2018-07-31 2018-08-31
     """
-    from projections.change_log import COLUMNS  # noqa: PLC0415
+    from projections.change_log import COLUMNS
 
     start, end = _day(first), _day(second)
     if end < start:
