@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
 from ledger.domain.chain import EventRecord
 from ledger.domain.events import PlanEvent
+from ledger.domain.ids import event_ref
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import When, month_end
 from projections import schema
@@ -219,7 +220,7 @@ class Reader:
         query = select(c.plan, c.item, c.version, c.corrects).where(c.kind == "correction")
         with self.engine.connect() as conn:
             found = conn.execute(query).all()
-        return {(p, i, int(target)): f"{i}@{v}" for p, i, v, target in found}
+        return {(p, i, int(target)): event_ref(i, v) for p, i, v, target in found}
 
     def diff(self, plan: str, first: date, second: date, known_at: str | None = None,
              ) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger.application.history import HistoryRow, history_rows
 from ledger.domain.errors import ConflictError, LedgerError, NotFoundError, TamperedError
 from ledger.domain.events import PlanEvent, check_sizes
-from ledger.domain.ids import CATALOGUE_ID, item_id, parse_event_ref, plan_id
+from ledger.domain.ids import CATALOGUE_ID, event_ref, item_id, parse_event_ref, plan_id
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.values import Provenance, Rag, month_of
@@ -200,7 +200,7 @@ class Ledger:
         item = self._change_item(
             slug, number, lambda i: i.correct(version, replacement, prov), append=False,
         )
-        return f"{number}@{item.version}"
+        return event_ref(number, item.version)
 
     # --- reads -------------------------------------------------------------
 

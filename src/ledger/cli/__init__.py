@@ -9,6 +9,6 @@ from __future__ import annotations
 
 def main() -> None:
     """Entry point of the `ledger` console script."""
-    from ledger.cli.app import app  # noqa: PLC0415 - keeps `import ledger.cli` light
+    from ledger.cli.app import app  # keeps `import ledger.cli` light
 
     app()

@@ -13,7 +13,6 @@ DEFAULT_DB = "sqlite:///ledger.db"
 
 app = typer.Typer(
     name="ledger",
-    help="An audit ledger of improvement-plan changes: every change an immutable event.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,8 +30,9 @@ def main(
         "--plan", envvar="LEDGER_PLAN", help="Plan slug, where the ledger holds several.",
     )] = None,
 ) -> None:
-    """Record every change to an improvement plan as an immutable event, and ask who changed
-    what, when and why.
+    """An audit ledger of improvement-plan changes: every change an immutable event.
+
+    Record every change to an improvement plan, and ask who changed what, when and why.
 
     Example: ledger --db sqlite:///council.db history 1.3
     """

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
+
+from ledger.application.provenance import make_provenance
+from ledger.domain.errors import ConflictError, LedgerError, TamperedError
 
 if TYPE_CHECKING:
     from ledger.application.services import Ledger
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
 EXIT_INVALID = 2
 EXIT_CONFLICT = 3
 EXIT_STORE = 1
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -36,13 +41,31 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
 
 
 @contextmanager
+def refusing() -> Iterator[None]:
+    """Turn a `LedgerError` raised inside into one line on stderr and exit code 2."""
+    try:
+        yield
+    except LedgerError as exc:
+        fail(str(exc))
+
+
+def parsed(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """A typer `parser=` that reads a value with `parse`, refusing bad input in one line."""
+
+    def parse_or_fail(text: str) -> T:
+        with refusing():
+            return parse(text)
+
+    return parse_or_fail
+
+
+@contextmanager
 def services_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Services]:
     """The ledger of `--db`, wired (see `ledger.bootstrap`), with every refusal turned into
     one line and an exit code."""
-    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+    from eventsourcing.persistence import PersistenceError
 
-    from ledger.bootstrap import bootstrap  # noqa: PLC0415
-    from ledger.domain.errors import ConflictError, LedgerError, TamperedError  # noqa: PLC0415
+    from ledger.bootstrap import bootstrap
 
     options: Options = ctx.find_root().obj
     try:
@@ -76,8 +99,6 @@ def catch_up(services: Services) -> None:
     """Bring the read models up to date before a query, where this role may write them (else
     say how far behind they are). Where the store holds a row outside the chain, they stop
     before it: say so loudly and answer from what they hold."""
-    from ledger.domain.errors import TamperedError  # noqa: PLC0415
-
     projector = services.projector
     if not projector.can_write():
         if lag := projector.lag():
@@ -122,16 +143,11 @@ def provenance(
     ctx: typer.Context, by: str | None, effective: str | None, note: str, attributed_to: str = "",
 ) -> Provenance:
     """The provenance of this command's change (see `ledger.application.provenance`)."""
-    from ledger.application.provenance import make_provenance  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-
-    try:
+    with refusing():
         return make_provenance(
             source=command_source(ctx), by=by, effective=effective, note=note,
             attributed_to=attributed_to,
         )
-    except LedgerError as exc:
-        fail(str(exc))
 
 
 def warn(text: str) -> None:

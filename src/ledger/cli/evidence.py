@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at
+from ledger.application.provenance import current_actor
+from ledger.cli.context import echo, fail, ledger_at, refusing
 
 EXIT_TAMPERED = 1
 PROGRESS_FROM = 50_000  # events: below this verify is quick enough without a bar
@@ -24,13 +25,13 @@ def digest(
     = None,
     by: Annotated[str | None, typer.Option("--by", help="Who takes the digest.")] = None,
 ) -> None:
-    """The head of the ledger's hash chain (position, hash, time) as JSON: keep it outside
-    the council's systems, and later prove the ledger still extends it.
+    """Print the head of the ledger's hash chain (position, hash, time) as JSON.
+
+    Keep it outside the council's systems, and later prove the ledger still extends it.
 
     Example: ledger digest --out ~/audit/ledger-2026-11.json
     """
-    from ledger.application.evidence import take_digest  # noqa: PLC0415
-    from ledger.application.provenance import current_actor  # noqa: PLC0415
+    from ledger.application.evidence import take_digest
 
     if out is not None and out.exists():
         fail(f"{out} exists: a digest is never written over another")
@@ -62,14 +63,11 @@ def verify(
 
     Example: ledger verify --digest ~/audit/ledger-2026-11.json
     """
-    from ledger.application.evidence import read_digest  # noqa: PLC0415
-    from ledger.application.evidence import verify as check  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
+    from ledger.application.evidence import read_digest
+    from ledger.application.evidence import verify as check
 
-    try:
+    with refusing():
         given = read_digest(digest_file) if digest_file else None
-    except LedgerError as exc:
-        fail(str(exc))
     with ledger_at(ctx) as ledger, _progress(ledger.app.recorder.max_notification_id() or 0,
                                              "verifying") as advance:
         verdict = check(ledger.app, given, advance, read_models=not events_only)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ledger.application.provenance import current_actor
 from ledger.cli.context import catch_up, echo, fail, ledger_at, plan_option, services_at
 from ledger.cli.queries import AsOf, KnownAt, moment
 
@@ -25,14 +26,15 @@ def export(
                                          "Chromium).")] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who runs the export.")] = None,
 ) -> None:
-    """Write an evidence pack: events with their chain hashes, the read models as CSV, a
+    """Write an evidence pack that an external auditor can check without the ledger.
+
+    The pack holds the events with their chain hashes, the read models as CSV, a
     self-contained report (HTML and PDF), a manifest with control totals, SHA256SUMS, and
     with --sign an Ed25519 signature of the manifest.
 
     Example: ledger --plan cgip-2018 export --out pack-2018-09 --as-of 2018-09-30 --sign key.pem
     """
-    from ledger.application.exporting import PackRequest, export_pack  # noqa: PLC0415
-    from ledger.application.provenance import current_actor  # noqa: PLC0415
+    from ledger.application.exporting import PackRequest, export_pack
 
     request = PackRequest(out, plan_option(ctx), moment(as_of, known_at), theme, sign, not no_pdf,
                           current_actor(by))
@@ -55,12 +57,13 @@ def verify_pack(
                                                  "ledger (--db) extends the pack's digest.")]
     = False,
 ) -> None:
-    """Check a pack: every file against the manifest and SHA256SUMS, the signature, and with
-    --against-ledger that the pack's digest is a prefix of the ledger's chain.
+    """Check a pack: every file against its manifest and SHA256SUMS, and its signature.
+
+    With --against-ledger, also that the pack's digest is a prefix of the ledger's chain.
 
     Example: ledger verify-pack pack-2018-09 --key council.pub.pem --against-ledger
     """
-    from ledger.application.exporting import verify_pack as check  # noqa: PLC0415
+    from ledger.application.exporting import verify_pack as check
 
     if against_ledger:
         with ledger_at(ctx) as ledger:

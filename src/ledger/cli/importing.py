@@ -8,14 +8,26 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at, plan_option
+from ledger.cli.context import echo, ledger_at, parsed, plan_option, refusing
 from ledger.cli.output import Format, render
+from ledger.domain.errors import InvalidInputError
+from ledger.domain.values import parse_day
 from ledger.importers.model import DocumentFormat
 
 if TYPE_CHECKING:
     from typer._click._termui_impl import ProgressBar
 
     from ledger.application.reconcile import ImportReport
+
+
+
+def _document_format(text: str) -> DocumentFormat:
+    try:
+        return DocumentFormat(text)
+    except ValueError:
+        msg = f"unknown format {text!r}: use one of {', '.join(DocumentFormat)}"
+        raise InvalidInputError(msg) from None
+
 
 SUMMARY_KINDS = ("theme_added", "item_added", "outcome_added", "lead_changed", "update_recorded",
                  "target_moved", "text_revised", "rag_changed", "completed", "outcome_withdrawn",
@@ -28,8 +40,9 @@ def import_(
                                                "the 2015 action plan (.txt) or a CSV plan.")],
     edition: Annotated[str, typer.Option("--edition", help="The edition's month, YYYY-MM "
                                          "(default: from the document's heading).")] = "",
-    fmt: Annotated[str, typer.Option("--format", help="cgip-monthly, kerslake-2015 or "
-                                     "structured (default: told from the content).")] = "",
+    fmt: Annotated[DocumentFormat | None, typer.Option(
+        "--format", parser=parsed(_document_format),
+        help="The document's format (default: told from the content).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who records the import.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="On a first import, when the "
                                               "plan's structure takes effect, YYYY-MM-DD.")] = None,
@@ -38,23 +51,21 @@ def import_(
     withdraw_missing: Annotated[bool, typer.Option("--withdraw-missing", help="Record items and "
                                 "outcomes missing from the edition as withdrawn.")] = False,
 ) -> None:
-    """Import a plan document: the first import records the plan, a later edition only what
-    changed (targets moved, leads reassigned, new updates, completions); the same edition
-    again records nothing. All of it is written in one transaction, or none of it.
+    """Import a plan document: all of it the first time, then what each edition changes.
+
+    A later edition records targets moved, leads reassigned, new updates and completions;
+    the same edition again records nothing. All of it is written in one transaction, or
+    none of it.
 
     Example: ledger import ../shared/seeds/cgip-2018-09-september-update.md
     """
-    from ledger.application.reconcile import import_document  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from ledger.domain.values import parse_day  # noqa: PLC0415
+    from ledger.application.reconcile import import_document
 
-    try:
+    with refusing():
         since_day = parse_day(since) if since else None
-    except LedgerError as exc:
-        fail(str(exc))
     with ledger_at(ctx) as ledger, _Progress() as progress:
         report = import_document(
-            ledger, file, plan=plan_option(ctx), edition=edition, fmt=fmt, by=by,
+            ledger, file, plan=plan_option(ctx), edition=edition, fmt=fmt or "", by=by,
             since=since_day, dry_run=dry_run, withdraw_missing=withdraw_missing,
             progress=progress)
     _print_report(report, dry_run)

@@ -7,7 +7,9 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 
 class Format(StrEnum):
@@ -18,27 +20,27 @@ class Format(StrEnum):
     CSV = "csv"
 
 
+FormatOption = Annotated[Format, typer.Option(
+    "--format", "-f", help="table for people; json or csv for scripts.",
+)]
+
+
 def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str]) -> str:
     """The rows in the chosen format, columns in the given order."""
     if fmt is Format.JSON:
         return json.dumps([dict(r) for r in rows], indent=2, ensure_ascii=False, default=str)
+    from ledger.export.files import flat  # it brings hashlib: ~5 ms that --help need not pay
+
     if fmt is Format.CSV:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _flat(row.get(k)) for k in columns})
+            writer.writerow({k: flat(row.get(k)) for k in columns})
         return buffer.getvalue().rstrip("\n")
-    from tabulate import tabulate  # noqa: PLC0415 - only tables need it
+    from tabulate import tabulate  # only tables need it, and it costs ~30 ms
 
-    table = [[_flat(row.get(c)) for c in columns] for row in rows]
+    table = [[flat(row.get(c)) for c in columns] for row in rows]
     return tabulate(table, headers=list(columns), tablefmt="simple", maxcolwidths=48,
                     disable_numparse=True)  # item 1.10 is not the number 1.1
 
-
-def _flat(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)

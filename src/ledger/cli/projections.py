@@ -8,10 +8,17 @@ from typing import Annotated
 import typer
 
 from ledger.cli.context import echo, services_at
-from ledger.cli.output import Format, render
+from ledger.cli.output import Format, FormatOption, render
 
-projections_app = typer.Typer(help="Rebuild, inspect or run the read models.",
-                              no_args_is_help=True)
+projections_app = typer.Typer(no_args_is_help=True)
+
+
+@projections_app.callback()
+def projections() -> None:
+    """Rebuild, inspect or run the read models.
+
+    Example: ledger projections status --format json
+    """
 
 
 @projections_app.command("rebuild")
@@ -38,7 +45,7 @@ def rebuild(ctx: typer.Context,
 
 @projections_app.command("status")
 def status(ctx: typer.Context,
-           fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE) -> None:
+           fmt: FormatOption = Format.TABLE) -> None:
     """Each read model's position and how many events it lags behind.
 
     Example: ledger projections status

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.cli.context import catch_up, echo, fail, plan_option, services_at
-from ledger.cli.output import Format, render
+from ledger.cli.context import catch_up, echo, fail, plan_option, refusing, services_at
+from ledger.cli.output import Format, FormatOption, render
+from ledger.domain.values import parse_day, parse_month
 
 if TYPE_CHECKING:
     from ledger.domain.values import When
     from projections.queries import Reader
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f",
-                                              help="table for people; json or csv for scripts.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Effective date, YYYY-MM-DD: what was "
                                           "true in the world then (default today).")]
 KnownAt = Annotated[str | None, typer.Option("--known-at", help="Recorded moment, YYYY-MM-DD or "
@@ -31,9 +30,9 @@ ItemOption = Annotated[str | None, typer.Option("--item", help="Only this item."
 
 def moment(as_of: str | None, known_at: str | None) -> When:
     """The moment asked about: `--as-of` (default today) and `--known-at` (default now)."""
-    from ledger.application.times import parse_known_at  # noqa: PLC0415
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from ledger.domain.values import When  # noqa: PLC0415
+    from ledger.application.times import parse_known_at
+    from ledger.domain.errors import LedgerError
+    from ledger.domain.values import When
 
     try:
         return When(_day(as_of) if as_of else date.today(),
@@ -55,23 +54,18 @@ def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
 
 
 def _day(text: str) -> date:
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from ledger.domain.values import parse_day  # noqa: PLC0415
-
-    try:
+    with refusing():
         return parse_day(text)
-    except LedgerError as exc:
-        fail(str(exc))
 
 
 def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme")] = None,
          item: ItemOption = None, as_of: AsOf = None, known_at: KnownAt = None,
          fmt: FormatOption = Format.TABLE) -> None:
-    """The plan as of a date: each item's leads, RAG, derived status, outcomes, latest update.
+    """The plan as of a date: each item's leads, RAG, status, outcomes and latest update.
 
     Example: ledger plan --as-of 2018-07-31 --format json
     """
-    from projections.current_plan import COLUMNS  # noqa: PLC0415
+    from projections.current_plan import COLUMNS
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.plan(slug, when, theme, item)
@@ -99,14 +93,10 @@ def snapshots(ctx: typer.Context,
 
     Example: ledger snapshots --from 2018-07 --to 2018-09
     """
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from ledger.domain.values import parse_month  # noqa: PLC0415
-    from projections.monthly_snapshots import COLUMNS  # noqa: PLC0415
+    from projections.monthly_snapshots import COLUMNS
 
-    try:
+    with refusing():
         first, last = (parse_month(first) if first else None), (parse_month(last) if last else None)
-    except LedgerError as exc:
-        fail(str(exc))
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.snapshots(slug, when, first, last)
     if fmt is not Format.TABLE:
@@ -128,7 +118,7 @@ def slippage(ctx: typer.Context, item: ItemOption = None,
 
     Example: ledger slippage --min-slips 1 --format json
     """
-    from projections.slippage_history import COLUMNS  # noqa: PLC0415
+    from projections.slippage_history import COLUMNS
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.slippage(slug, when, item, min_slips)
@@ -156,7 +146,7 @@ def changes(ctx: typer.Context, item: ItemOption = None,
 
     Example: ledger changes --kind target_moved --late --format csv
     """
-    from projections.change_log import COLUMNS  # noqa: PLC0415
+    from projections.change_log import COLUMNS
 
     since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
     with reading(ctx, as_of, known_at) as (reader, slug, when):
@@ -170,7 +160,9 @@ def changes(ctx: typer.Context, item: ItemOption = None,
 
 def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
             fmt: FormatOption = Format.TABLE) -> None:
-    """Items per 2015-legend status and per RAG as at a date, and the baseline execution index.
+    """Items per status and per RAG as at a date, and the baseline execution index.
+
+    The status is the 2015 legend's, derived from due dates, progress and the date.
 
     Example: ledger --plan kerslake-2015 summary --as-of 2015-12-31
     """
@@ -192,7 +184,7 @@ def diff(ctx: typer.Context,
 
     Example: ledger diff 2018-07-31 2018-08-31
     """
-    from projections.change_log import COLUMNS  # noqa: PLC0415
+    from projections.change_log import COLUMNS
 
     start, end = _day(first), _day(second)
     if end < start:

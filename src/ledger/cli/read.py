@@ -7,11 +7,7 @@ from typing import Annotated
 import typer
 
 from ledger.cli.context import echo, ledger_at, plan_option, warn
-from ledger.cli.output import Format, render
-
-FormatOption = Annotated[Format, typer.Option(
-    "--format", "-f", help="table for people; json or csv for scripts.",
-)]
+from ledger.cli.output import Format, FormatOption, render
 
 HISTORY_COLUMNS = (
     "event", "recorded_at", "effective", "kind", "by", "db_role", "attributed_to",
@@ -24,8 +20,10 @@ def history(
     item: Annotated[str, typer.Argument(help="Item number, such as 1.3.")],
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Every event of an item in order: when recorded, when effective, who, what changed
-    (before -> after), from where, why, and which later event corrected it.
+    """Every event of an item in order, and which later event corrected it.
+
+    Each row says when it was recorded, when it took effect, who, what changed
+    (before -> after), from where and why.
 
     Example: ledger history 1.3 --format json
     """

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, fail, ledger_at, plan_option, provenance
+from ledger.cli.context import echo, ledger_at, parsed, plan_option, provenance
+from ledger.domain.values import Rag, parse_rag
 
 ItemArg = Annotated[str, typer.Argument(help="Item number, such as 1.3.")]
 By = Annotated[str | None, typer.Option(
@@ -20,6 +21,8 @@ AttributedTo = Annotated[str, typer.Option(
     "--attributed-to", help="Whose change it is (the lead whose update it is).",
 )]
 Month = Annotated[str | None, typer.Option("--month", help="The month it speaks for, YYYY-MM.")]
+# parse_rag, not typer's own choice check: any case, and a refusal in the ledger's one line
+RAG_PARSER = parsed(parse_rag)
 
 
 def init(ctx: typer.Context, by: By = None) -> None:
@@ -104,7 +107,8 @@ def add_outcome(
 def status(
     ctx: typer.Context,
     item: ItemArg,
-    rag: Annotated[str, typer.Argument(help="red, amber or green.")],
+    rag: Annotated[Rag, typer.Argument(
+        parser=RAG_PARSER, help="red: off track; amber: on track; green: complete.")],
     by: By = None, effective: Effective = None, note: Note = "",
     attributed_to: AttributedTo = "",
 ) -> None:
@@ -112,17 +116,10 @@ def status(
 
     Example: ledger status 1.3 red --note "constitution review late"
     """
-    from ledger.domain.errors import LedgerError  # noqa: PLC0415
-    from ledger.domain.values import parse_rag  # noqa: PLC0415
-
-    try:
-        colour = parse_rag(rag)
-    except LedgerError as exc:
-        fail(str(exc))
     prov = provenance(ctx, by, effective, note, attributed_to)
     with ledger_at(ctx) as ledger:
-        ledger.set_rag(plan_option(ctx), item, colour, prov)
-    echo(f"item {item} is {colour.value}")
+        ledger.set_rag(plan_option(ctx), item, rag, prov)
+    echo(f"item {item} is {rag.value}")
 
 
 def update(
@@ -216,18 +213,20 @@ def correct(
     text: Annotated[str | None, typer.Option("--text", help="Corrected text.")] = None,
     month: Annotated[str | None, typer.Option("--month", help="Corrected month.")] = None,
     due: Annotated[str | None, typer.Option("--due", help="Corrected target month.")] = None,
-    rag: Annotated[str | None, typer.Option("--rag", help="Corrected RAG status.")] = None,
+    rag: Annotated[Rag | None, typer.Option("--rag", parser=RAG_PARSER,
+                                            help="Corrected RAG status.")] = None,
     lead_name: Annotated[str | None, typer.Option("--lead", help="Corrected lead.")] = None,
     aim: Annotated[str | None, typer.Option("--aim", help="Corrected aim.")] = None,
     actions: Annotated[str | None, typer.Option("--actions", help="Corrected actions.")] = None,
     by: By = None, effective: Effective = None,
 ) -> None:
     """Correct an earlier event with a new event that names it; with no value, retract it.
+
     The original stays in the history, marked as corrected.
 
     Example: ledger correct 1.2@5 --text "Survey being planned" --note "typo in update"
     """
-    values = {"text": text, "month": month, "due": due, "rag": rag, "lead": lead_name,
+    values = {"text": text, "month": month, "due": due, "rag": rag and rag.value, "lead": lead_name,
               "aim": aim, "actions": actions}
     replacement = {k: v for k, v in values.items() if v is not None}
     prov = provenance(ctx, by, effective, note)

@@ -1,6 +1,7 @@
 """Writing the pack's files: CSV in UTF-8 with a byte-order mark (Excel reads it right), JSON
 lines, text and bytes, SHA256SUMS. Every file of the pack is written here except report.pdf,
-which Chromium prints (`pdf.py`)."""
+which Chromium prints (`pdf.py`); `flat` is also how the CLI prints a cell, so a pack's CSV and
+`--format csv` agree. Imports no typer."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _flat(value: Any) -> str:
+def flat(value: Any) -> str:
+    """One cell of text: empty for None, JSON (keys sorted) for lists and dicts, true/false."""
     if value is None:
         return ""
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -38,7 +40,7 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]
         writer = csv.writer(handle)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_flat(row.get(c)) for c in columns])
+            writer.writerow([flat(row.get(c)) for c in columns])
             count += 1
     return count
 

@@ -1,0 +1,24 @@
+"""The same rows in every format: a cell reads alike in the table, the CSV and the pack."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from tests.conftest import Cli
+from tests.editions import SEPTEMBER
+
+
+def test_an_undelivered_outcome_reads_false_in_the_table_as_in_json(cli: Cli) -> None:
+    """`delivered` is false in table and CSV too (tabulate once showed the text False as True)."""
+    cli("import", str(SEPTEMBER), "--by", "improvement.team")
+    args = ("--plan", "cgip-2018", "slippage", "--item", "1.1", "--as-of", "2018-09-30")
+    from_json = json.loads(cli(*args, "--format", "json"))
+    from_csv = list(csv.DictReader(io.StringIO(cli(*args, "--format", "csv"))))
+    table = [line for line in cli(*args, "--format", "table").splitlines()
+             if line.startswith("cgip-2018")]
+    assert [r["delivered"] for r in from_json] == [False, False]
+    assert [r["delivered"] for r in from_csv] == ["false", "false"]
+    assert len(table) == 2
+    assert all(" false " in f"{line} " and "True" not in line for line in table)
