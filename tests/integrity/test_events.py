@@ -104,7 +104,7 @@ def test_a_state_that_is_not_json_is_named_altered(url: str) -> None:
 def test_an_event_moved_to_another_stream_is_named_altered(url: str) -> None:
     """The originator id of one event changed to another stream's (at a free version)."""
     drop_guards(url)
-    before, other = event(url, 150), event(url, 300)
+    other = event(url, 300)
     version = last_version(url, other["originator_id"]) + 1
     execute(url, f"UPDATE {EVENTS} SET originator_id = :s, originator_version = :v "
                  "WHERE id = 150", {"s": other["originator_id"], "v": version})
