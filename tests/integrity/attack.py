@@ -121,11 +121,13 @@ def session_witness(conn: Connection) -> Witness:
     return Witness(datetime.now(UTC).isoformat(timespec="microseconds"))
 
 
-def forge_append(url: str, values: dict[str, Any], witness: Witness | None = None) -> int:
-    """Append an event at the next id with a well-formed seal made by the public algorithm
-    (chained after the head seal); its position."""
+def forge_append(url: str, values: dict[str, Any], witness: Witness | None = None,
+                 position: int | None = None) -> int:
+    """Append an event (at the next id the database gives, or at `position`) with a
+    well-formed seal made by the public algorithm, chained after the head seal; its
+    position. The witness is the one the guards accept unless given."""
     with connect(url) as conn:
-        position = insert_event(conn, values)
+        position = insert_event(conn, values, position)
         previous = head_seal(conn)
         stored = conn.execute(text(f"SELECT originator_id FROM {EVENTS} WHERE id = :p"),
                               {"p": position}).scalar_one()
@@ -176,3 +178,10 @@ def intact(url: str, *args: str) -> str:
 
 def count(url: str, table: str = EVENTS) -> int:
     return int(scalar(url, f"SELECT COUNT(*) FROM {table}"))
+
+
+def now_on_server(url: str) -> str:
+    """The time a witness would carry now (the server's clock on PostgreSQL)."""
+    if postgres(url):
+        return str(scalar(url, f"SELECT {PG_CLOCK.format(clock='clock_timestamp()')}"))
+    return datetime.now(UTC).isoformat(timespec="microseconds")
