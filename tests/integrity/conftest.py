@@ -96,6 +96,17 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
 @pytest.fixture
 def url(db_url: str, templates: Templates) -> str:
     """A copy of the built ledger at `db_url` (a fresh database of each backend)."""
+    return copy_template(db_url, templates)
+
+
+@pytest.fixture
+def pg(pg_url: str, templates: Templates) -> str:
+    """A copy of the built ledger on PostgreSQL only (for attacks by its roles)."""
+    return copy_template(pg_url, templates)
+
+
+def copy_template(db_url: str, templates: Templates) -> str:
+    """Make the (fresh) database at `db_url` a copy of the built ledger."""
     parsed = make_url(db_url)
     if parsed.get_backend_name() == "sqlite":
         assert parsed.database
