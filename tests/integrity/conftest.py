@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ledger.application.importing import import_document
+from ledger.application.reconcile import import_document
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import Provenance
 from tests.conftest import _pg_admin_url
