@@ -173,6 +173,9 @@ def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
     bei = f"{result.bei:.2f}" if result.bei is not None else ""
     rows.append({"measure": "bei", "value": f"{result.completed}/{result.due_by_baseline}",
                  "items": bei})
+    rows.append({"measure": "evidence", "value": "no timescale", "items": result.without_timescale})
+    rows.append({"measure": "evidence", "value": "no progress reported",
+                 "items": result.without_progress})
     echo(render(rows, fmt, ("measure", "value", "items")))
 
 
@@ -184,16 +187,14 @@ def diff(ctx: typer.Context,
 
     Example: ledger diff 2018-07-31 2018-08-31
     """
-    from projections.change_log import COLUMNS
+    from projections.plan_diff import COLUMNS
 
     start, end = _day(first), _day(second)
     if end < start:
         fail(f"{second} is before {first}")
     with reading(ctx, second, known_at) as (reader, slug, _when):
         rows = reader.diff(slug, start, end, _when.known_at)
-    columns = ("effective", "item", "kind", "by", "before", "after") if fmt is Format.TABLE \
-        else (*COLUMNS, "corrected_by")
-    echo(render(rows, fmt, columns))
+    echo(render(rows, fmt, COLUMNS))
 
 
 def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:

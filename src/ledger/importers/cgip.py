@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from ledger.domain.words import identity
 from ledger.importers.model import (
     DocumentError,
     DocumentFormat,
@@ -18,7 +19,6 @@ from ledger.importers.model import (
     ItemDoc,
     OutcomeDoc,
     ThemeDoc,
-    identity,
 )
 from ledger.importers.outcomes import outcomes_of
 from ledger.importers.text import MONTH, Segment, month_number, plain, segments

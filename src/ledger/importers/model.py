@@ -8,10 +8,10 @@ with the ledger and records what changed. Pure.
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 
 from ledger.domain.errors import InvalidInputError
+from ledger.domain.words import identity, update_identity
 
 
 class DocumentFormat(enum.StrEnum):
@@ -29,20 +29,6 @@ class DocumentError(InvalidInputError):
         self.name, self.line, self.problem = name, line, problem
         where = f"{name}:{line}" if line else name
         super().__init__(f"{where}: {problem}")
-
-
-def identity(text: str) -> str:
-    """The words of a text, case and punctuation folded: what survives re-spelling."""
-    return " ".join(re.findall(r"[a-z0-9£%]+", text.lower()))
-
-
-_TAG_GROUP = re.compile(r"[(\[][^()\[\]]*(?:update|(?:19|20)\d\d)[^()\[\]]*[)\]]", re.IGNORECASE)
-COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
-
-
-def update_identity(text: str) -> str:
-    """An update's words without its month tag or completion marker: what a re-spelling keeps."""
-    return identity(COMPLETION.sub(" ", _TAG_GROUP.sub(" ", text)))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ledger.importers.model import COMPLETION, LeadBlockDoc, UpdateDoc
+from ledger.domain.words import COMPLETION
+from ledger.importers.model import LeadBlockDoc, UpdateDoc
 from ledger.importers.text import MONTH, Segment, month_number, resolve_year
 
 _YEAR = r"(?:19|20)\d\d"
