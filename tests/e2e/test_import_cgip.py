@@ -127,9 +127,10 @@ def test_every_spelling_of_a_month_tag(imported: Cli) -> None:
 
 
 def test_updates_take_effect_at_the_end_of_their_month(imported: Cli) -> None:
-    """A July update is effective 31 July 2018; the structure from 1 July (earliest tag)."""
+    """A July update is effective 31 July 2018 (stated by its tag); the structure from 30
+    September, the end of the month of the edition that reports it."""
     rows = json.loads(imported("history", "1.2", "--format", "json"))
-    assert rows[0]["effective"] == "2018-07-01"
+    assert (rows[0]["effective"], rows[0]["basis"]) == ("2018-09-30", "reported")
     july = [r for r in rows if r["after"].startswith("[2018-07]")]
     assert [r["effective"] for r in july] == ["2018-07-31"]
     assert rows[0]["source"].startswith("cgip-2018-09-september-update.md#L12 sha256:")
@@ -148,9 +149,11 @@ def test_no_rag_is_invented(imported: Cli) -> None:
 
 
 def test_importing_the_same_edition_again_records_nothing(imported: Cli) -> None:
-    """The second import says 0 events, and the history of an item is unchanged."""
+    """The same file again (same SHA-256) records nothing and says so; history unchanged."""
     before = imported("history", "1.3", "--format", "json")
-    assert "recorded 0 events" in imported("import", str(SEPTEMBER))
+    again = imported("import", str(SEPTEMBER))
+    assert "was imported already, as edition 2018-09" in again
+    assert "nothing recorded" in again
     assert imported("history", "1.3", "--format", "json") == before
 
 
@@ -175,7 +178,7 @@ def test_a_later_edition_records_exactly_its_changes(imported: Cli, tmp_path: Pa
                                                            ["2018-10"])
     assert [u.text for u in item(imported, "2.2").state.updates][-1].startswith(
         "Workforce strategy consultation opened")
-    assert "recorded 0 events" in imported("import", str(october))
+    assert "was imported already" in imported("import", str(october))
 
 
 def test_an_item_missing_from_an_edition_is_reported_not_withdrawn(

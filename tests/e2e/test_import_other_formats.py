@@ -33,7 +33,7 @@ def test_the_2015_action_plan_gives_5_themes_and_112_actions(cli: Cli) -> None:
     assert [o.due for o in winter.outcomes.values()] == ["2016-02"]  # Winter 15 ends Feb 2016
     assert ledger.item("kerslake-2015", "1.1").state.outcomes == {}  # unknown, not invented
     ledger.close()
-    assert "recorded 0 events" in cli("--plan", "kerslake-2015", "import", str(KERSLAKE))
+    assert "was imported already" in cli("--plan", "kerslake-2015", "import", str(KERSLAKE))
 
 
 PLAN_CSV = "\n".join([
@@ -64,7 +64,8 @@ def test_a_structured_csv_plan_imports_items_outcomes_leads_rag_and_updates(
     assert (second.complete, second.completed_month) == (True, "2024-04")
     ledger.close()
     rows = json.loads(cli("--plan", "housing-2024", "history", "1.1", "-f", "json"))
-    assert rows[0]["effective"] == "2024-03-01"  # from its earliest update month
+    # Reported by the April 2024 edition: in force from its month end (not backdated).
+    assert (rows[0]["effective"], rows[0]["basis"]) == ("2024-04-30", "reported")
 
 
 def test_a_structured_plan_edited_by_hand_records_the_slip(cli: Cli, tmp_path: Path) -> None:

@@ -200,7 +200,7 @@ class EditionReconciler:
         if stated == current or not stated:
             return
         line = doc.blocks[0].line if doc.blocks else doc.line
-        item.state_leads(stated, self.prov(line))
+        item.state_leads(current, stated, self.prov(line))
         self.change(doc.number, "lead_changed", f"{'; '.join(current) or 'none'} -> "
                     f"{'; '.join(stated)}", line, self.reported)
 
@@ -218,16 +218,19 @@ class EditionReconciler:
         earlier = [u for u in (then.updates if then else [])
                    if not u.edition or u.edition <= self.edition.month]
         known = {(u.month, u.words) for u in earlier}
-        dated = {u.words for u in earlier if u.month}
+        words_known = {u.words for u in earlier}
         for block in doc.blocks:
             for update in block.updates:
                 words = update_identity(update.text)
                 month = update.month
-                if (month, words) in known or (not month and (words in dated or
-                                                              ("", words) in known)):
+                # Stated: the document gives the month (a tag or heading). Otherwise the month
+                # is the edition's (bold: "latest update") or unknown (plain text), and an
+                # update whose words were reported before is that update, repeated.
+                basis = Basis.STATED if update.tagged else Basis.REPORTED
+                if (month, words) in known or (basis is Basis.REPORTED and words in words_known):
                     continue
                 known.add((month, words))
-                basis = Basis.STATED if month else Basis.REPORTED
+                words_known.add(words)
                 when = month_end(month) if month else self.as_of
                 item.record_update(month, update.text, self.prov(
                     update.line, when, attributed_to=update.lead, basis=basis))
@@ -301,7 +304,7 @@ def import_document(
                                    withdraw_missing)
     reconciler.load(slug)
     before = reconciler.already_imported()
-    if before is not None:
+    if before is not None and not withdraw_missing:
         report.already = (f"{path.name} (sha256 {sha[:12]}…) was imported already, as edition "
                           f"{before.month} on {before.timestamp:%Y-%m-%d} by "
                           f"{before.recorded_by}: nothing recorded")

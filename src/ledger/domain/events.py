@@ -161,6 +161,7 @@ class LeadsStated(PlanEvent):
     editions imported in any order give the same leads at every date)."""
 
     leads: list[str]
+    before: list[str]  # the leads the ledger had for this date when it was recorded
 
 
 class UpdateRecorded(PlanEvent):
@@ -270,7 +271,7 @@ def describe(event: PlanEvent) -> tuple[str, str]:  # noqa: PLR0911, PLR0912 - a
         case UpdateRecorded():
             return "", f"[{event.month or 'undated'}] {event.text}"
         case LeadsStated():
-            return "", "; ".join(event.leads) or "no lead"
+            return "; ".join(event.before), "; ".join(event.leads) or "no lead"
         case ItemReported():
             return "", f"item reported: {event.aim}"
         case CompletionReported():

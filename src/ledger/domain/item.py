@@ -191,10 +191,10 @@ class Item(Aggregate):
                            after=parse_month(due) if due else "", after_label=due_label or due,
                            **prov.fields())
 
-    def state_leads(self, leads: list[str], prov: Provenance) -> None:
+    def state_leads(self, before: list[str], leads: list[str], prov: Provenance) -> None:
         """An edition states the item's leads (all of them)."""
         self.trigger_event(LeadsStated, leads=[" ".join(lead.split()) for lead in leads],
-                           **prov.fields())
+                           before=before, **prov.fields())
 
     def state_text(self, field: str, before: str, text: str, prov: Provenance) -> None:
         """An edition states another aim or actions than the ledger had for its date."""

@@ -37,6 +37,7 @@ from ledger.domain.events import (
     TextRevised,
 )
 from ledger.domain.events import UpdateRecorded as UpdateEvent
+from ledger.domain.values import Basis
 from ledger.domain.words import update_identity
 
 STRUCTURE = (ItemAdded, ItemReported, TextRevised, OutcomeAdded, TargetMoved, LeadAssigned,
@@ -189,11 +190,12 @@ class ItemState:
                 continue
             if known.month == event.month:
                 return  # the same update stated again
-            if not known.month:  # a dated statement of an update first seen undated
+            if event.basis == Basis.STATED and known.basis != Basis.STATED:
+                # a stated month for an update first seen without one
                 known.month, known.basis = event.month, event.basis
                 return
-            if not event.month:
-                return  # an undated repetition of a dated update
+            if event.basis != Basis.STATED:
+                return  # a repetition, its month not stated: the update seen before
         self.updates.append(UpdateState(
             event.originator_version, event.month, event.text, event.attributed_to,
             event.recorded_by, event.effective, event.timestamp, event.basis, event.edition,
