@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the ledger needs into .venv, from nothing. With --for-tests, also the
 # real services and tools the tests use, from Debian's packages: the PostgreSQL server,
-# Chromium (renders and prints the evidence report) and poppler-utils (pdftotext).
+# Chromium (renders and prints the evidence report), poppler-utils (pdftotext) and faketime
+# (a writer whose clock runs behind, in the integrity tests).
 # Needs root for those, as on CI and the team's machines.
 # Skips the pip step when .venv already holds this pyproject.toml's dependencies.
 set -euo pipefail
@@ -12,6 +13,7 @@ if [ "${1:-}" = "--for-tests" ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v faketime >/dev/null 2>&1 || missing+=(faketime)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
       echo "setup: missing ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2

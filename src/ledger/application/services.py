@@ -25,7 +25,8 @@ from ledger.domain.ids import CATALOGUE_ID, event_ref, item_id, parse_event_ref,
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.values import Provenance, Rag, month_of
-from ledger.store import LedgerApp
+from ledger.store import EVENTS_TABLE, LedgerApp
+from ledger.store.chain import stray_seal
 
 APPEND_RETRIES = 12
 A = TypeVar("A", bound=Aggregate)
@@ -76,6 +77,12 @@ class Ledger:
         try:
             self.app.save(*aggregates)
         except IntegrityError:
+            squatter = stray_seal(self.app.engine, EVENTS_TABLE)
+            if squatter is not None:
+                msg = (f"the ledger holds a seal with no event at position {squatter} (added "
+                       f"around the ledger), which blocks this write: nothing was written; "
+                       f"run `ledger verify`")
+                raise TamperedError(msg) from None
             for aggregate in aggregates:
                 stray = [r for r, stamp in self.app.stream_sealed(aggregate.id) if stamp is None]
                 if stray:

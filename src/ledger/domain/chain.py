@@ -53,10 +53,12 @@ class Seal:
 
 
 def canonical(row: EventRecord) -> bytes:
-    """The canonical bytes of an event: sorted-key compact JSON of its identity and state."""
+    """The canonical bytes of an event: sorted-key compact JSON of its identity and its stored
+    state exactly as stored (the text, or its bytes in hex where they are not UTF-8), so that
+    any change to the stored bytes, even one that means the same JSON, changes the hash."""
     try:
-        state: Any = json.loads(row.state)
-    except (ValueError, UnicodeDecodeError):
+        state: Any = row.state.decode("utf-8")
+    except UnicodeDecodeError:
         state = {"bytes": row.state.hex()}
     body = {"id": str(row.originator_id), "version": row.version, "topic": row.topic,
             "state": state}
@@ -130,10 +132,23 @@ class ChainCheck:
 
     def run(self, pairs: Iterable[tuple[EventRecord | None, Seal | None]]) -> Problem | None:
         """Check every (event, seal) pair in position order; the first problem, or None."""
-        for row, stamp in pairs:
-            self.problem = self._check(row, stamp)
+        ahead = iter(pairs)
+        current = next(ahead, None)
+        while current is not None:
+            following = next(ahead, None)
+            row, stamp = current
+            if row is not None and stamp is None and row.position > 0 and \
+                    following is not None and following[1] is not None and \
+                    following[1].previous == row.position:
+                # The chain went through this event (the next seal follows it): its seal,
+                # not the event, is what was removed.
+                self.problem = Problem(row.position, "chain-broken", "the event is there but "
+                                       "its seal is gone", row.originator_id.hex, row.version)
+            else:
+                self.problem = self._check(row, stamp)
             if self.problem is not None:
                 return self.problem
+            current = following
         return None
 
     def _check(self, row: EventRecord | None, stamp: Seal | None) -> Problem | None:
@@ -147,6 +162,11 @@ class ChainCheck:
                            "stored (a seal added around the ledger)")
         self.events += 1
         fault, link = self._fault(row, stamp)
+        if fault is not None and fault[0] == "missing":
+            assert stamp is not None  # a gap: name the first position that is gone
+            gone = self.head.position + 1
+            return Problem(gone, "missing", f"the sealed event at {gone} and its seal are gone "
+                           f"(the seal at {row.position} follows {stamp.previous})")
         if fault is not None:
             return Problem(row.position, *fault, stream=row.originator_id.hex,
                            version=row.version)
@@ -165,19 +185,24 @@ class ChainCheck:
         expected = self._versions.get(row.originator_id, 0) + 1
         content = content_hash(row)
         link = link_hash(self.head.link, row.position, content, stamp.witness)
+        follows = link == stamp.link  # the seal's link is right for the event as it is now
         faults = (
+            (content != stamp.content and follows, "chain-broken", "the event is as sealed "
+             "but its seal's content hash was changed"),
             (content != stamp.content, "altered", "the event differs from what was sealed"),
+            (stamp.previous != self.head.position and follows, "chain-broken",
+             f"nothing is missing, but its seal says it follows position {stamp.previous}"),
+            (stamp.previous != self.head.position, "missing",
+             f"its seal follows position {stamp.previous}, but the chain's last event before "
+             f"it is at {self.head.position}: the events between are gone"),
             (row.version < expected, "duplicate-version",
              f"its stream already holds version {row.version}"),
             (row.version > expected, "version-gap",
              f"its stream's next version is {expected}, not {row.version}"),
-            (stamp.previous != self.head.position, "missing",
-             f"its seal follows position {stamp.previous}, but the chain's last event before "
-             f"it is at {self.head.position}: the events between are gone"),
             (stamp.witness.at < self.head.at, "time-backwards",
              f"witnessed at {stamp.witness.at}, before the event before it ({self.head.at})"),
-            (link != stamp.link, "chain-broken", "the seal's link does not follow from the "
-             "links before it (or its witness was changed)"),
+            (not follows, "chain-broken", "the seal's link does not follow from the links "
+             "before it (or its witness was changed)"),
         )
         found = next(((what, detail) for bad, what, detail in faults if bad), None)
         return found, link

@@ -67,6 +67,15 @@ def last_seal(conn: Connection | Session, events_table: str) -> Seal | None:
     return seal_of(row) if row else None
 
 
+def stray_seal(engine: Engine, events_table: str) -> int | None:
+    """The first position holding a seal with no event (one added around the ledger)."""
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            f"SELECT c.position FROM {CHAIN_TABLE} c LEFT JOIN {events_table} e "
+            f"ON e.id = c.position WHERE e.id IS NULL ORDER BY c.position LIMIT 1")).first()
+    return int(found[0]) if found else None
+
+
 def iter_seals(engine: Engine, batch: int = READ_BATCH) -> Iterator[Seal]:
     """Every seal in position order, streamed in batches."""
     after = None
