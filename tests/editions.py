@@ -102,3 +102,10 @@ def write_november(directory: Path) -> Path:
     path = directory / "cgip-2018-11-november-update.md"
     path.write_text(november_edition(), encoding="utf-8")
     return path
+
+# What importing the September edition into a new ledger records: 7 themes, 46 items (each
+# also filed in the plan), 144 outcomes, the leads of 45 items (one statement each), 190
+# updates, 4 completions, the plan and its edition record; the catalogue's own event makes
+# the head one more.
+SEPTEMBER_EVENTS = 485
+SEPTEMBER_HEAD = SEPTEMBER_EVENTS + 1

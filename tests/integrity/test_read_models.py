@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integrity.attack import execute, intact, ledger, tampered
+from tests.integrity.conftest import HEAD
 
 ITEM = "(plan=cgip-2018, item=1.3)"
 EDITS = {
@@ -32,12 +33,12 @@ EDITS = {
                   "AND month = '2018-07'",
                   "proj_snapshots (plan=cgip-2018, item=1.3, month=2018-07): column row says"),
     "plans": ("UPDATE proj_plans SET title = 'x'", "proj_plans (plan=cgip-2018): column title"),
-    "editions": ("UPDATE proj_editions SET row = '{}'", "proj_editions (seq=57): column row"),
+    "editions": ("UPDATE proj_editions SET row = '{}'", "proj_editions (seq="),
     "streams": ("UPDATE proj_streams SET item = '9.9' WHERE item = '1.3'",
                 "column item says '9.9', the events give '1.3'"),
     "tracking-forward": ("UPDATE proj_tracking SET position = 600 WHERE model = 'change_log'",
                          "proj_tracking (model=change_log): column position says 600, the "
-                         "events give 497"),
+                         f"events give {HEAD}"),
     "tracking-all-forward": ("UPDATE proj_tracking SET position = 600",
                              "proj_tracking (model=change_log): column position says 600"),
     "tracking-deleted": ("DELETE FROM proj_tracking WHERE model = 'current_plan'",
