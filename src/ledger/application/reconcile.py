@@ -9,6 +9,7 @@ update takes effect at the end of its month. One import is one transaction.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +25,14 @@ from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.state import ItemState
 from ledger.domain.values import Provenance, month_end, month_start, parse_rag
 from ledger.importers.detect import read_document
-from ledger.importers.model import DocumentFormat, Edition, ItemDoc, identity, update_identity
+from ledger.importers.model import (
+    DocumentFormat,
+    Edition,
+    ItemDoc,
+    identity,
+    outcome_key,
+    update_identity,
+)
 
 
 @dataclass(frozen=True)
@@ -138,12 +146,20 @@ class EditionReconciler:
 
     def outcomes(self, item: Item, doc: ItemDoc) -> None:
         state: ItemState = item.state
-        current = {identity(o.text): o for o in state.outcomes.values() if not o.withdrawn}
+        # An outcome's identity leaves its dates out; a later milestone of the same text is
+        # stored with its number ("(milestone 2)"), as the item refuses one text twice.
+        current = {}
+        for o in state.outcomes.values():
+            if not o.withdrawn:
+                text, number = _milestone_of(o.text)
+                current[outcome_key(text, number)] = o
         when = self.structural
         for outcome in doc.outcomes:
             known = current.get(outcome.key)
             if known is None:
-                number = item.add_outcome(outcome.text, outcome.due, outcome.due_label,
+                text = (outcome.text if outcome.milestone <= 1
+                        else f"{outcome.text} (milestone {outcome.milestone})")
+                number = item.add_outcome(text, outcome.due, outcome.due_label,
                                           self.prov(outcome.line, when))
                 self.change(doc.number, "outcome_added",
                             f"#{number} {outcome.text[:60]} [{outcome.due_label or 'no date'}]",
@@ -197,15 +213,16 @@ class EditionReconciler:
                     continue
                 known.add(update.key)
                 words.add(update.words_key)
-                when = month_end(update.month)
-                item.record_update(update.month, update.text,
+                # An update of unknown month is reported by (effective at the end of) its edition.
+                when = month_end(update.month or self.edition.month)
+                item.record_update(update.month or self.edition.month, update.text,
                                    self.prov(update.line, when, attributed_to=update.lead))
                 self.change(doc.number, "update_recorded", f"[{update.month}] {update.text[:60]}",
                             update.line, when)
 
     def completion(self, item: Item, doc: ItemDoc) -> None:
-        month = doc.completion_month()
-        if month and not item.state.complete:
+        month = doc.completion_month() or self.edition.month  # unstated: first reported now
+        if doc.complete and not item.state.complete:
             # A later edition reports completion when it is published, not back in time.
             when = month_end(month) if self.first else month_end(self.edition.month)
             leads = "; ".join(doc.leads)
@@ -227,6 +244,15 @@ class EditionReconciler:
         aggregates: list[Aggregate] = [a for a in (self.catalogue, self.plan) if a is not None]
         aggregates += list(self.items.values())
         return [a for a in aggregates if a.pending_events]
+
+
+_MILESTONE = re.compile(r"^(?P<text>.*) \(milestone (?P<n>\d+)\)$", re.DOTALL)
+
+
+def _milestone_of(text: str) -> tuple[str, int]:
+    """A stored outcome's text and milestone number (1 unless the text says otherwise)."""
+    match = _MILESTONE.match(text)
+    return (match["text"], int(match["n"])) if match else (text, 1)
 
 
 def default_slug(edition: Edition) -> str:
