@@ -238,12 +238,14 @@ class EditionReconciler:
                             f"[{month or 'undated'}] {update.text[:60]}", update.line, when)
 
     def completion(self, item: Item, doc: ItemDoc, then: ItemState | None) -> None:
-        month = doc.completion_month()
-        if month and not (then and then.complete):
+        if doc.complete and not (then and then.complete):
+            stated = doc.completion_month()
+            month = stated or self.edition.month  # no month stated: first reported now
             when = month_end(month)
+            basis = Basis.STATED if stated else Basis.REPORTED
             leads = "; ".join(doc.leads)
             item.state_completion(month, self.prov(doc.line, when, attributed_to=leads,
-                                                   basis=Basis.STATED))
+                                                   basis=basis))
             self.change(doc.number, "completed", month, doc.line, when)
 
     def missing_items(self) -> None:
