@@ -237,9 +237,10 @@ class Reader:
 
     # --- ledger summary / editions -------------------------------------------------
 
-    def summary(self, plan: str, when: When) -> Summary:
-        """2015-legend counts, RAG counts and BEI as of `when`."""
-        return summarise(self.states(plan, when), when.as_of)
+    def summary(self, plan: str, when: When, *, stated_only: bool = False) -> Summary:
+        """2015-legend counts, RAG counts and BEI as of `when` (without assumed items)."""
+        states = [s for s in self.states(plan, when) if not (stated_only and s.assumed)]
+        return summarise(states, when.as_of)
 
     def editions(self, plan: str | None = None) -> list[dict[str, Any]]:
         """Each imported document: month, file, SHA-256, when and by whom, events produced."""

@@ -126,8 +126,9 @@ def test_every_spelling_of_a_month_tag(imported: Cli) -> None:
     """(August / September 2018 updates) is September; (Sept Update) and headings too."""
     months = Counter(u.month for found in items(imported, *ITEMS).values()
                      for u in found.state.updates)
-    assert set(months) == {"2018-07", "2018-08", "2018-09"}
+    assert set(months) == {"2018-07", "2018-08", "2018-09", ""}
     assert months["2018-07"] > 40
+    assert months[""] == 28  # plain, untagged text: older than the bold update, month unknown
     # 178, not 190: a page break (1.7, 2.3) or a trailing "(September Update)" line under
     # several paragraphs (6.4, 6.5) or a list after its ":" (7.1) no longer splits an update.
     assert sum(months.values()) == 178

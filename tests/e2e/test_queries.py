@@ -249,3 +249,22 @@ def test_the_item_history_model_answers_as_the_fold_does(imported: Cli, tmp_path
         assert reader.slippage("cgip-2018", When(as_of)) == reader.slippage(
             "cgip-2018", When(as_of, far)), day
     services.close()
+
+
+def test_stated_only_leaves_out_what_is_assumed(imported: Cli) -> None:
+    """July 2018 precedes every edition: with --stated-only nothing is shown; from 30
+    September all 46 items are reported by the September edition."""
+    assert rows(imported, "plan", "--as-of", "2018-07-31", "--stated-only") == []
+    assert len(rows(imported, "plan", "--as-of", "2018-09-30", "--stated-only")) == 46
+    table = imported("--plan", "cgip-2018", "snapshots", "--from", "2018-07", "--to", "2018-08")
+    assert "*" in table  # assumed cells are marked
+
+
+def test_an_update_whose_month_is_not_stated_has_none(imported: Cli) -> None:
+    """3.3's cell has no bold and no month tag on its latest text: that update is undated,
+    reported in the September 2018 edition, and the table says so."""
+    row = by_item(rows(imported, "plan", "--item", "3.3"))["3.3"]
+    latest = row["latest_update"]
+    assert (latest["month"], latest["basis"], latest["reported"]) == ("", "reported", "2018-09")
+    table = imported("--plan", "cgip-2018", "plan", "--item", "3.3")
+    assert "undated, reported in 2018-09" in table

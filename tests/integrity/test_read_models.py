@@ -18,14 +18,15 @@ EDITS = {
     "changes-deleted": ("DELETE FROM proj_changes WHERE seq = 300",
                         "proj_changes (seq=300): missing from the read model"),
     "changes-inserted": ("INSERT INTO proj_changes SELECT 1000000000, stream, version, "
-                         "recorded_at, effective, plan, item, kind, by, db_role, attributed_to, "
+                         "recorded_at, effective, basis, plan, item, kind, by, db_role, "
+                         "attributed_to, "
                          "before, after, source, note, corrects, topic, state FROM proj_changes "
                          "WHERE seq = 300",
                          "proj_changes (seq=1000000000): a row the events do not give"),
-    "item-history": ("UPDATE proj_item_history SET valid_to = '2018-07-02' WHERE item = '1.3' "
-                     "AND valid_from = '2018-07-01'",
-                     "proj_item_history (plan=cgip-2018, item=1.3, valid_from=2018-07-01): "
-                     "column valid_to says '2018-07-02'"),
+    "item-history": ("UPDATE proj_item_history SET valid_to = '2018-10-02' WHERE item = '1.3' "
+                     "AND valid_from = '2018-09-30'",
+                     "proj_item_history (plan=cgip-2018, item=1.3, valid_from=2018-09-30): "
+                     "column valid_to says '2018-10-02'"),
     "outcomes": ("UPDATE proj_outcomes SET slip_count = 5 WHERE item = '1.3' AND outcome = 2",
                  "proj_outcomes (plan=cgip-2018, item=1.3, outcome=2): column slip_count "
                  "says 5, the events give 0"),

@@ -172,17 +172,19 @@ class EditionReconciler:
             label = outcome.due_label or outcome.due or "no date"
             note = f"edition {self.edition.month} states {label}"
             known = current.get(outcome.key)
-            if known is None:
-                before = ever.get(outcome.key)
+            if known is None or (known.due == outcome.due and known.text != outcome.text):
+                # new here, or the same target in other words: the outcome stated as written
+                before = known or ever.get(outcome.key)
                 item.state_outcome(before.id if before else None, outcome.key, outcome.text,
                                    outcome.due, outcome.due_label,
                                    self.prov(outcome.line, note=note))
-                self.change(doc.number, "outcome_added", f"{outcome.text[:60]} [{label}]",
-                            outcome.line, self.reported)
+                kind = "outcome_added" if known is None else "text_revised"
+                self.change(doc.number, kind, f"{outcome.text[:60]} [{label}]", outcome.line,
+                            self.reported)
             elif known.due != outcome.due:
                 detail = f"#{known.number} {known.due or 'none'} -> {outcome.due or 'none'}"
                 item.state_target(known.id, known.due, outcome.due, outcome.due_label,
-                                  self.prov(outcome.line, note=note))
+                                  outcome.text, self.prov(outcome.line, note=note))
                 self.change(doc.number, "target_moved", detail, outcome.line, self.reported)
         stated = {o.key for o in doc.outcomes}
         for key, known in current.items():

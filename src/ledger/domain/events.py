@@ -132,6 +132,7 @@ class TargetMoved(PlanEvent):
     before: str
     after: str
     after_label: str
+    text: str  # the outcome's text as the edition now writes it (its dates), "" unchanged
 
 
 class OutcomeWithdrawn(PlanEvent):

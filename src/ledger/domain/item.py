@@ -158,7 +158,7 @@ class Item(Aggregate):
             raise InvalidInputError(msg)
         self.trigger_event(
             TargetMoved, outcome=outcome.id, before=outcome.due, after=due,
-            after_label=due_label or due, **prov.fields(),
+            after_label=due_label or due, text="", **prov.fields(),
         )
 
     def withdraw_outcome(self, number: int, prov: Provenance) -> None:
@@ -184,12 +184,13 @@ class Item(Aggregate):
                            **prov.fields())
         return outcome_id
 
-    def state_target(self, outcome_id: int, before: str, due: str, due_label: str,
+    def state_target(self, outcome_id: int, before: str, due: str, due_label: str, text: str,
                      prov: Provenance) -> None:
-        """An edition states another target for an outcome than the ledger had for its date."""
+        """An edition states another target for an outcome than the ledger had for its date
+        (and the outcome's text as it now writes it)."""
         self.trigger_event(TargetMoved, outcome=outcome_id, before=before,
                            after=parse_month(due) if due else "", after_label=due_label or due,
-                           **prov.fields())
+                           text=_clean(text, "the outcome"), **prov.fields())
 
     def state_leads(self, before: list[str], leads: list[str], prov: Provenance) -> None:
         """An edition states the item's leads (all of them)."""

@@ -136,6 +136,7 @@ class ItemState:
                 self._state_outcome(event)
             case TargetMoved():
                 if (outcome := self.outcome_by_id(event.outcome)) is not None:
+                    outcome.text = event.text or outcome.text
                     self._move(outcome, event, event.after, event.after_label)
             case OutcomeWithdrawn():
                 if (outcome := self.outcome_by_id(event.outcome)) is not None:
