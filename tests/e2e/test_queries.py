@@ -84,7 +84,7 @@ def test_a_later_edition_shows_in_slippage_and_changes_and_leaves_the_past_alone
     assert [(r["item"], r["outcome"], r["baseline_due"], r["current_due"], r["slip_count"],
              r["months_slipped"]) for r in slips] == [
         # The text as the outcome was first written keeps its date; the target moved.
-        ("1.3", "Complete the constitutional review (September 2018)", "2018-09", "2018-11", 1,
+        ("1.3", "Complete the constitutional review (November 2018)", "2018-09", "2018-11", 1,
          2)]
     move = slips[0]["moves"][0]
     assert (move["from"], move["to"], move["effective"], move["by"]) == (
@@ -261,10 +261,12 @@ def test_stated_only_leaves_out_what_is_assumed(imported: Cli) -> None:
 
 
 def test_an_update_whose_month_is_not_stated_has_none(imported: Cli) -> None:
-    """3.3's cell has no bold and no month tag on its latest text: that update is undated,
-    reported in the September 2018 edition, and the table says so."""
-    row = by_item(rows(imported, "plan", "--item", "3.3"))["3.3"]
+    """3.1's cell says, in plain text with no month tag, "In train The draft 2017/18 Annual
+    Audit findings letter has not highlighted any…": that update is undated, reported in the
+    September 2018 edition, and the table says so."""
+    row = by_item(rows(imported, "plan", "--item", "3.1"))["3.1"]
     latest = row["latest_update"]
+    assert latest["text"].startswith("In train The draft 2017/18 Annual Audit findings letter")
     assert (latest["month"], latest["basis"], latest["reported"]) == ("", "reported", "2018-09")
-    table = imported("--plan", "cgip-2018", "plan", "--item", "3.3")
+    table = imported("--plan", "cgip-2018", "plan", "--item", "3.1")
     assert "undated, reported in 2018-09" in table
