@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.importers.kerslake import by_page_order, parse
+from ledger.importers.kerslake import _Action, _Value, by_page_order, parse
 from ledger.importers.model import ON_ITS_LINE, PAGE_ORDER, Edition, ItemDoc
 from projections.current_plan import item_sort_key
 from tests.editions import KERSLAKE
@@ -93,7 +93,8 @@ def test_counts_of_what_was_placed_and_how(edition: Edition) -> None:
     timed = [o for i in edition.items for o in i.outcomes]
     assert (len(timed), sum(o.placed == ON_ITS_LINE for o in timed)) == (115, 9)
     led = [b for i in edition.items for b in i.blocks]
-    assert len(led) == 64 and {b.placed for b in led} == {PAGE_ORDER}
+    assert len(led) == 64
+    assert {b.placed for b in led} == {PAGE_ORDER}
     officers_unknown = [u for u in edition.unknowns if "responsible officer" in u]
     assert len(officers_unknown) == 115 - 64
     assert "action 4.13 (line 985): responsible officer TBC (line 997)" in edition.unknowns
@@ -142,8 +143,6 @@ def test_sub_items_sort_by_letter() -> None:
 
 
 def test_page_order_with_no_surplus_is_plain_order() -> None:
-    from ledger.importers.kerslake import _Action, _Value
-
     actions = [_Action("1.1", "a", 1), _Action("1.2", "b", 2)]
     values = [_Value("Feb-15", 3), _Value("Mar-15", 4)]
     assert [v.text for v in by_page_order(actions, values)] == ["Feb-15", "Mar-15"]
