@@ -54,9 +54,14 @@ def item_row(state: ItemState, as_of: date | None) -> dict[str, Any]:
 
 
 def item_sort_key(number: str) -> tuple[int, ...]:
-    """Items in plan order: 1.2 before 1.10."""
-    return tuple(int(part) if part.isdigit() else 0
-                 for part in number.replace("a", ".").split("."))
+    """Items in plan order: 1.2 before 1.10; a lettered sub-item after its item and in
+    letter order (4.6, 4.6a, 4.6b, 4.6c, 4.7)."""
+    key: list[int] = []
+    for part in number.split("."):
+        digits = part.rstrip("abcdefghijklmnopqrstuvwxyz")
+        key.append(int(digits) if digits.isdigit() else 0)
+        key.extend(ord(letter) - ord("a") + 1 for letter in part[len(digits):])
+    return tuple(key)
 
 
 def states_over_time(events: list[PlanEvent]) -> Iterator[tuple[date, ItemState]]:
