@@ -13,7 +13,7 @@ from uuid import UUID
 from ledger.domain.chain import EventRecord, Witness
 from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
 
-COLUMNS = ("seq", "recorded_at", "effective", "plan", "item", "kind", "by", "db_role",
+COLUMNS = ("seq", "recorded_at", "effective", "basis", "plan", "item", "kind", "by", "db_role",
            "attributed_to", "before", "after", "source", "note")
 HIDDEN_KINDS = ("item_filed", "catalogue_opened", "plan_listed")
 
@@ -29,6 +29,7 @@ def change_row(seq: int, plan: str, item: str, event: PlanEvent,
         "version": event.originator_version,
         "recorded_at": witness.at,
         "effective": event.effective.isoformat(),
+        "basis": event.basis,
         "plan": plan,
         "item": item,
         "kind": kind_of(event),

@@ -11,10 +11,11 @@ from typing import Any
 
 from ledger.domain.events import CorrectionRecorded, PlanEvent
 from ledger.domain.state import ItemState, states_at
-from projections.status_summary import baseline_due, derived_status, first_update_month
+from ledger.domain.values import month_of
+from projections.status_summary import baseline_due, derived_status
 
-COLUMNS = ("plan", "theme", "item", "aim", "leads", "rag", "status", "complete", "outcomes",
-           "updates", "latest_update")
+COLUMNS = ("plan", "theme", "item", "basis", "aim", "leads", "rag", "status", "complete",
+           "outcomes", "updates", "latest_update")
 
 
 def item_record(state: ItemState) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def item_record(state: ItemState) -> dict[str, Any]:
     plus what that status is derived from."""
     row = item_row(state, None)
     row["baseline_due"] = baseline_due(state)
-    row["first_update"] = first_update_month(state)
+    row["progress"] = bool(state.updates)
     row["withdrawn"] = state.withdrawn
     return row
 
@@ -34,24 +35,33 @@ def item_row(state: ItemState, as_of: date | None) -> dict[str, Any]:
         "plan": state.plan,
         "theme": state.theme,
         "item": state.number,
+        # Structure shown before the first edition that reports the item is an assumption.
+        "basis": "assumed" if state.assumed else "reported",
         "aim": state.aim,
         "leads": list(state.leads),
         "rag": state.rag,
         "status": derived_status(state, as_of) if as_of else "",
         "complete": state.complete,
-        "outcomes": [{"text": o.text, "due": o.due, "baseline_due": o.baseline_due}
-                     for o in state.outcomes.values() if not o.withdrawn],
+        "outcomes": [{"number": o.number, "text": o.text, "due": o.due,
+                      "baseline_due": o.baseline_due} for o in state.outcomes.values()
+                     if not o.withdrawn],
         "updates": len(state.updates),
-        "latest_update": ({"month": latest.month, "text": latest.text,
+        "latest_update": ({"month": latest.month, "basis": latest.basis,
+                           "reported": month_of(latest.effective), "text": latest.text,
                            "by": latest.attributed_to or latest.recorded_by}
                           if latest else None),
     }
 
 
 def item_sort_key(number: str) -> tuple[int, ...]:
-    """Items in plan order: 1.2 before 1.10."""
-    return tuple(int(part) if part.isdigit() else 0
-                 for part in number.replace("a", ".").split("."))
+    """Items in plan order: 1.2 before 1.10; a lettered sub-item after its item and in
+    letter order (4.6, 4.6a, 4.6b, 4.6c, 4.7)."""
+    key: list[int] = []
+    for part in number.split("."):
+        digits = part.rstrip("abcdefghijklmnopqrstuvwxyz")
+        key.append(int(digits) if digits.isdigit() else 0)
+        key.extend(ord(letter) - ord("a") + 1 for letter in part[len(digits):])
+    return tuple(key)
 
 
 def states_over_time(events: list[PlanEvent]) -> Iterator[tuple[date, ItemState]]:

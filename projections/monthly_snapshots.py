@@ -15,7 +15,7 @@ from ledger.domain.state import ItemState, states_at
 from ledger.domain.values import month_end
 from projections.status_summary import derived_status
 
-COLUMNS = ("month", "plan", "item", "rag", "status", "leads", "updates_in_month")
+COLUMNS = ("month", "plan", "item", "basis", "rag", "status", "leads", "updates_in_month")
 
 
 def months_from(first: str, last: str) -> list[str]:
@@ -33,6 +33,7 @@ def _row(state: ItemState, month: str, end: date) -> dict[str, Any]:
         "month": month,
         "plan": state.plan,
         "item": state.number,
+        "basis": "assumed" if state.assumed else "reported",
         "rag": state.rag,
         "status": derived_status(state, end),
         "leads": list(state.leads),
@@ -41,10 +42,8 @@ def _row(state: ItemState, month: str, end: date) -> dict[str, Any]:
 
 
 def snapshot_rows(events: list[PlanEvent], months: list[str]) -> list[dict[str, Any]]:
-    """One row per month in which the item existed.
-
-    Each month-end's state is read as `states_at` yields it (one pass in the usual case).
-    """
+    """One row per month-end at which the item stood (reported, or assumed before its first
+    report where a dated fact places it there)."""
     ends = {month_end(month): month for month in months}
     return [_row(state, ends[end], end) for end, state in states_at(events, list(ends))
             if not state.withdrawn]

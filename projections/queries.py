@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, or_, select
@@ -29,6 +29,7 @@ from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.current_plan import item_row, item_sort_key
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from projections.monthly_snapshots import months_from, snapshot_rows
+from projections.plan_diff import item_changes
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 from projections.slippage_history import outcome_rows
 from projections.status_summary import Summary, status_at, summarise
@@ -82,8 +83,10 @@ class Reader:
         return [events_of(self.decode_all, stream_rows) for stream_rows in by_stream.values()]
 
     def states(self, plan: str, when: When, item: str | None = None) -> list[ItemState]:
-        """Each item's state as folded from the events in force at `when`."""
-        states = [fold(events) for events in self.item_events(plan, when, item=item)]
+        """Each item's state on `when.as_of`, folded from the events known at `when` (all of
+        them: an item's structure before its first report is assumed from that report)."""
+        states = [fold(events, when.as_of)
+                  for events in self.item_events(plan, when, effective=False, item=item)]
         found = [s for s in states if s is not None]
         return sorted(found, key=lambda s: item_sort_key(s.number))
 
@@ -112,8 +115,8 @@ class Reader:
             for row in stored:
                 if row.pop("withdrawn"):
                     continue
-                due, first = row.pop("baseline_due"), row.pop("first_update")
-                row["status"] = status_at(row["complete"], due, first, when.as_of)
+                due, progress = row.pop("baseline_due"), row.pop("progress")
+                row["status"] = status_at(row["complete"], due, progress, when.as_of)
                 rows.append(row)
         else:
             rows = [item_row(s, when.as_of) for s in self.states(plan, when) if not s.withdrawn]
@@ -224,15 +227,20 @@ class Reader:
 
     def diff(self, plan: str, first: date, second: date, known_at: str | None = None,
              ) -> list[dict[str, Any]]:
-        """The changes that took effect after `first` and by `second`."""
+        """What changed in the plan after `first` and by `second`: each item's state on the
+        two dates compared (as known at `known_at`), one row per change."""
         when = When(second, known_at)
-        return self.changes(plan, when, since=first + timedelta(days=1), until=second)
+        rows = []
+        for events in self.item_events(plan, when, effective=False):
+            rows += item_changes(fold(events, first), fold(events, second))
+        return sorted(rows, key=lambda r: (r["effective"], item_sort_key(r["item"]), r["kind"]))
 
     # --- ledger summary / editions -------------------------------------------------
 
-    def summary(self, plan: str, when: When) -> Summary:
-        """2015-legend counts, RAG counts and BEI as of `when`."""
-        return summarise(self.states(plan, when), when.as_of)
+    def summary(self, plan: str, when: When, *, stated_only: bool = False) -> Summary:
+        """2015-legend counts, RAG counts and BEI as of `when` (without assumed items)."""
+        states = [s for s in self.states(plan, when) if not (stated_only and s.assumed)]
+        return summarise(states, when.as_of)
 
     def editions(self, plan: str | None = None) -> list[dict[str, Any]]:
         """Each imported document: month, file, SHA-256, when and by whom, events produced."""

@@ -42,6 +42,7 @@ changes = Table(
     Column("version", Integer, nullable=False),
     Column("recorded_at", String(40), nullable=False),
     Column("effective", String(10), nullable=False),
+    Column("basis", Text, nullable=False),
     Column("plan", Text, nullable=False),
     Column("item", Text, nullable=False),
     Column("kind", Text, nullable=False),

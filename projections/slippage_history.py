@@ -32,7 +32,8 @@ def outcome_rows(state: ItemState) -> list[dict[str, Any]]:
             "months_slipped": sum(months_between(m.before, m.after) for m in slips),
             "delivered": state.complete,
             "moves": [{"from": m.before, "to": m.after, "effective": m.effective.isoformat(),
-                       "recorded_at": m.timestamp.isoformat(timespec="seconds"),
+                       "basis": m.basis,
+                       "recorded_at": m.recorded_at.isoformat(timespec="seconds"),
                        "by": m.recorded_by, "note": m.note} for m in outcome.moves],
         })
     return rows

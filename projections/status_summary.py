@@ -1,8 +1,10 @@
 """The 2015 legend status of an item as at a date, derived (never typed in), and the counts.
 
-Status follows the legend of the council's December 2015 progress report: TBC
-where no outcome has a date; complete where the item is; otherwise started or
-not (a progress update by then) against its due date (the latest baseline
+Status follows the legend of the council's December 2015 progress report, but
+only as far as the evidence goes: complete where the item is; "No progress
+reported" where no progress update is in force (never "not started": the ledger
+cannot know that); TBC where progress is reported but no outcome has a date;
+otherwise in progress, slipped or not against its due date (the latest baseline
 target of its open outcomes). BEI = items completed by the date ÷ items due
 by their baseline by the date. Pure.
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.domain.state import ItemState
-from ledger.domain.values import month_end, month_of
+from ledger.domain.values import month_end
 
 TBC = "TBC"
 NOT_DUE = "Not due to have started"
@@ -22,7 +24,9 @@ NOT_STARTED_SLIPPED = "Not started – completion slipped"
 IN_PROGRESS_SLIPPED = "In progress – completion slipped"
 IN_PROGRESS = "In progress"
 COMPLETE = "Complete"
-LEGEND = (TBC, NOT_DUE, NOT_STARTED_SLIPPED, IN_PROGRESS_SLIPPED, IN_PROGRESS, COMPLETE)
+NO_PROGRESS = "No progress reported"
+LEGEND = (TBC, NOT_DUE, NOT_STARTED_SLIPPED, IN_PROGRESS_SLIPPED, IN_PROGRESS, COMPLETE,
+          NO_PROGRESS)
 
 
 def baseline_due(state: ItemState) -> str:
@@ -36,26 +40,23 @@ def current_due(state: ItemState) -> str:
     return max((o.due for o in state.outcomes.values() if o.due and not o.withdrawn), default="")
 
 
-def first_update_month(state: ItemState) -> str:
-    """The earliest month any progress update speaks for ("" where none)."""
-    return min((u.month for u in state.updates), default="")
-
-
-def status_at(complete: bool, due: str, first_update: str, as_of: date) -> str:
-    """The 2015 legend status from what it depends on: completion, baseline due, progress."""
+def status_at(complete: bool, due: str, progress: bool, as_of: date) -> str:
+    """The legend status from what it depends on: completion, progress reported (an update in
+    force), baseline due. Without progress data the honest status is "No progress reported";
+    the legend's "not started" statuses would need evidence of not starting, which no
+    document gives, so they are never derived."""
     if complete:
         return COMPLETE
+    if not progress:
+        return NO_PROGRESS
     if not due:
         return TBC
-    passed = as_of > month_end(due)
-    if first_update and first_update <= month_of(as_of):
-        return IN_PROGRESS_SLIPPED if passed else IN_PROGRESS
-    return NOT_STARTED_SLIPPED if passed else NOT_DUE
+    return IN_PROGRESS_SLIPPED if as_of > month_end(due) else IN_PROGRESS
 
 
 def derived_status(state: ItemState, as_of: date) -> str:
-    """The item's status in the 2015 legend as at `as_of`."""
-    return status_at(state.complete, baseline_due(state), first_update_month(state), as_of)
+    """The item's status in the legend as at `as_of` (its state is the state in force then)."""
+    return status_at(state.complete, baseline_due(state), bool(state.updates), as_of)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Summary:
     rags: dict[str, int]
     completed: int
     due_by_baseline: int
+    without_timescale: int = 0
+    without_progress: int = 0
 
     @property
     def bei(self) -> float | None:
@@ -81,4 +84,6 @@ def summarise(states: list[ItemState], as_of: date) -> Summary:
     rags = Counter(s.rag or "none" for s in live)
     due = sum(1 for s in live if (b := baseline_due(s)) and month_end(b) <= as_of)
     return Summary(as_of, {k: statuses.get(k, 0) for k in LEGEND}, dict(sorted(rags.items())),
-                   statuses.get(COMPLETE, 0), due)
+                   statuses.get(COMPLETE, 0), due,
+                   without_timescale=sum(1 for s in live if not baseline_due(s)),
+                   without_progress=sum(1 for s in live if not s.updates))

@@ -71,3 +71,41 @@ def write_october(directory: Path) -> Path:
     path = directory / "cgip-2018-10-october-update.md"
     path.write_text(october_edition(), encoding="utf-8")
     return path
+
+
+def november_edition() -> str:
+    """The November 2018 edition, built from the October one: outcome "Complete the
+    constitutional review" of 1.3 slips again, to January 2019; 1.2's outcome "Actions and
+    changes to group leaders meetings effective" is no longer listed; 2.2's October update is
+    no longer bold (last month's latest update) and a November update reports it complete;
+    item 1.6's lead passes to "City Solicitor"; extra white space throughout."""
+    text = october_edition()
+    text = _replace_once(text, "**October Update 2018**", "**November Update 2018**")
+    text = _replace_once(text, "Complete the constitutional review <b>(November 2018)</b>",
+                         "Complete the constitutional review <b>(January 2019)</b>")
+    text = _replace_once(text, "<p>Actions and changes to group leaders meetings effective from "
+                               "<b>July 2018</b>.</p>", "")
+    text = _replace_once(text, "<b>Workforce strategy consultation opened with staff (October "
+                               "Update)</b> ",
+                         "Workforce strategy consultation opened with staff (October Update)"
+                         "<br><b>Workforce strategy agreed by Cabinet (November Update) "
+                         "COMPLETE</b> ")
+    lines = text.split("\n")
+    row_16 = next(i for i, line in enumerate(lines) if line.startswith("| 1.6 "))
+    lines[row_16] = lines[row_16].replace("Monitoring Officer", "City Solicitor")
+    return "\n".join(line.replace(" | ", "  |  ") if line.startswith("| ") else line
+                     for line in lines)
+
+
+def write_november(directory: Path) -> Path:
+    """The November edition as a file in `directory`."""
+    path = directory / "cgip-2018-11-november-update.md"
+    path.write_text(november_edition(), encoding="utf-8")
+    return path
+
+# What importing the September edition into a new ledger records (the import says: "7
+# theme_added, 46 item_added, 152 outcome_added, 46 lead_changed, 178 update_recorded, 2
+# completed"), with each item also filed in the plan, the plan itself and the edition's record;
+# the catalogue's own event makes the head one more.
+SEPTEMBER_EVENTS = 480
+SEPTEMBER_HEAD = SEPTEMBER_EVENTS + 1

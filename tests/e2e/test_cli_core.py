@@ -138,7 +138,8 @@ def test_json_and_csv_give_the_same_rows_as_the_table(cli: Cli) -> None:
     from_csv = list(csv.DictReader(io.StringIO(cli("history", "1.3", "--format", "csv"))))
     assert from_csv == rows
     table = cli("history", "1.3")
-    assert table.splitlines()[0].split()[:4] == ["event", "recorded_at", "effective", "kind"]
+    assert table.splitlines()[0].split()[:5] == ["event", "recorded_at", "effective", "basis",
+                                                 "kind"]
     assert all(f"1.3@{n}" in table for n in range(1, 7))
 
 

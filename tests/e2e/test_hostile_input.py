@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ledger.cli.app import app as cli_app
 from tests.conftest import Cli, stored_events
-from tests.editions import SEPTEMBER
+from tests.editions import SEPTEMBER, SEPTEMBER_EVENTS
 
 NASTY = "Robert'); DROP TABLE ledger_events;-- $(rm -rf /) `reboot` \"; <script>x</script>"
 
@@ -61,7 +61,7 @@ def test_deeply_nested_markup_is_read_without_a_recursion_error(
     path.write_text(text.replace("Well-organised, stable", nested + " Well-organised, stable", 1),
                     encoding="utf-8")
     out = cli("import", str(path))
-    assert "plan cgip-2018: recorded 496 events" in out
+    assert f"plan cgip-2018: recorded {SEPTEMBER_EVENTS} events" in out
     aim = json.loads(cli("history", "1.1", "--format", "json"))[0]["after"]
     assert "deep" in aim
 

@@ -74,9 +74,14 @@ def test_leads_of_named_items(imported: Cli) -> None:
     assert item(imported, "1.4").state.leads == ["City Solicitor"]
     assert item(imported, "4.13").state.leads == [
         "Chief Operating Officer, Director of Commissioning and Procurement"]
+    # "<b><u>Assistant Director Communications<br/>Chief Operating Officer</u></b>": one joint
+    # block before one set of updates, named as the document names its joint leads ("A / B").
     assert item(imported, "7.2").state.leads == [
-        "Assistant Director Communications", "Chief Operating Officer"]
-    assert item(imported, "2.4").state.leads == []  # the document names none
+        "Assistant Director Communications / Chief Operating Officer"]
+    # 2.3's cell ends with "<b><u>Chief Executive and Leader</u></b>", the heading of 2.4's
+    # updates that the PDF conversion left at the foot of the previous row.
+    assert item(imported, "2.3").state.leads == ["HR Director"]
+    assert item(imported, "2.4").state.leads == ["Chief Executive and Leader"]
 
 
 def test_target_months_of_named_outcomes_in_every_shape(imported: Cli) -> None:
@@ -98,7 +103,10 @@ def test_the_unnumbered_sub_aim_under_6_1_is_kept(imported: Cli) -> None:
     """The statement of partnership values stays with 6.1: its aim, outcome and lead."""
     found = item(imported, "6.1")
     assert "Sub-aim: Statement of partnership values" in found.state.aim
-    assert outcome_due(found, "Building trust between the council")[0] == "2019-01"
+    # "... 'temperature take' evaluation framework (July 2018 onwards) and 6 monthly partner
+    # survey (January 2019)": two milestones of one outcome.
+    trust = [o for o in found.state.outcomes.values() if "Building trust" in o.text]
+    assert [o.due for o in trust] == ["2018-07", "2019-01"]
     assert "Assistant Chief Exec" in found.state.leads
 
 
@@ -118,28 +126,36 @@ def test_every_spelling_of_a_month_tag(imported: Cli) -> None:
     """(August / September 2018 updates) is September; (Sept Update) and headings too."""
     months = Counter(u.month for found in items(imported, *ITEMS).values()
                      for u in found.state.updates)
-    assert set(months) == {"2018-07", "2018-08", "2018-09"}
+    assert set(months) == {"2018-07", "2018-08", "2018-09", ""}
     assert months["2018-07"] > 40
-    assert sum(months.values()) == 190
+    assert months[""] == 28  # plain, untagged text: older than the bold update, month unknown
+    # 178, not 190: a page break (1.7, 2.3) or a trailing "(September Update)" line under
+    # several paragraphs (6.4, 6.5) or a list after its ":" (7.1) no longer splits an update.
+    assert sum(months.values()) == 178
     found = item(imported, "4.12").state.updates
     assert any(u.text.startswith("2018-19 Transition plan currently on track") and
                u.month == "2018-09" for u in found)  # under a "September Update:" heading
 
 
 def test_updates_take_effect_at_the_end_of_their_month(imported: Cli) -> None:
-    """A July update is effective 31 July 2018; the structure from 1 July (earliest tag)."""
+    """A July update is effective 31 July 2018 (stated by its tag); the structure from 30
+    September, the end of the month of the edition that reports it."""
     rows = json.loads(imported("history", "1.2", "--format", "json"))
-    assert rows[0]["effective"] == "2018-07-01"
+    assert (rows[0]["effective"], rows[0]["basis"]) == ("2018-09-30", "reported")
     july = [r for r in rows if r["after"].startswith("[2018-07]")]
     assert [r["effective"] for r in july] == ["2018-07-31"]
     assert rows[0]["source"].startswith("cgip-2018-09-september-update.md#L12 sha256:")
 
 
 def test_completed_items_are_those_whose_every_lead_block_says_so(imported: Cli) -> None:
-    """1.10, 2.6, 3.2 and 4.9 are complete; 1.3 is not (one block still open)."""
+    """3.2 and 4.9 are complete; 1.3 is not (one block still open). Not 1.10: its "Deputy
+    Leader and CMT" block still reports, in September, "Further planned for the beginning of
+    October". Not 2.6: "Some changes made to performance reporting with further improvements
+    to be implemented COMPLETE" is plain untagged text (older than its August update) and
+    still plans work."""
     complete = {n: found.state.completed_month for n, found in items(imported, *ITEMS).items()
                 if found.state.complete}
-    assert complete == {"1.10": "2018-09", "2.6": "2018-09", "3.2": "2018-09", "4.9": "2018-08"}
+    assert complete == {"3.2": "2018-09", "4.9": "2018-08"}
 
 
 def test_no_rag_is_invented(imported: Cli) -> None:
@@ -148,9 +164,11 @@ def test_no_rag_is_invented(imported: Cli) -> None:
 
 
 def test_importing_the_same_edition_again_records_nothing(imported: Cli) -> None:
-    """The second import says 0 events, and the history of an item is unchanged."""
+    """The same file again (same SHA-256) records nothing and says so; history unchanged."""
     before = imported("history", "1.3", "--format", "json")
-    assert "recorded 0 events" in imported("import", str(SEPTEMBER))
+    again = imported("import", str(SEPTEMBER))
+    assert "was imported already, as edition 2018-09" in again
+    assert "nothing recorded" in again
     assert imported("history", "1.3", "--format", "json") == before
 
 
@@ -175,7 +193,7 @@ def test_a_later_edition_records_exactly_its_changes(imported: Cli, tmp_path: Pa
                                                            ["2018-10"])
     assert [u.text for u in item(imported, "2.2").state.updates][-1].startswith(
         "Workforce strategy consultation opened")
-    assert "recorded 0 events" in imported("import", str(october))
+    assert "was imported already" in imported("import", str(october))
 
 
 def test_an_item_missing_from_an_edition_is_reported_not_withdrawn(

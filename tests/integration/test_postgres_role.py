@@ -16,7 +16,7 @@ from ledger.application.reconcile import import_document
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import Provenance
 from ledger.store import EVENTS_TABLE
-from tests.editions import SEPTEMBER
+from tests.editions import SEPTEMBER, SEPTEMBER_EVENTS, SEPTEMBER_HEAD
 
 ROLE_SQL = Path(__file__).resolve().parents[2] / "scripts" / "pg_roles.sql"
 
@@ -36,7 +36,7 @@ def test_the_app_role_can_only_insert_and_select_events(pg_url: str) -> None:
     app_url = pg_url.replace("//ledger@", "//ledger_app@", 1)
     ledger = bootstrap(app_url).ledger
     report = import_document(ledger, SEPTEMBER)
-    assert report.events == 496  # and the catalogue makes 497
+    assert report.events == SEPTEMBER_EVENTS  # and the catalogue makes one more
     assert verify(ledger.app).intact
     engine = ledger.app.engine
     for statement in (f"UPDATE {EVENTS_TABLE} SET topic = 'x'", f"DELETE FROM {EVENTS_TABLE}",
@@ -46,5 +46,5 @@ def test_the_app_role_can_only_insert_and_select_events(pg_url: str) -> None:
                 engine.begin() as conn:
             conn.execute(text(statement))
     with engine.connect() as conn:
-        assert conn.execute(text(f"SELECT count(*) FROM {EVENTS_TABLE}")).scalar() == 497
+        assert conn.execute(text(f"SELECT count(*) FROM {EVENTS_TABLE}")).scalar() == SEPTEMBER_HEAD
     ledger.close()

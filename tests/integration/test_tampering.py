@@ -22,7 +22,7 @@ from ledger.domain.values import Provenance
 from ledger.store import EVENTS_TABLE
 from ledger.store.chain import CHAIN_TABLE, iter_seals
 from tests.conftest import Cli
-from tests.editions import SEPTEMBER
+from tests.editions import SEPTEMBER, SEPTEMBER_HEAD
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_an_untouched_ledger_verifies(ledger: Ledger) -> None:
     """The imported edition's chain is intact from its first event to its last."""
     verdict = verify(ledger.app)
     assert verdict.intact
-    assert verdict.head.position == verdict.events == 497
+    assert verdict.head.position == verdict.events == SEPTEMBER_HEAD
 
 
 def test_an_edited_event_is_named_altered(ledger: Ledger) -> None:
@@ -98,7 +98,7 @@ def test_an_inserted_event_is_named_inserted(ledger: Ledger) -> None:
                           "topic, state) VALUES (:originator_id, 999, :topic, :state)"), forged)
     problem = verify(ledger.app).problem
     assert problem is not None
-    assert (problem.position, problem.what) == (498, "inserted")
+    assert (problem.position, problem.what) == (SEPTEMBER_HEAD + 1, "inserted")
 
 
 def test_two_swapped_events_are_named_reordered(ledger: Ledger) -> None:
@@ -137,7 +137,8 @@ def test_a_rewritten_chain_passes_alone_but_not_against_a_digest(ledger: Ledger)
     assert verify(ledger.app).problem is None
     verdict = verify(ledger.app, parse_digest(digest, "the auditor's digest"))
     assert not verdict.intact
-    assert "position 497: the ledger no longer extends the digest" in verdict.digest_problem
+    expected = f"position {SEPTEMBER_HEAD}: the ledger no longer extends the digest"
+    assert expected in verdict.digest_problem
 
 
 def test_a_broken_link_in_the_chain_table_is_named(ledger: Ledger) -> None:
@@ -152,7 +153,7 @@ def test_a_broken_link_in_the_chain_table_is_named(ledger: Ledger) -> None:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(position=st.integers(min_value=1, max_value=497), offset=st.integers(min_value=0),
+@given(position=st.integers(min_value=1, max_value=SEPTEMBER_HEAD), offset=st.integers(min_value=0),
        flip=st.integers(min_value=1, max_value=255))
 def test_any_byte_changed_anywhere_is_found_at_its_position(
     ledger: Ledger, position: int, offset: int, flip: int,
@@ -177,8 +178,9 @@ def test_the_cli_names_tampering_with_exit_1(cli: Cli, tmp_path: Path) -> None:
     """`ledger verify` exits 0 on an intact ledger, 1 naming the position after a DELETE."""
     cli("import", str(SEPTEMBER))
     out = cli("digest", "--out", str(tmp_path / "digest.json"))
-    assert json.loads(out)["position"] == 497
-    assert "intact: 497 events" in cli("verify", "--digest", str(tmp_path / "digest.json"))
+    assert json.loads(out)["position"] == SEPTEMBER_HEAD
+    verified = cli("verify", "--digest", str(tmp_path / "digest.json"))
+    assert f"intact: {SEPTEMBER_HEAD} events" in verified
     assert "exists" in cli("digest", "--out", str(tmp_path / "digest.json"), code=2)
     ledger = bootstrap(cli.db).ledger
     drop_guards(ledger.app.engine)

@@ -19,11 +19,11 @@ from ledger.application.reconcile import import_document
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import Provenance
 from tests.conftest import _pg_admin_url
-from tests.editions import SEPTEMBER
+from tests.editions import SEPTEMBER, SEPTEMBER_HEAD
 
 ROLE_SQL = Path(__file__).resolve().parents[2] / "scripts" / "pg_roles.sql"
 WRITER, PROJECTOR, AUDITOR = "integrity_writer", "integrity_projector", "integrity_auditor"
-HEAD = 497  # the catalogue's event and the September edition's 496
+HEAD = SEPTEMBER_HEAD  # the catalogue's event and the September edition's
 
 
 def build(url: str) -> None:

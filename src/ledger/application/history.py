@@ -20,6 +20,7 @@ class HistoryRow:
     event: str
     recorded_at: str
     effective: str
+    basis: str
     kind: str
     by: str
     db_role: str
@@ -57,6 +58,7 @@ def history_rows(number: str, sealed: list[tuple[PlanEvent, Witness]]) -> list[H
             event=event_ref(number, event.originator_version),
             recorded_at=_timestamp(witness.at),
             effective=event.effective.isoformat(),
+            basis=event.basis,
             kind=kind_of(event),
             by=event.recorded_by,
             db_role=witness.role,

@@ -1,9 +1,14 @@
-"""Import a plan document: compare its edition with the ledger, record only what changed.
+"""Import a plan document: compare its edition with the plan as of the edition's own month,
+record only what differs.
 
-The first import of a plan records everything, effective from the start of
-the earliest month the document evidences (or `since`); a later edition
-records the differences, effective at the end of its month. A month-tagged
-update takes effect at the end of its month. One import is one transaction.
+An edition is a statement of the plan at the end of its month. It is compared
+with the plan as of that date as known from every other edition and entry, not
+with today's plan, so editions imported in any order tell one history. What
+it reports is recorded effective at its month end (basis `reported`, or from
+`--since`: `entered`); an update or completion whose month the document states
+takes effect at the end of that month (basis `stated`); an update whose month it
+does not state has none. The same file twice records nothing. One import is one
+transaction.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from eventsourcing.domain import Aggregate
 from ledger.application.provenance import current_actor
 from ledger.application.services import Ledger
 from ledger.domain.errors import InvalidInputError, NotFoundError
+from ledger.domain.events import EditionImported
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.state import ItemState
-from ledger.domain.values import Provenance, month_end, month_start, parse_rag
+from ledger.domain.values import Basis, Provenance, month_end, parse_rag
+from ledger.domain.words import identity, update_identity
 from ledger.importers.detect import read_document
-from ledger.importers.model import DocumentFormat, Edition, ItemDoc, identity, update_identity
+from ledger.importers.model import DocumentFormat, Edition, ItemDoc
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class ImportReport:
     missing: list[str] = field(default_factory=list)
     unknowns: list[str] = field(default_factory=list)
     events: int = 0
+    already: str = ""
 
     def count(self, kind: str) -> int:
         """How many changes of one kind."""
@@ -59,8 +67,8 @@ class ImportReport:
 
 @dataclass
 class EditionReconciler:
-    """Compares one edition with the plan in the ledger and records, on the aggregates it
-    touches, each difference with its provenance."""
+    """Compares one edition with the plan as of its month end and records, on the aggregates
+    it touches, each difference with its provenance and basis."""
 
     ledger: Ledger
     edition: Edition
@@ -71,23 +79,29 @@ class EditionReconciler:
     plan: Plan | None = None
     catalogue: Catalogue | None = None
     items: dict[str, Item] = field(default_factory=dict)
-    first: bool = False
 
-    def prov(
-        self, line: int, effective: date, attributed_to: str = "", note: str = "",
-    ) -> Provenance:
+    def prov(self, line: int, effective: date | None = None, attributed_to: str = "",
+             note: str = "", basis: Basis | None = None) -> Provenance:
+        """The provenance of a fact this edition reports (by default: at its date)."""
         source = f"{self.report.file}#L{line} sha256:{self.report.sha256}"
-        return Provenance(self.actor, effective, source, attributed_to, note)
+        if effective is None:
+            effective = self.since or self.as_of
+            basis = basis or (Basis.ENTERED if self.since else Basis.REPORTED)
+        return Provenance(self.actor, effective, source, attributed_to, note,
+                          basis or Basis.REPORTED, self.edition.month)
 
     def change(self, item: str, kind: str, detail: str, line: int, effective: date) -> None:
         self.report.changes.append(Change(item, kind, detail, line, effective.isoformat()))
 
     @property
-    def structural(self) -> date:
-        """When structure (items, outcomes, leads) takes effect."""
-        if self.first:
-            return self.since or month_start(self.edition.earliest_month())
+    def as_of(self) -> date:
+        """The date this edition speaks for: the end of its month."""
         return month_end(self.edition.month)
+
+    @property
+    def reported(self) -> date:
+        """When what this edition reports takes effect (its month end, or `--since`)."""
+        return self.since or self.as_of
 
     def load(self, slug: str) -> None:
         self.catalogue = self.ledger.catalogue()
@@ -96,132 +110,156 @@ class EditionReconciler:
             for number in self.plan.items:
                 self.items[number] = self.ledger.item(slug, number)
             return
-        self.first = True
-        prov = self.prov(1, self.structural)
+        prov = self.prov(1)
         self.plan = Plan.register(slug, self.edition.title or slug, prov)
         self.catalogue.list_plan(slug, prov)
-        self.change("", "plan_registered", self.plan.title, 1, self.structural)
+        self.change("", "plan_registered", self.plan.title, 1, self.reported)
+
+    def already_imported(self) -> EditionImported | None:
+        """This very file (by SHA-256), if the plan has imported it before."""
+        if self.plan is None:
+            return None
+        return next((e for e in self.plan.editions if e.sha256 == self.report.sha256), None)
 
     def themes(self) -> None:
         assert self.plan is not None
         for theme in self.edition.themes:
             if theme.number not in self.plan.themes:
                 self.plan.add_theme(theme.number, theme.title, theme.description,
-                                    self.prov(theme.line, self.structural))
+                                    self.prov(theme.line))
                 self.change("", "theme_added", f"{theme.number}. {theme.title}", theme.line,
-                            self.structural)
+                            self.reported)
 
     def item(self, doc: ItemDoc) -> None:
         assert self.plan is not None
         existing = self.items.get(doc.number)
         if existing is None:
-            prov = self.prov(doc.line, self.structural)
+            prov = self.prov(doc.line)
             self.plan.file_item(doc.number, doc.theme, prov)
             existing = Item.add(self.plan.slug, doc.number, doc.theme, doc.aim, doc.actions, prov)
             self.items[doc.number] = existing
             self.change(doc.number, "item_added", doc.aim.split("\n")[0][:80], doc.line,
-                        self.structural)
+                        self.reported)
+            then: ItemState | None = existing.state_on(self.reported)
         else:
-            self.texts(existing, doc)
-        self.outcomes(existing, doc)
-        self.leads(existing, doc)
-        self.rag(existing, doc)
-        self.updates(existing, doc)
-        self.completion(existing, doc)
+            then = existing.state_on(self.as_of)
+            if then is None:  # the ledger knows it only from later editions
+                existing.report(doc.theme, doc.aim, doc.actions, self.prov(doc.line))
+                self.change(doc.number, "item_added", "reported by this earlier edition",
+                            doc.line, self.reported)
+            else:
+                self.texts(existing, doc, then)
+        then = existing.state_on(self.reported)
+        self.outcomes(existing, doc, then)
+        self.leads(existing, doc, then)
+        self.rag(existing, doc, then)
+        self.updates(existing, doc, then)
+        self.completion(existing, doc, then)
 
-    def texts(self, item: Item, doc: ItemDoc) -> None:
+    def texts(self, item: Item, doc: ItemDoc, then: ItemState) -> None:
         for name, text in (("aim", doc.aim), ("actions", doc.actions)):
-            if identity(getattr(item.state, name)) != identity(text):
-                when = self.structural
-                item.revise_text(name, text, self.prov(doc.line, when))
-                self.change(doc.number, "text_revised", f"{name} revised", doc.line, when)
+            before = getattr(then, name)
+            if identity(before) != identity(text):
+                item.state_text(name, before, text, self.prov(doc.line))
+                self.change(doc.number, "text_revised", f"{name} revised", doc.line,
+                            self.reported)
 
-    def outcomes(self, item: Item, doc: ItemDoc) -> None:
-        state: ItemState = item.state
-        current = {identity(o.text): o for o in state.outcomes.values() if not o.withdrawn}
-        when = self.structural
+    def outcomes(self, item: Item, doc: ItemDoc, then: ItemState | None) -> None:
+        ever = {o.key: o for o in item.state.outcomes.values()}
+        current = {o.key: o for o in (then.outcomes.values() if then else ())
+                   if not o.withdrawn}
         for outcome in doc.outcomes:
+            label = outcome.due_label or outcome.due or "no date"
+            note = f"edition {self.edition.month} states {label}"
             known = current.get(outcome.key)
-            if known is None:
-                number = item.add_outcome(outcome.text, outcome.due, outcome.due_label,
-                                          self.prov(outcome.line, when))
-                self.change(doc.number, "outcome_added",
-                            f"#{number} {outcome.text[:60]} [{outcome.due_label or 'no date'}]",
-                            outcome.line, when)
+            if known is None or (known.due == outcome.due and known.text != outcome.text):
+                # new here, or the same target in other words: the outcome stated as written
+                before = known or ever.get(outcome.key)
+                item.state_outcome(before.id if before else None, outcome.key, outcome.text,
+                                   outcome.due, outcome.due_label,
+                                   self.prov(outcome.line, note=note))
+                kind = "outcome_added" if known is None else "text_revised"
+                self.change(doc.number, kind, f"{outcome.text[:60]} [{label}]", outcome.line,
+                            self.reported)
             elif known.due != outcome.due:
-                note = f"edition {self.edition.month} states {outcome.due_label or 'no date'}"
                 detail = f"#{known.number} {known.due or 'none'} -> {outcome.due or 'none'}"
-                item.move_target(known.number, outcome.due, outcome.due_label,
-                                 self.prov(outcome.line, when, note=note))
-                self.change(doc.number, "target_moved", detail, outcome.line, when)
+                item.state_target(known.id, known.due, outcome.due, outcome.due_label,
+                                  outcome.text, self.prov(outcome.line, note=note))
+                self.change(doc.number, "target_moved", detail, outcome.line, self.reported)
         stated = {o.key for o in doc.outcomes}
         for key, known in current.items():
             if key not in stated:
                 self.report.missing.append(f"item {doc.number} outcome #{known.number}: "
                                            f"{known.text[:60]}")
                 if self.withdraw_missing:
-                    item.withdraw_outcome(known.number, self.prov(doc.line, when,
-                                          note=f"not in edition {self.edition.month}"))
+                    item.withdraw_outcome(known.number, self.prov(
+                        doc.line, note=f"not in edition {self.edition.month}"))
                     self.change(doc.number, "outcome_withdrawn", f"#{known.number}", doc.line,
-                                when)
+                                self.reported)
 
-    def leads(self, item: Item, doc: ItemDoc) -> None:
-        when = self.structural
-        current, stated = list(item.state.leads), doc.leads
-        added = [lead for lead in stated if lead not in current]
-        removed = [lead for lead in current if lead not in stated]
+    def leads(self, item: Item, doc: ItemDoc, then: ItemState | None) -> None:
+        current, stated = list(then.leads if then else []), doc.leads
+        if stated == current or not stated:
+            return
         line = doc.blocks[0].line if doc.blocks else doc.line
-        for old, new in zip(removed, added, strict=False):
-            item.assign_lead(new, self.prov(line, when), replace=old)
-            self.change(doc.number, "lead_changed", f"{old} -> {new}", line, when)
-        for new in added[len(removed):]:
-            item.assign_lead(new, self.prov(line, when), add=True)
-            self.change(doc.number, "lead_changed", f"+ {new}", line, when)
-        for old in removed[len(added):]:
-            item.remove_lead(old, self.prov(line, when))
-            self.change(doc.number, "lead_changed", f"- {old}", line, when)
+        item.state_leads(current, stated, self.prov(line))
+        self.change(doc.number, "lead_changed", f"{'; '.join(current) or 'none'} -> "
+                    f"{'; '.join(stated)}", line, self.reported)
 
-    def rag(self, item: Item, doc: ItemDoc) -> None:
-        if doc.rag and doc.rag != item.state.rag:
-            when = month_end(self.edition.month)
-            item.set_rag(parse_rag(doc.rag), self.prov(doc.rag_line, when))
-            self.change(doc.number, "rag_changed", f"{item.state.rag or 'none'} -> {doc.rag}",
-                        doc.rag_line, when)
+    def rag(self, item: Item, doc: ItemDoc, then: ItemState | None) -> None:
+        before = then.rag if then else ""
+        if doc.rag and doc.rag != before:
+            item.state_rag(before, parse_rag(doc.rag), self.prov(doc.rag_line))
+            self.change(doc.number, "rag_changed", f"{before or 'none'} -> {doc.rag}",
+                        doc.rag_line, self.reported)
 
-    def updates(self, item: Item, doc: ItemDoc) -> None:
-        known = {f"{u.month}|{update_identity(u.text)}" for u in item.state.updates}
-        words = {update_identity(u.text) for u in item.state.updates}
+    def updates(self, item: Item, doc: ItemDoc, then: ItemState | None) -> None:
+        # An update this or an earlier edition (or a person) stated is known; one only a later
+        # edition stated is stated again, so the earliest statement (its lead, its words) wins
+        # whatever the order of import.
+        earlier = [u for u in (then.updates if then else [])
+                   if not u.edition or u.edition <= self.edition.month]
+        known = {(u.month, u.words) for u in earlier}
+        words_known = {u.words for u in earlier}
         for block in doc.blocks:
             for update in block.updates:
-                if update.key in known or (not update.tagged and update.words_key in words):
+                words = update_identity(update.text)
+                month = update.month
+                # Stated: the document gives the month (a tag or heading). Otherwise the month
+                # is the edition's (bold: "latest update") or unknown (plain text), and an
+                # update whose words were reported before is that update, repeated.
+                basis = Basis.STATED if update.tagged else Basis.REPORTED
+                if (month, words) in known or (basis is Basis.REPORTED and words in words_known):
                     continue
-                known.add(update.key)
-                words.add(update.words_key)
-                when = month_end(update.month)
-                item.record_update(update.month, update.text,
-                                   self.prov(update.line, when, attributed_to=update.lead))
-                self.change(doc.number, "update_recorded", f"[{update.month}] {update.text[:60]}",
-                            update.line, when)
+                known.add((month, words))
+                words_known.add(words)
+                when = month_end(month) if month else self.as_of
+                item.record_update(month, update.text, self.prov(
+                    update.line, when, attributed_to=update.lead, basis=basis))
+                self.change(doc.number, "update_recorded",
+                            f"[{month or 'undated'}] {update.text[:60]}", update.line, when)
 
-    def completion(self, item: Item, doc: ItemDoc) -> None:
-        month = doc.completion_month()
-        if month and not item.state.complete:
-            # A later edition reports completion when it is published, not back in time.
-            when = month_end(month) if self.first else month_end(self.edition.month)
+    def completion(self, item: Item, doc: ItemDoc, then: ItemState | None) -> None:
+        if doc.complete and not (then and then.complete):
+            stated = doc.completion_month()
+            month = stated or self.edition.month  # no month stated: first reported now
+            when = month_end(month)
+            basis = Basis.STATED if stated else Basis.REPORTED
             leads = "; ".join(doc.leads)
-            item.report_completion(month, self.prov(doc.line, when, attributed_to=leads))
+            item.state_completion(month, self.prov(doc.line, when, attributed_to=leads,
+                                                   basis=basis))
             self.change(doc.number, "completed", month, doc.line, when)
 
     def missing_items(self) -> None:
         stated = {doc.number for doc in self.edition.items}
         for number, item in self.items.items():
-            if number in stated or item.state.withdrawn:
+            then = item.state_on(self.as_of)
+            if number in stated or then is None or then.withdrawn:
                 continue
             self.report.missing.append(f"item {number}")
             if self.withdraw_missing:
-                when = month_end(self.edition.month)
-                item.withdraw(self.prov(1, when, note=f"not in edition {self.edition.month}"))
-                self.change(number, "item_withdrawn", "", 1, when)
+                item.withdraw(self.prov(1, note=f"not in edition {self.edition.month}"))
+                self.change(number, "item_withdrawn", "", 1, self.reported)
 
     def touched(self) -> list[Aggregate]:
         aggregates: list[Aggregate] = [a for a in (self.catalogue, self.plan) if a is not None]
@@ -269,6 +307,12 @@ def import_document(
     reconciler = EditionReconciler(ledger, doc, report, current_actor(by), since,
                                    withdraw_missing)
     reconciler.load(slug)
+    before = reconciler.already_imported()
+    if before is not None and not withdraw_missing:
+        report.already = (f"{path.name} (sha256 {sha[:12]}…) was imported already, as edition "
+                          f"{before.month} on {before.timestamp:%Y-%m-%d} by "
+                          f"{before.recorded_by}: nothing recorded")
+        return report
     reconciler.themes()
     for done, item_doc in enumerate(doc.items, 1):
         if progress is not None:
@@ -285,7 +329,7 @@ def import_document(
         # The edition's own record counts itself: `events` is what the import stores.
         report.events += 1
         reconciler.plan.record_edition(path.name, sha, doc.month, doc.format.value, report.events,
-                                       reconciler.prov(1, month_end(doc.month)))
+                                       reconciler.prov(1, reconciler.as_of))
         aggregates = reconciler.touched()
     if not dry_run and report.events:
         ledger.save(*aggregates)  # the one save, one transaction, of the whole import

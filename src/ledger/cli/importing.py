@@ -92,6 +92,9 @@ class _Progress:
 
 
 def _print_report(report: ImportReport, dry_run: bool) -> None:
+    if report.already:
+        echo(report.already)
+        return
     if dry_run:
         rows = [vars(change) for change in report.changes]
         echo(render(rows, Format.TABLE, ("item", "kind", "detail", "line", "effective")))

@@ -26,6 +26,9 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="Effective date, YYYY-
 KnownAt = Annotated[str | None, typer.Option("--known-at", help="Recorded moment, YYYY-MM-DD or "
                                              "an ISO timestamp: what the ledger knew then.")]
 ItemOption = Annotated[str | None, typer.Option("--item", help="Only this item.")]
+StatedOnly = Annotated[bool, typer.Option(
+    "--stated-only", help="Leave out what is assumed: items shown before the first edition "
+                          "that reports them (their structure taken from that edition).")]
 
 
 def moment(as_of: str | None, known_at: str | None) -> When:
@@ -60,7 +63,7 @@ def _day(text: str) -> date:
 
 def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme")] = None,
          item: ItemOption = None, as_of: AsOf = None, known_at: KnownAt = None,
-         fmt: FormatOption = Format.TABLE) -> None:
+         stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE) -> None:
     """The plan as of a date: each item's leads, RAG, status, outcomes and latest update.
 
     Example: ledger plan --as-of 2018-07-31 --format json
@@ -69,27 +72,29 @@ def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme"
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.plan(slug, when, theme, item)
+    rows = [r for r in rows if not (stated_only and r["basis"] == "assumed")]
     if fmt is Format.TABLE:
         rows = [_plan_cells(r) for r in rows]
-        echo(render(rows, fmt, ("item", "leads", "rag", "status", "outcomes", "updates",
-                                "latest_update")))
+        echo(render(rows, fmt, ("item", "basis", "leads", "rag", "status", "outcomes",
+                                "updates", "latest_update")))
         return
     echo(render(rows, fmt, COLUMNS))
 
 
 def _plan_cells(row: dict[str, Any]) -> dict[str, Any]:
     latest = row["latest_update"]
+    month = latest and (latest["month"] or f"undated, reported in {latest['reported']}")
     return {**row, "leads": "; ".join(row["leads"]),
             "outcomes": "; ".join(f"{o['due'] or 'TBC'}" for o in row["outcomes"]),
-            "latest_update": f"[{latest['month']}] {latest['text'][:60]}" if latest else ""}
+            "latest_update": f"[{month}] {latest['text'][:60]}" if latest else ""}
 
 
 def snapshots(ctx: typer.Context,
               first: Annotated[str | None, typer.Option("--from", help="First month.")] = None,
               last: Annotated[str | None, typer.Option("--to", help="Last month.")] = None,
-              as_of: AsOf = None, known_at: KnownAt = None,
+              as_of: AsOf = None, known_at: KnownAt = None, stated_only: StatedOnly = False,
               fmt: FormatOption = Format.TABLE) -> None:
-    """The plan at the end of each month: item × month of status and RAG.
+    """The plan at the end of each month: item × month of status and RAG (* assumed).
 
     Example: ledger snapshots --from 2018-07 --to 2018-09
     """
@@ -99,13 +104,15 @@ def snapshots(ctx: typer.Context,
         first, last = (parse_month(first) if first else None), (parse_month(last) if last else None)
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.snapshots(slug, when, first, last)
+    rows = [r for r in rows if not (stated_only and r["basis"] == "assumed")]
     if fmt is not Format.TABLE:
         echo(render(rows, fmt, COLUMNS))
         return
     months = sorted({r["month"] for r in rows})
     grid: dict[str, dict[str, Any]] = {}
     for row in rows:
-        cell = row["status"] + (f" ({row['rag']})" if row["rag"] else "")
+        cell = row["status"] + (f" ({row['rag']})" if row["rag"] else "") + (
+            " *" if row["basis"] == "assumed" else "")
         grid.setdefault(row["item"], {"item": row["item"]})[row["month"]] = cell
     echo(render(list(grid.values()), fmt, ("item", *months)))
 
@@ -159,7 +166,7 @@ def changes(ctx: typer.Context, item: ItemOption = None,
 
 
 def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
-            fmt: FormatOption = Format.TABLE) -> None:
+            stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE) -> None:
     """Items per status and per RAG as at a date, and the baseline execution index.
 
     The status is the 2015 legend's, derived from due dates, progress and the date.
@@ -167,12 +174,15 @@ def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
     Example: ledger --plan kerslake-2015 summary --as-of 2015-12-31
     """
     with reading(ctx, as_of, known_at) as (reader, slug, when):
-        result = reader.summary(slug, when)
+        result = reader.summary(slug, when, stated_only=stated_only)
     rows = [{"measure": "status", "value": k, "items": v} for k, v in result.statuses.items()]
     rows += [{"measure": "rag", "value": k, "items": v} for k, v in result.rags.items()]
     bei = f"{result.bei:.2f}" if result.bei is not None else ""
     rows.append({"measure": "bei", "value": f"{result.completed}/{result.due_by_baseline}",
                  "items": bei})
+    rows.append({"measure": "evidence", "value": "no timescale", "items": result.without_timescale})
+    rows.append({"measure": "evidence", "value": "no progress reported",
+                 "items": result.without_progress})
     echo(render(rows, fmt, ("measure", "value", "items")))
 
 
@@ -184,16 +194,14 @@ def diff(ctx: typer.Context,
 
     Example: ledger diff 2018-07-31 2018-08-31
     """
-    from projections.change_log import COLUMNS
+    from projections.plan_diff import COLUMNS
 
     start, end = _day(first), _day(second)
     if end < start:
         fail(f"{second} is before {first}")
     with reading(ctx, second, known_at) as (reader, slug, _when):
         rows = reader.diff(slug, start, end, _when.known_at)
-    columns = ("effective", "item", "kind", "by", "before", "after") if fmt is Format.TABLE \
-        else (*COLUMNS, "corrected_by")
-    echo(render(rows, fmt, columns))
+    echo(render(rows, fmt, COLUMNS))
 
 
 def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:

@@ -10,7 +10,7 @@ from ledger.cli.context import echo, ledger_at, plan_option, warn
 from ledger.cli.output import Format, FormatOption, render
 
 HISTORY_COLUMNS = (
-    "event", "recorded_at", "effective", "kind", "by", "db_role", "attributed_to",
+    "event", "recorded_at", "effective", "basis", "kind", "by", "db_role", "attributed_to",
     "before", "after", "source", "note", "corrected_by",
 )
 

@@ -28,13 +28,17 @@ def stable_topic(cls: type, topic: str) -> None:
 
 
 class PlanEvent(Aggregate.Event):
-    """Base of every ledger event: the provenance fields."""
+    """Base of every ledger event: the provenance fields. `basis` says how `effective` is
+    known: stated (the document gives the month), reported (first reported in an edition)
+    or entered (typed at the command line)."""
 
     recorded_by: str
     attributed_to: str
     effective: date
     source: str
     note: str
+    basis: str
+    edition: str  # the month of the edition that reported it; "" for a hand entry
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -98,6 +102,15 @@ class ItemAdded(PlanEvent, Aggregate.Created):
     actions: str
 
 
+class ItemReported(PlanEvent):
+    """An edition reports an item that the ledger first learned of from a later edition: the
+    item as that edition states it, in force from this event's effective date."""
+
+    theme: str
+    aim: str
+    actions: str
+
+
 class TextRevised(PlanEvent):
     field: str  # "aim" or "actions"
     before: str
@@ -105,7 +118,10 @@ class TextRevised(PlanEvent):
 
 
 class OutcomeAdded(PlanEvent):
+    """An outcome stated: new, or (from an edition) restated with its target at this date."""
+
     outcome: int
+    key: str  # its identity: its words without dates (one per milestone of a trajectory)
     text: str
     due: str  # YYYY-MM, or "" where the target is TBC / not given
     due_label: str  # the target as the document wrote it ("Spring 15", "TBC")
@@ -116,6 +132,7 @@ class TargetMoved(PlanEvent):
     before: str
     after: str
     after_label: str
+    text: str  # the outcome's text as the edition now writes it (its dates), "" unchanged
 
 
 class OutcomeWithdrawn(PlanEvent):
@@ -140,8 +157,16 @@ class RagSet(PlanEvent):
     after: str
 
 
+class LeadsStated(PlanEvent):
+    """An edition states the item's leads, all of them (an import asserts the whole list, so
+    editions imported in any order give the same leads at every date)."""
+
+    leads: list[str]
+    before: list[str]  # the leads the ledger had for this date when it was recorded
+
+
 class UpdateRecorded(PlanEvent):
-    month: str  # YYYY-MM the update speaks for
+    month: str  # YYYY-MM the update speaks for; "" where the document does not say
     text: str
 
 
@@ -177,6 +202,7 @@ KIND: dict[type[PlanEvent], str] = {
     CatalogueOpened: "catalogue_opened",
     PlanListed: "plan_listed",
     ItemAdded: "item_added",
+    ItemReported: "item_added",
     TextRevised: "text_revised",
     OutcomeAdded: "outcome_added",
     TargetMoved: "target_moved",
@@ -184,6 +210,7 @@ KIND: dict[type[PlanEvent], str] = {
     LeadAssigned: "lead_changed",
     LeadReassigned: "lead_changed",
     LeadRemoved: "lead_changed",
+    LeadsStated: "lead_changed",
     RagSet: "rag_changed",
     UpdateRecorded: "update_recorded",
     CompletionReported: "completed",
@@ -196,6 +223,8 @@ KIND: dict[type[PlanEvent], str] = {
 # (`--rag`, `--due`...) -> the event field it replaces. An empty replacement retracts.
 CORRECTABLE: dict[type[PlanEvent], dict[str, str]] = {
     ItemAdded: {"aim": "aim", "actions": "actions"},
+    ItemReported: {"aim": "aim", "actions": "actions"},
+    LeadsStated: {},
     TextRevised: {"text": "after"},
     OutcomeAdded: {"text": "text", "due": "due"},
     TargetMoved: {"due": "after"},
@@ -241,7 +270,11 @@ def describe(event: PlanEvent) -> tuple[str, str]:  # noqa: PLR0911, PLR0912 - a
         case RagSet():
             return event.before, event.after
         case UpdateRecorded():
-            return "", f"[{event.month}] {event.text}"
+            return "", f"[{event.month or 'undated'}] {event.text}"
+        case LeadsStated():
+            return "; ".join(event.before), "; ".join(event.leads) or "no lead"
+        case ItemReported():
+            return "", f"item reported: {event.aim}"
         case CompletionReported():
             return "", f"complete ({event.month})"
         case ItemReopened():
@@ -266,7 +299,8 @@ def describe(event: PlanEvent) -> tuple[str, str]:  # noqa: PLR0911, PLR0912 - a
 
 # Sizes a person can type or a document can hold; anything larger is refused at the command,
 # so that no stored event is ever too big for a read model or a screen.
-NAME_FIELDS = frozenset({"recorded_by", "attributed_to", "lead", "before", "after", "slug"})
+NAME_FIELDS = frozenset({"recorded_by", "attributed_to", "lead", "leads", "before", "after",
+                         "slug"})
 NAME_LIMIT = 200
 TEXT_LIMIT = 20_000
 SOURCE_LIMIT = 65_000
@@ -275,7 +309,8 @@ SOURCE_LIMIT = 65_000
 def check_sizes(event: PlanEvent) -> None:
     """Refuse an event with a text field over its limit, naming the field and the change."""
     for name, value in vars(event).items():
-        texts = value.values() if isinstance(value, dict) else [value]
+        texts = (value.values() if isinstance(value, dict) else value
+                 if isinstance(value, list) else [value])
         for text in texts:
             if not isinstance(text, str):
                 continue

@@ -8,6 +8,8 @@ stream, so corrections are honoured the same way here and in projections. Pure.
 
 from __future__ import annotations
 
+from datetime import date
+
 from eventsourcing.domain import Aggregate
 
 from ledger.domain.errors import InvalidInputError, NoChangeError, NotFoundError
@@ -17,10 +19,12 @@ from ledger.domain.events import (
     CorrectionRecorded,
     ItemAdded,
     ItemReopened,
+    ItemReported,
     ItemWithdrawn,
     LeadAssigned,
     LeadReassigned,
     LeadRemoved,
+    LeadsStated,
     OutcomeAdded,
     OutcomeWithdrawn,
     PlanEvent,
@@ -33,7 +37,8 @@ from ledger.domain.events import (
 )
 from ledger.domain.ids import check_item_number, item_id
 from ledger.domain.state import ItemState, OutcomeState, fold
-from ledger.domain.values import Provenance, Rag, parse_month, parse_rag
+from ledger.domain.values import Basis, Provenance, Rag, parse_month, parse_rag
+from ledger.domain.words import identity
 
 TEXT_FIELDS = ("aim", "actions")
 
@@ -52,6 +57,7 @@ class Item(Aggregate):
     def __init__(self) -> None:
         self.history: list[PlanEvent] = []
         self._state: ItemState | None = None
+        self._latest = date.min
 
     @classmethod
     def add(
@@ -66,17 +72,25 @@ class Item(Aggregate):
 
     @property
     def state(self) -> ItemState:
-        """The item as its events say it is now."""
+        """The item as its events say it is now (everything recorded, in effective order)."""
         assert self._state is not None, "an item stream starts with ItemAdded"
         return self._state
 
+    def state_on(self, day: date) -> ItemState | None:
+        """The item as it stood on `day`, as known from every event recorded (no assumption:
+        None where no edition had reported it by then)."""
+        return fold(self.history, day, assume=False)
+
     def absorb(self, event: PlanEvent) -> None:
-        """Evolve by one event of this stream (a correction refolds the whole stream)."""
+        """Evolve by one event of this stream; an event effective before the latest applied,
+        or a correction, refolds the whole stream in effective order."""
         self.history.append(event)
-        if isinstance(event, CorrectionRecorded) or self._state is None:
+        if (isinstance(event, CorrectionRecorded) or self._state is None
+                or event.effective < self._latest):
             self._state = fold(self.history)
         else:
             self._state.apply(event)
+        self._latest = max(self._latest, event.effective)
 
     # --- guards ------------------------------------------------------------
 
@@ -121,12 +135,15 @@ class Item(Aggregate):
                 msg = f"item {self.state.number} already has this outcome (#{outcome.number})"
                 raise NoChangeError(msg)
         due = parse_month(due) if due else ""
-        number = max(self.state.outcomes, default=0) + 1
         self.trigger_event(
-            OutcomeAdded, outcome=number, text=text, due=due, due_label=due_label or due,
-            **prov.fields(),
+            OutcomeAdded, outcome=self._next_outcome_id(), key=identity(text), text=text,
+            due=due, due_label=due_label or due, **prov.fields(),
         )
-        return number
+        return len(self.state.outcomes)
+
+    def _next_outcome_id(self) -> int:
+        ids = [e.outcome for e in self.history if isinstance(e, OutcomeAdded)]
+        return max(ids, default=0) + 1
 
     def move_target(self, number: int, due: str, due_label: str, prov: Provenance) -> None:
         """Move an outcome's target month (a slip when later); earlier needs a note."""
@@ -140,14 +157,58 @@ class Item(Aggregate):
                    f"({outcome.due} -> {due}) needs a reason: --note")
             raise InvalidInputError(msg)
         self.trigger_event(
-            TargetMoved, outcome=number, before=outcome.due, after=due,
-            after_label=due_label or due, **prov.fields(),
+            TargetMoved, outcome=outcome.id, before=outcome.due, after=due,
+            after_label=due_label or due, text="", **prov.fields(),
         )
 
     def withdraw_outcome(self, number: int, prov: Provenance) -> None:
         """Withdraw an outcome; it stays in the history."""
-        self.check_outcome(number)
-        self.trigger_event(OutcomeWithdrawn, outcome=number, **prov.fields())
+        outcome = self.check_outcome(number)
+        self.trigger_event(OutcomeWithdrawn, outcome=outcome.id, **prov.fields())
+
+    # --- what an edition states (as of its date; the reconciler decides what differs) ------
+
+    def report(self, theme: str, aim: str, actions: str, prov: Provenance) -> None:
+        """An edition reports this item at a date before the ledger's first report of it."""
+        self.trigger_event(ItemReported, theme=theme, aim=" ".join(aim.split()),
+                           actions=" ".join(actions.split()), **prov.fields())
+
+    def state_outcome(self, outcome_id: int | None, key: str, text: str, due: str,
+                      due_label: str, prov: Provenance) -> int:
+        """An edition states an outcome (new, or one the ledger knows only from other
+        editions) with its target; returns the outcome's id."""
+        outcome_id = outcome_id or self._next_outcome_id()
+        self.trigger_event(OutcomeAdded, outcome=outcome_id, key=key,
+                           text=_clean(text, "the outcome"),
+                           due=parse_month(due) if due else "", due_label=due_label or due,
+                           **prov.fields())
+        return outcome_id
+
+    def state_target(self, outcome_id: int, before: str, due: str, due_label: str, text: str,
+                     prov: Provenance) -> None:
+        """An edition states another target for an outcome than the ledger had for its date
+        (and the outcome's text as it now writes it)."""
+        self.trigger_event(TargetMoved, outcome=outcome_id, before=before,
+                           after=parse_month(due) if due else "", after_label=due_label or due,
+                           text=_clean(text, "the outcome"), **prov.fields())
+
+    def state_leads(self, before: list[str], leads: list[str], prov: Provenance) -> None:
+        """An edition states the item's leads (all of them)."""
+        self.trigger_event(LeadsStated, leads=[" ".join(lead.split()) for lead in leads],
+                           before=before, **prov.fields())
+
+    def state_text(self, field: str, before: str, text: str, prov: Provenance) -> None:
+        """An edition states another aim or actions than the ledger had for its date."""
+        self.trigger_event(TextRevised, field=field, before=before, after=" ".join(text.split()),
+                           **prov.fields())
+
+    def state_rag(self, before: str, rag: Rag, prov: Provenance) -> None:
+        """An edition states a RAG status in words."""
+        self.trigger_event(RagSet, before=before, after=rag.value, **prov.fields())
+
+    def state_completion(self, month: str, prov: Provenance) -> None:
+        """An edition reports the item complete."""
+        self.trigger_event(CompletionReported, month=parse_month(month), **prov.fields())
 
     def assign_lead(
         self, lead: str, prov: Provenance, replace: str | None = None, add: bool = False,
@@ -188,8 +249,8 @@ class Item(Aggregate):
         self.trigger_event(RagSet, before=self.state.rag, after=rag.value, **prov.fields())
 
     def record_update(self, month: str, text: str, prov: Provenance) -> None:
-        """Record a progress update for a month."""
-        month = parse_month(month)
+        """Record a progress update for a month ("" where the document does not say)."""
+        month = parse_month(month) if month or prov.basis is not Basis.REPORTED else ""
         self.trigger_event(
             UpdateRecorded, month=month, text=_clean(text, "the update"), **prov.fields(),
         )

@@ -1,9 +1,13 @@
-"""The state of one item, folded from its events; corrections applied, nothing lost.
+"""The state of one item, folded from its events in effective order; corrections applied.
 
-`fold(events)` is the one place that says what a sequence of item events
-means: the item as an auditor reads it. It never raises on odd history
-(a correction may make a later event refer to nothing); guards live on the
-aggregate. Pure: no I/O.
+`fold(events, as_of)` is the one place that says what a sequence of item events
+means: the item as it stood on a day, whatever order the events were recorded
+in. Events apply in effective order (recorded order only breaks ties) and each
+asserts a value (a target, the leads, a text), so backfilling an old edition
+after a new one gives the same answer as importing them in order. Before the
+first edition that reports the item, its structure is an assumption taken from
+that earliest report, and the state says so. It never raises on odd history;
+guards live on the aggregate. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import pairwise
 from typing import Any
 
 from ledger.domain.events import (
@@ -20,37 +23,63 @@ from ledger.domain.events import (
     CorrectionRecorded,
     ItemAdded,
     ItemReopened,
+    ItemReported,
     ItemWithdrawn,
     LeadAssigned,
     LeadReassigned,
     LeadRemoved,
+    LeadsStated,
     OutcomeAdded,
     OutcomeWithdrawn,
     PlanEvent,
     RagSet,
     TargetMoved,
     TextRevised,
-    UpdateRecorded,
 )
+from ledger.domain.events import UpdateRecorded as UpdateEvent
+from ledger.domain.values import Basis
+from ledger.domain.words import update_identity
+
+STRUCTURE = (ItemAdded, ItemReported, TextRevised, OutcomeAdded, TargetMoved, LeadAssigned,
+             LeadReassigned, LeadRemoved, LeadsStated)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A target's move in effective time: from what it was then to what the event asserts."""
+
+    before: str
+    after: str
+    effective: date
+    recorded_at: datetime
+    recorded_by: str
+    note: str
+    basis: str
+    version: int
 
 
 @dataclass
 class OutcomeState:
-    """A deliverable: its current target and its baseline (the first target ever)."""
+    """A deliverable: its current target and its baseline (the first target in effective
+    time). `id` is how events name it; `number` is its place in the item, in the order the
+    outcomes were first reported (what people type and read)."""
 
+    id: int
     number: int
+    key: str
     text: str
     due: str
     due_label: str
     baseline_due: str
     baseline_label: str
     withdrawn: bool = False
-    moves: list[TargetMoved] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
 
 
 @dataclass
 class UpdateState:
-    """One progress update, with whose it is and when the ledger heard of it."""
+    """One progress update: its month ("" where the document does not say), how that is known,
+    whose it is and when the ledger heard of it."""
 
     version: int
     month: str
@@ -59,11 +88,15 @@ class UpdateState:
     recorded_by: str
     effective: date
     recorded_at: datetime
+    basis: str
+    edition: str
+    words: str = ""
 
 
 @dataclass
 class ItemState:
-    """An item as its events say it is now."""
+    """An item as its events say it stood (`assumed`: before the first edition that reports
+    it, its structure is taken from that earliest report)."""
 
     plan: str
     number: str
@@ -78,61 +111,121 @@ class ItemState:
     completed_month: str = ""
     withdrawn: bool = False
     corrected: dict[int, int] = field(default_factory=dict)
+    assumed: bool = False
+    reported_from: date | None = None
+    touched: dict[str, PlanEvent] = field(default_factory=dict)  # what last changed each fact
 
     @classmethod
     def start(cls, event: ItemAdded) -> ItemState:
-        """The item as its first event creates it."""
+        """The item as its first event names it."""
         return cls(event.plan, event.number, event.theme, event.aim, event.actions)
 
+    def outcome_by_id(self, outcome_id: int) -> OutcomeState | None:
+        """The outcome events call `outcome_id`."""
+        return next((o for o in self.outcomes.values() if o.id == outcome_id), None)
+
     def apply(self, event: PlanEvent) -> None:  # noqa: PLR0912 - one branch per kind
-        """Evolve this state by one (already corrected) event."""
+        """Evolve this state by one (already corrected) event, in effective order."""
         match event:
+            case ItemAdded() | ItemReported():
+                for name in ("theme", "aim", "actions"):
+                    self._set(name, getattr(event, name), event)
             case TextRevised():
-                setattr(self, event.field, event.after)
+                self._set(event.field, event.after, event)
             case OutcomeAdded():
-                self.outcomes[event.outcome] = OutcomeState(
-                    event.outcome, event.text, event.due, event.due_label,
-                    event.due, event.due_label,
-                )
+                self._state_outcome(event)
             case TargetMoved():
-                if (outcome := self.outcomes.get(event.outcome)) is not None:
-                    outcome.due, outcome.due_label = event.after, event.after_label
-                    outcome.moves.append(event)
+                if (outcome := self.outcome_by_id(event.outcome)) is not None:
+                    outcome.text = event.text or outcome.text
+                    self._move(outcome, event, event.after, event.after_label)
             case OutcomeWithdrawn():
-                if (outcome := self.outcomes.get(event.outcome)) is not None:
+                if (outcome := self.outcome_by_id(event.outcome)) is not None:
                     outcome.withdrawn = True
-            case LeadAssigned():
-                if event.lead not in self.leads:
-                    self.leads.append(event.lead)
-            case LeadReassigned():
-                if event.before in self.leads:
-                    self.leads[self.leads.index(event.before)] = event.after
-                elif event.after not in self.leads:
-                    self.leads.append(event.after)
-            case LeadRemoved():
-                if event.lead in self.leads:
-                    self.leads.remove(event.lead)
+                    self.touched[f"outcome:{outcome.id}"] = event
+            case LeadsStated() | LeadAssigned() | LeadReassigned() | LeadRemoved():
+                self._set("leads", _leads_after(self.leads, event), event)
             case RagSet():
-                self.rag = event.after
-            case UpdateRecorded():
-                self.updates.append(UpdateState(
-                    event.originator_version, event.month, event.text,
-                    event.attributed_to, event.recorded_by, event.effective, event.timestamp,
-                ))
+                self._set("rag", event.after, event)
+            case UpdateEvent():
+                self._update(event)
             case CompletionReported():
-                self.complete, self.completed_month = True, event.month
+                self.completed_month = event.month
+                self._set("complete", True, event)
             case ItemReopened():
-                self.complete, self.completed_month = False, ""
+                self.completed_month = ""
+                self._set("complete", False, event)
             case ItemWithdrawn():
-                self.withdrawn = True
+                self._set("withdrawn", True, event)
             case CorrectionRecorded():
                 self.corrected[event.corrects] = event.originator_version
 
+    def _set(self, name: str, value: Any, event: PlanEvent) -> None:
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+            self.touched[name] = event
+
+    def _state_outcome(self, event: OutcomeAdded) -> None:
+        outcome = self.outcome_by_id(event.outcome)
+        label = event.due_label or event.due
+        if outcome is None:
+            number = len(self.outcomes) + 1
+            self.outcomes[number] = OutcomeState(event.outcome, number, event.key, event.text,
+                                                 event.due, label, event.due, label)
+            self.touched[f"outcome:{event.outcome}"] = event
+            return
+        outcome.text, outcome.withdrawn = event.text, False
+        self._move(outcome, event, event.due, label)
+
+    def _move(self, outcome: OutcomeState, event: PlanEvent, due: str, label: str) -> None:
+        if due != outcome.due:
+            outcome.moves.append(Move(outcome.due, due, event.effective, event.timestamp,
+                                      event.recorded_by, event.note, event.basis,
+                                      event.originator_version))
+            self.touched[f"outcome:{outcome.id}"] = event
+        outcome.due, outcome.due_label = due, label or due
+
+    def _update(self, event: UpdateEvent) -> None:
+        words = update_identity(event.text)
+        for known in self.updates:
+            if known.words != words:
+                continue
+            if known.month == event.month:
+                return  # the same update stated again
+            if event.basis == Basis.STATED and known.basis != Basis.STATED:
+                # a stated month for an update first seen without one
+                known.month, known.basis = event.month, event.basis
+                return
+            if event.basis != Basis.STATED:
+                return  # a repetition, its month not stated: the update seen before
+        self.updates.append(UpdateState(
+            event.originator_version, event.month, event.text, event.attributed_to,
+            event.recorded_by, event.effective, event.timestamp, event.basis, event.edition,
+            words))
+
     def latest_update(self) -> UpdateState | None:
-        """The update for the latest month (the latest recorded within that month)."""
+        """The update for the latest stated month (undated ones are older than any dated)."""
         if not self.updates:
             return None
-        return max(self.updates, key=lambda u: (u.month, u.version))
+        # The latest month; within it, the last in effective order (not in recorded order,
+        # which depends on the order editions were imported).
+        return max(reversed(self.updates), key=lambda u: u.month)
+
+
+def _leads_after(leads: list[str], event: PlanEvent) -> list[str]:
+    """The leads after a lead event: a whole list stated, or one assigned, replaced, removed."""
+    after = list(leads)
+    match event:
+        case LeadsStated():
+            after = list(event.leads)
+        case LeadAssigned() if event.lead not in after:
+            after.append(event.lead)
+        case LeadReassigned() if event.before in after:
+            after[after.index(event.before)] = event.after
+        case LeadReassigned() if event.after not in after:
+            after.append(event.after)
+        case LeadRemoved() if event.lead in after:
+            after.remove(event.lead)
+    return after
 
 
 def corrected_event(event: PlanEvent, replacement: dict[str, str]) -> PlanEvent:
@@ -144,51 +237,62 @@ def corrected_event(event: PlanEvent, replacement: dict[str, str]) -> PlanEvent:
     return dataclasses.replace(event, **values)
 
 
-def fold(events: list[PlanEvent]) -> ItemState | None:
-    """The item that these events (in stream order) describe, corrections applied.
+def effective_order(event: PlanEvent) -> tuple[date, str, int]:
+    """Effective date first; on one date, an earlier edition's statement before a later one's
+    (hand entries after the editions); recorded order last."""
+    return event.effective, event.edition or "~", event.originator_version
 
-    The latest correction of an event wins; an empty replacement retracts it.
-    """
+
+def in_effective_order(events: list[PlanEvent]) -> list[PlanEvent]:
+    """The stream's events as corrected (a retracted one left out), in effective order (see
+    `effective_order`); corrections themselves last (they restate the past)."""
     fixes = {e.corrects: e for e in events if isinstance(e, CorrectionRecorded)}
-    state: ItemState | None = None
+    corrected: list[PlanEvent] = []
     for event in events:
+        if isinstance(event, CorrectionRecorded):
+            continue
         fix = fixes.get(event.originator_version)
         if fix is not None:
             if not fix.replacement:
                 continue
             event = corrected_event(event, fix.replacement)  # noqa: PLW2901
-        if isinstance(event, ItemAdded) and state is None:
-            state = ItemState.start(event)
-        elif state is not None:
-            state.apply(event)
+        corrected.append(event)
+    corrected.sort(key=effective_order)
+    return corrected + [e for e in events if isinstance(e, CorrectionRecorded)]
+
+
+def fold(events: list[PlanEvent], as_of: date | None = None, *,
+         assume: bool = True) -> ItemState | None:
+    """The item on `as_of` (None: with everything recorded) from its events in any order.
+
+    In force: events effective by `as_of`. Before the first report of the item, it is shown
+    only where a fact in force places it (a dated update): its structure is then the earliest
+    report's, marked `assumed` (`assume=False`: not shown at all).
+    """
+    origin = next((e for e in events if isinstance(e, ItemAdded)), None)
+    if origin is None:
+        return None
+    ordered = in_effective_order(events)
+    reports = [e.effective for e in ordered if isinstance(e, ItemAdded | ItemReported)]
+    first_report = min(reports, default=origin.effective)
+    in_force = ordered if as_of is None else [
+        e for e in ordered if isinstance(e, CorrectionRecorded) or e.effective <= as_of]
+    assumed = as_of is not None and as_of < first_report
+    if assumed:
+        if not assume or not any(not isinstance(e, CorrectionRecorded) for e in in_force):
+            return None
+        in_force = [e for e in ordered if e.effective == first_report
+                    and isinstance(e, STRUCTURE)] + in_force
+    state = ItemState.start(origin)
+    state.assumed, state.reported_from = assumed, first_report
+    for event in in_force:
+        state.apply(event)
     return state
 
 
 def states_at(events: list[PlanEvent], days: list[date]) -> Iterator[tuple[date, ItemState]]:
-    """For each day (ascending), the item as the events in force on it make it.
-
-    In force: effective by that day, and every correction (a correction restates the
-    past). A stream in effective order with no corrections is folded in one pass (the
-    state yielded is then the same object, advanced: read it before the next step);
-    otherwise each day is folded from its own events.
-    """
-    in_order = all(a.effective <= b.effective for a, b in pairwise(events))
-    if in_order and not any(isinstance(e, CorrectionRecorded) for e in events):
-        state: ItemState | None = None
-        position = 0
-        for day in days:
-            while position < len(events) and events[position].effective <= day:
-                event = events[position]
-                if state is None and isinstance(event, ItemAdded):
-                    state = ItemState.start(event)
-                elif state is not None:
-                    state.apply(event)
-                position += 1
-            if state is not None:
-                yield day, state
-        return
+    """For each day (ascending), the item as the events in force on it make it."""
     for day in days:
-        folded = fold([e for e in events
-                       if isinstance(e, CorrectionRecorded) or e.effective <= day])
+        folded = fold(events, day)
         if folded is not None:
             yield day, folded

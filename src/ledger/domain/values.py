@@ -92,13 +92,22 @@ def months_between(earlier: str, later: str) -> int:
     return (int(later[:4]) - int(earlier[:4])) * 12 + int(later[5:7]) - int(earlier[5:7])
 
 
+class Basis(StrEnum):
+    """How an effective date is known."""
+
+    STATED = "stated"  # the document gives the month (a tag, a heading, the bold of its month)
+    REPORTED = "reported"  # first reported in an edition; the document does not say when
+    ENTERED = "entered"  # typed at the command line
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Who, when, why and from where: carried by every event.
 
     `recorded_by` entered it; `attributed_to` is whose change it is (may be
-    empty); `effective` is when it took effect in the world; `source` is the
-    command line or the document (SHA-256 and line); `note` is the reason.
+    empty); `effective` is when it took effect in the world and `basis` how that
+    date is known; `source` is the command line or the document (SHA-256 and
+    line); `note` is the reason.
     """
 
     recorded_by: str
@@ -106,6 +115,8 @@ class Provenance:
     source: str
     attributed_to: str = ""
     note: str = ""
+    basis: Basis = Basis.ENTERED
+    edition: str = ""  # the month of the edition that reported it ("" for a hand entry)
 
     def __post_init__(self) -> None:
         if not self.recorded_by.strip():
@@ -120,6 +131,8 @@ class Provenance:
             "effective": self.effective,
             "source": self.source,
             "note": self.note,
+            "basis": self.basis.value,
+            "edition": self.edition,
         }
 
 

@@ -8,9 +8,11 @@ break across pages and repeat their headers. Everything after the tables
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 
+from ledger.domain.words import identity
 from ledger.importers.model import (
     DocumentError,
     DocumentFormat,
@@ -18,7 +20,6 @@ from ledger.importers.model import (
     ItemDoc,
     OutcomeDoc,
     ThemeDoc,
-    identity,
 )
 from ledger.importers.outcomes import outcomes_of
 from ledger.importers.text import MONTH, Segment, month_number, plain, segments
@@ -182,7 +183,22 @@ class CgipReader:
             doc.blocks = parts.reader.result()
             doc.rag, doc.rag_line = parts.reader.rag, parts.reader.rag_line
             items.append(doc)
+        _carry_trailing_leads(items)
         return Edition(FORMAT, self.name, title, self.month, self.themes, items)
+
+
+def _carry_trailing_leads(items: list[ItemDoc]) -> None:
+    """A lead heading left at the end of an item's cell, with no update after it, heads the
+    next item's first lead block where that block names no lead (the PDF conversion put the
+    heading at the foot of the previous row)."""
+    for doc, following in itertools.pairwise(items):
+        if not doc.blocks or not following.blocks or doc.theme != following.theme:
+            continue
+        trailing, first = doc.blocks[-1], following.blocks[0]
+        if trailing.lead and not trailing.updates and not first.lead:
+            doc.blocks.pop()
+            first.lead = trailing.lead
+            first.updates = [replace(u, lead=trailing.lead) for u in first.updates]
 
 
 def _unique(outcomes: list[OutcomeDoc]) -> list[OutcomeDoc]:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 
 from ledger.domain.errors import InvalidInputError
+from ledger.domain.words import identity, update_identity
+from ledger.importers.text import MONTH
 
 
 class DocumentFormat(enum.StrEnum):
@@ -31,23 +33,23 @@ class DocumentError(InvalidInputError):
         super().__init__(f"{where}: {problem}")
 
 
-def identity(text: str) -> str:
-    """The words of a text, case and punctuation folded: what survives re-spelling."""
-    return " ".join(re.findall(r"[a-z0-9£%]+", text.lower()))
-
-
-_TAG_GROUP = re.compile(r"[(\[][^()\[\]]*(?:update|(?:19|20)\d\d)[^()\[\]]*[)\]]", re.IGNORECASE)
-COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
-
-
-def update_identity(text: str) -> str:
-    """An update's words without its month tag or completion marker: what a re-spelling keeps."""
-    return identity(COMPLETION.sub(" ", _TAG_GROUP.sub(" ", text)))
+STATED = "stated"  # the document gives the month: a tag, a heading, or bold (the edition's month)
+REPORTED = "reported"  # the document gives no month: the fact is first reported in this edition
+ON_ITS_LINE = "on its line"  # a value read on its row's own line
+LINE_AFTER = "line after"  # a value standing alone on the line after its row
+PAGE_ORDER = "page order"  # a value placed by its order among the page's values of its column
 
 
 @dataclass(frozen=True)
 class UpdateDoc:
-    """A progress update in a lead block: its month, text, and whether it reports completion."""
+    """A progress update in a lead block: its month, text, and whether it reports completion.
+
+    `month` is "" where the document does not state it; `basis` says how it is known:
+    STATED (a month tag or heading, or bold: "Latest Update in Bold" makes an untagged
+    bold update the edition's own) or REPORTED (plain untagged text, older than the bold
+    update and of unknown month: only first reported in this edition). `tagged` is
+    whether a tag or heading gives the month (bold alone does not).
+    """
 
     lead: str
     month: str
@@ -55,6 +57,7 @@ class UpdateDoc:
     complete: bool
     line: int
     tagged: bool = True
+    basis: str = STATED
 
     @property
     def key(self) -> str:
@@ -70,34 +73,80 @@ class UpdateDoc:
 
 @dataclass
 class LeadBlockDoc:
-    """A lead's name (possibly empty, where the document gives none) and its updates."""
+    """A lead's name (possibly empty, where the document gives none) and its updates.
+
+    A joint block (two lead lines before one set of updates, or "A / B" on one line)
+    is one block named "A / B": its updates are the pair's, not the last name's.
+    `placed` says how the lead was read where that is not plain (see kerslake).
+    """
 
     lead: str
     line: int
     updates: list[UpdateDoc] = field(default_factory=list)
+    placed: str = ON_ITS_LINE
 
     def latest(self) -> UpdateDoc | None:
-        """The update for the latest month (the last written, within a month)."""
+        """The update for the latest month (the last written, within a month); an update
+        of unknown month is older than any dated one."""
         best: UpdateDoc | None = None
         for update in self.updates:
-            if best is None or update.month >= best.month:
+            if best is None or (update.month or "") >= (best.month or ""):
                 best = update
         return best
 
 
+_MONTH_WORD = MONTH
+_YEAR = r"(?:19|20)\d\d"
+_DATED_GROUP = re.compile(r"\s*[(\[][^()\[\]]*?(?:19|20)\d\d[^()\[\]]*[)\]]")
+_RANGE = rf"{_MONTH_WORD}(?:\s*{_YEAR})?\s*(?:-|–|—|to|and|&)\s*"
+_DATE_PHRASE = re.compile(
+    rf"\s*\b(?:(?:by|in|for|from|during|commencing in|until|to)\s+)?(?:the\s+end\s+of\s+)?"
+    rf"(?:{_RANGE})?{_MONTH_WORD}\s*{_YEAR}(?:(?:\s*,\s*|\s+and\s+){_YEAR})*"
+    rf"(?:\s+(?:onwards|trajectory))?",
+    re.IGNORECASE,
+)
+_SHORT_DATE = re.compile(rf"\s*[(\[]\s*{_MONTH_WORD}\s+\d\d\s*[)\]]", re.IGNORECASE)
+
+
+def without_dates(text: str) -> str:
+    """An outcome's words without its target dates: what survives a moved date."""
+    text = _DATED_GROUP.sub("", text)
+    text = _SHORT_DATE.sub("", text)
+    text = _DATE_PHRASE.sub("", text)
+    text = re.sub(r"\s+([.,;:])", r"\1", text)
+    text = re.sub(r"[\s.,;:–-]+$", "", text)
+    return " ".join(text.split())
+
+
+def outcome_key(text: str, milestone: int = 1) -> str:
+    """An outcome's identity: its words without dates, and which of its milestones
+    (the first is the outcome's own key; the second adds "#2", and so on)."""
+    base = identity(without_dates(text))
+    return base if milestone <= 1 else f"{base}#{milestone}"
+
+
 @dataclass(frozen=True)
 class OutcomeDoc:
-    """An outcome: text without its dates (its identity), target month and how it was written."""
+    """An outcome as written (dates kept), one target month and how it was written.
+
+    An outcome naming several months ("April 2019, 2020 and 2021 trajectory", "for May
+    2018 with final strategy in place for September 2018") is one OutcomeDoc per month
+    (its milestones, numbered from 1 in the order written), each with the full text.
+    `placed` says how the target was read (see kerslake).
+    """
 
     text: str
     due: str
     due_label: str
     line: int
+    milestone: int = 1
+    placed: str = ON_ITS_LINE
 
     @property
     def key(self) -> str:
-        """Identity: the outcome's words without its dates."""
-        return identity(self.text)
+        """Identity: the words without dates (a moved date is a target move, not a new
+        outcome), and the milestone's number after the first."""
+        return outcome_key(self.text, self.milestone)
 
 
 @dataclass
@@ -123,12 +172,28 @@ class ItemDoc:
                 names.append(block.lead)
         return names
 
+    @property
+    def complete(self) -> bool:
+        """Complete when each lead block (that has updates) is: its latest update says so, and
+        no other update of that month in the block still reports work in progress."""
+        blocks = [b for b in self.blocks if b.updates]
+        return bool(blocks) and all(_block_complete(b) for b in blocks)
+
     def completion_month(self) -> str:
-        """The month the item became complete: when every lead block's latest update says so."""
-        latest = [b.latest() for b in self.blocks if b.updates]
-        if not latest or not all(u is not None and u.complete for u in latest):
+        """The month the item became complete (the latest stated month of the completing
+        updates); "" when it is not complete or no completing update states its month."""
+        if not self.complete:
             return ""
-        return max(u.month for u in latest if u is not None)
+        months = [u.month for b in self.blocks if b.updates
+                  if (u := b.latest()) is not None and u.month]
+        return max(months, default="")
+
+
+def _block_complete(block: LeadBlockDoc) -> bool:
+    latest = block.latest()
+    if latest is None or not latest.complete:
+        return False
+    return all(u.complete for u in block.updates if u.month == latest.month)
 
 
 @dataclass
@@ -160,6 +225,7 @@ class Edition:
     plan: str = ""
 
     def earliest_month(self) -> str:
-        """The earliest month the document gives evidence of (its earliest update tag)."""
-        months = [u.month for i in self.items for b in i.blocks for u in b.updates if u.tagged]
+        """The earliest month the document gives evidence of (its earliest stated update month)."""
+        months = [u.month for i in self.items for b in i.blocks for u in b.updates
+                  if u.tagged and u.basis == STATED and u.month]
         return min(months, default=self.month)

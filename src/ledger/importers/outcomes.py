@@ -2,64 +2,96 @@
 
 Targets come bracketed or not: `(September 2018)`, `[July 2018]`, `(July 2018
 onwards)`, `(April 2019, 2020 and 2021 trajectory)`, `by October 2018`,
-`for April 2019`, or not at all (`Timescales TBA`). Where an outcome names
-several months the latest is its target. Its text without dates is its
-identity. Pure.
+`for April 2019`, or not at all (`Timescales TBA`). An outcome's text keeps its
+dates ("partners March-June 2018"); its identity leaves them out (`OutcomeDoc.key`),
+so a moved date is a target move, not a new outcome.
+
+An outcome that names several months is several milestones, one `OutcomeDoc`
+each, in the order written: a range names its first and last month ("March-June
+2018" is March and June 2018), a trajectory each year ("April 2019, 2020 and 2021
+trajectory" is April 2019, 2020 and 2021), and two dated phrases two milestones
+("Draft strategy for May 2018 with final strategy in place for September 2018").
+A cell line that only says no update is required is an editorial note, not an
+outcome. Pure.
 """
 
 from __future__ import annotations
 
 import re
 
-from ledger.importers.model import OutcomeDoc
-from ledger.importers.text import MONTH_SHORT_YEAR, MONTH_YEAR, Segment, month_number
+from ledger.importers.model import OutcomeDoc, without_dates
+from ledger.importers.text import MONTH, Segment, month_number
 
-_DATED_GROUP = re.compile(r"\s*[(\[][^()\[\]]*?(?:19|20)\d\d[^()\[\]]*[)\]]")
-_DATE_PHRASE = re.compile(
-    rf"\s*\b(?:(?:by|in|for|from|during|commencing in|until|to)\s+)?(?:the\s+end\s+of\s+)?"
-    rf"(?:{MONTH_YEAR.pattern})(?:\s+onwards)?",
+_YEAR = r"(?:19|20)\d\d"
+# A month (or a range of months) with its year, and any further years of a trajectory.
+_MILESTONES = re.compile(
+    rf"\b(?:(?P<first>{MONTH})(?:\s*(?P<first_year>{_YEAR}))?\s*(?:-|–|—|to)\s*)?"
+    rf"(?P<month>{MONTH})\s*(?P<year>{_YEAR})\b"
+    rf"(?P<more>(?:(?:\s*,\s*|\s+and\s+|\s*&\s*){_YEAR}\b)*)",
     re.IGNORECASE,
 )
+_SHORT = re.compile(rf"\b(?P<month>{MONTH})\s+(?P<year>\d\d)(?=\s*[)\]])", re.IGNORECASE)
+_NOT_AN_OUTCOME = re.compile(
+    r"^\W*no\s+(?:further\s+)?updates?\s+(?:is\s+)?(?:required|needed)\W*$", re.IGNORECASE)
+
+
+def milestones_of(text: str) -> list[tuple[str, str]]:
+    """Every target month `YYYY-MM` a text names, in the order written, each with how it was
+    written; each month once."""
+    found: list[tuple[int, str, str]] = []
+    for match in _MILESTONES.finditer(text):
+        label = " ".join(match.group(0).split())
+        month, year = month_number(match["month"]), int(match["year"])
+        if match["first"]:
+            first_year = int(match["first_year"] or year)
+            found.append((match.start(), f"{first_year:04d}-{month_number(match['first']):02d}",
+                          label))
+        found.append((match.start() + 1, f"{year:04d}-{month:02d}", label))
+        for extra in re.findall(_YEAR, match["more"] or ""):
+            found.append((match.start() + 2, f"{int(extra):04d}-{month:02d}", label))
+    for match in _SHORT.finditer(text):
+        due = f"{2000 + int(match['year']):04d}-{month_number(match['month']):02d}"
+        found.append((match.start(), due, " ".join(match.group(0).split())))
+    result: list[tuple[str, str]] = []
+    for _, due, label in sorted(found):
+        if due not in (d for d, _ in result):
+            result.append((due, label))
+    return result
 
 
 def target_of(text: str) -> tuple[str, str]:
-    """The target month `YYYY-MM` an outcome's text names (the latest), and how it was written."""
-    found: list[tuple[str, str]] = []
-    for match in MONTH_YEAR.finditer(text):
-        found.append((f"{int(match['year']):04d}-{month_number(match['month']):02d}",
-                      match.group(0)))
-    for match in MONTH_SHORT_YEAR.finditer(text):
-        found.append((f"{2000 + int(match['year']):04d}-{month_number(match['month']):02d}",
-                      match.group(0)))
-    if not found:
-        return "", ""
-    due, label = max(found)
-    return due, " ".join(label.split())
-
-
-def without_dates(text: str) -> str:
-    """The outcome's words without its target dates."""
-    text = _DATED_GROUP.sub("", text)
-    text = _DATE_PHRASE.sub("", text)
-    text = re.sub(r"\s+([.,;:])", r"\1", text)
-    text = re.sub(r"[\s.,;:–-]+$", "", text)
-    return " ".join(text.split())
+    """The latest target month `YYYY-MM` a text names, and how it was written."""
+    found = milestones_of(text)
+    return max(found) if found else ("", "")
 
 
 def outcomes_of(units: list[Segment]) -> list[OutcomeDoc]:
-    """An outcome for each line of the outcomes cell that has words.
+    """An outcome (one per milestone) for each line of the outcomes cell that has words.
 
     A line that is only a date (`(July 2018 onwards)` under its outcome) dates
-    the outcome above it.
+    the outcome above it; a line saying no update is required is no outcome.
     """
     outcomes: list[OutcomeDoc] = []
     for unit in units:
-        due, label = target_of(unit.text)
-        text = without_dates(unit.text)
-        if not re.search(r"[A-Za-z]{3}", text):
-            if due and outcomes and due > outcomes[-1].due:
-                last = outcomes[-1]
-                outcomes[-1] = OutcomeDoc(last.text, due, label, last.line)
+        found = milestones_of(unit.text)
+        words = without_dates(unit.text)
+        if _NOT_AN_OUTCOME.match(unit.text):
             continue
-        outcomes.append(OutcomeDoc(text, due, label, unit.line))
+        if not re.search(r"[A-Za-z]{3}", words):
+            if found and outcomes and not outcomes[-1].due:
+                last = outcomes.pop()
+                text = f"{last.text} {unit.text}"
+                outcomes.extend(OutcomeDoc(text, due, label, last.line, number)
+                                for number, (due, label) in enumerate(found, 1))
+            elif found and outcomes and max(found)[0] > outcomes[-1].due:
+                last = outcomes[-1]
+                due, label = max(found)
+                outcomes[-1] = OutcomeDoc(f"{last.text} {unit.text}", due, label, last.line,
+                                          last.milestone)
+            continue
+        if not found:
+            outcomes.append(OutcomeDoc(unit.text, "", "", unit.line))
+            continue
+        outcomes.extend(OutcomeDoc(unit.text, due, label, unit.line, number)
+                        for number, (due, label) in enumerate(found, 1))
     return outcomes

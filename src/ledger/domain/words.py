@@ -1,0 +1,19 @@
+"""What survives re-spelling: the identity of a text, and of a progress update without its month
+tag or completion marker. Two editions that word a fact alike state the same fact. Pure."""
+
+from __future__ import annotations
+
+import re
+
+_TAG_GROUP = re.compile(r"[(\[][^()\[\]]*(?:update|(?:19|20)\d\d)[^()\[\]]*[)\]]", re.IGNORECASE)
+COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
+
+
+def identity(text: str) -> str:
+    """The words of a text, case and punctuation folded: what survives re-spelling."""
+    return " ".join(re.findall(r"[a-z0-9£%]+", text.lower()))
+
+
+def update_identity(text: str) -> str:
+    """An update's words without its month tag or completion marker: what a re-spelling keeps."""
+    return identity(COMPLETION.sub(" ", _TAG_GROUP.sub(" ", text)))
