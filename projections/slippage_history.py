@@ -10,8 +10,8 @@ from typing import Any
 from ledger.domain.state import ItemState
 from ledger.domain.values import months_between
 
-COLUMNS = ("plan", "item", "outcome_no", "outcome", "baseline_due", "current_due", "slip_count",
-           "months_slipped", "delivered", "moves")
+COLUMNS = ("plan", "item", "outcome_no", "outcome", "baseline_due", "baseline_edition",
+           "current_due", "basis", "slip_count", "months_slipped", "delivered", "moves")
 
 
 def outcome_rows(state: ItemState) -> list[dict[str, Any]]:
@@ -27,6 +27,8 @@ def outcome_rows(state: ItemState) -> list[dict[str, Any]]:
             "outcome": outcome.text,
             "outcome_no": outcome.number,
             "baseline_due": outcome.baseline_due,
+            "baseline_edition": outcome.baseline_edition,
+            "basis": outcome.basis,
             "current_due": outcome.due,
             "slip_count": len(slips),
             "months_slipped": sum(months_between(m.before, m.after) for m in slips),

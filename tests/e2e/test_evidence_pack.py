@@ -138,6 +138,14 @@ def test_the_csvs_load_and_their_counts_match_the_ledger(built: Built, pack: Pat
         pack / "events.csv"))
     assert all(len(e["chain_hash"]) == 64 for e in events)
     assert manifest["ledger_digest"]["position"] >= events[-1]["position"]
+    # Each event says how its date is known and which edition reported it; its recorded time
+    # is the store's witness, the same as `history` shows.
+    assert {e["basis"] for e in events} <= {"stated", "reported", "entered"}
+    assert {e["edition"] for e in events if e["source"].startswith("cgip-2018-09")} == {
+        "2018-09"}
+    history = json.loads(built.cli("--plan", "cgip-2018", "history", "1.3", "-f", "json"))
+    first = next(e for e in events if e["item"] == "1.3" and e["version"] == 1)
+    assert first["recorded_at"][:19] == history[0]["recorded_at"][:19]
 
 
 def test_the_report_renders_in_chromium_without_console_errors(pack: Path, tmp_path: Path

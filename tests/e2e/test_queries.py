@@ -83,9 +83,10 @@ def test_a_later_edition_shows_in_slippage_and_changes_and_leaves_the_past_alone
     slips = rows(imported, "slippage", "--min-slips", "1")
     assert [(r["item"], r["outcome"], r["baseline_due"], r["current_due"], r["slip_count"],
              r["months_slipped"]) for r in slips] == [
-        # The text as the outcome was first written keeps its date; the target moved.
+        # The text as October writes it, with its new date; the baseline stays September's.
         ("1.3", "Complete the constitutional review (November 2018)", "2018-09", "2018-11", 1,
          2)]
+    assert (slips[0]["baseline_edition"], slips[0]["basis"]) == ("2018-09", "reported")
     move = slips[0]["moves"][0]
     assert (move["from"], move["to"], move["effective"], move["by"]) == (
         "2018-09", "2018-11", "2018-10-31", "auditor.b")

@@ -26,7 +26,6 @@ from ledger.domain.events import describe, kind_of
 from ledger.domain.values import When, month_end
 from ledger.export import files
 from ledger.export.report import render_report
-from ledger.store.chain import iter_seals
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
@@ -34,8 +33,9 @@ from projections.queries import Reader
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 
 EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", "plan", "item",
-                 "kind", "topic", "recorded_at", "effective", "recorded_by", "attributed_to",
-                 "before", "after", "source", "note", "corrected_by", "state")
+                 "kind", "topic", "recorded_at", "db_role", "effective", "basis", "edition",
+                 "recorded_by", "attributed_to", "before", "after", "source", "note",
+                 "corrected_by", "state")
 MTA_MILESTONES = 10
 Progress = Callable[[str], None]
 
@@ -67,27 +67,29 @@ def check_out_dir(out: Path, root: Path | None = None) -> None:
 def _event_rows(ledger: Ledger, reader: Reader, slug: str, request: PackRequest,
                 items: set[str]) -> list[dict[str, Any]]:
     streams = reader.streams(slug)
-    links = {s.position: s.link for s in iter_seals(ledger.app.engine)}
     corrected = reader.corrections()
     rows = []
     plan = slug
-    for stored in ledger.app.iter_stored():
+    for stored, stamp in ledger.app.iter_sealed():
         item = streams.get(stored.originator_id.hex)
         if item is None or (item and item not in items) or (request.theme and not item):
             continue
+        if stamp is None:
+            continue  # outside the chain: never evidence (`ledger verify` names it)
         event = ledger.app.decode(stored)
-        recorded = event.timestamp.isoformat(timespec="microseconds")
+        recorded = stamp.witness.at  # the store's witness, not the writer's own clock
         if request.when.known_at is not None and recorded > request.when.known_at:
             continue
         if event.effective > request.when.as_of and kind_of(event) != "correction":
             continue
         before, after = describe(event)
         rows.append({
-            "position": stored.position, "chain_hash": links.get(stored.position, ""),
+            "position": stored.position, "chain_hash": stamp.link,
             "content_hash": content_hash(stored), "stream": stored.originator_id.hex,
             "version": stored.version, "plan": plan, "item": item, "kind": kind_of(event),
-            "topic": stored.topic, "recorded_at": recorded,
-            "effective": event.effective.isoformat(), "recorded_by": event.recorded_by,
+            "topic": stored.topic, "recorded_at": recorded, "db_role": stamp.witness.role,
+            "effective": event.effective.isoformat(), "basis": event.basis,
+            "edition": event.edition, "recorded_by": event.recorded_by,
             "attributed_to": event.attributed_to, "before": before, "after": after,
             "source": event.source, "note": event.note,
             "corrected_by": corrected.get((plan, item, stored.version), ""),

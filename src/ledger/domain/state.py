@@ -74,6 +74,8 @@ class OutcomeState:
     baseline_label: str
     withdrawn: bool = False
     moves: list[Move] = field(default_factory=list)
+    baseline_edition: str = ""  # the edition the baseline comes from ("" entered by hand)
+    basis: str = ""  # how the current target's date is known
 
 
 @dataclass
@@ -170,7 +172,9 @@ class ItemState:
         if outcome is None:
             number = len(self.outcomes) + 1
             self.outcomes[number] = OutcomeState(event.outcome, number, event.key, event.text,
-                                                 event.due, label, event.due, label)
+                                                 event.due, label, event.due, label,
+                                                 baseline_edition=event.edition,
+                                                 basis=event.basis)
             self.touched[f"outcome:{event.outcome}"] = event
             return
         outcome.text, outcome.withdrawn = event.text, False
@@ -183,6 +187,7 @@ class ItemState:
                                       event.originator_version))
             self.touched[f"outcome:{outcome.id}"] = event
         outcome.due, outcome.due_label = due, label or due
+        outcome.basis = event.basis
 
     def _update(self, event: UpdateEvent) -> None:
         words = update_identity(event.text)
