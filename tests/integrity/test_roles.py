@@ -136,9 +136,9 @@ def test_postgres_a_forged_seal_from_the_writer_carries_the_writers_role(pg: str
      "proj_items (plan=cgip-2018, item=1.3): column theme says '7'"),
     ("UPDATE proj_changes SET by = 'mallory' WHERE seq = 300",
      "proj_changes (seq=300): column by says 'mallory'"),
-    ("UPDATE proj_item_history SET valid_to = '2018-07-02' WHERE item = '1.3' "
-     "AND valid_from = '2018-07-01'",
-     "proj_item_history (plan=cgip-2018, item=1.3, valid_from=2018-07-01)"),
+    ("UPDATE proj_item_history SET valid_to = '2018-10-02' WHERE item = '1.3' "
+     "AND valid_from = '2018-09-30'",
+     "proj_item_history (plan=cgip-2018, item=1.3, valid_from=2018-09-30)"),
     ("UPDATE proj_tracking SET position = 600 WHERE model = 'change_log'",
      "proj_tracking (model=change_log): column position says 600"),
     ("DELETE FROM proj_tracking WHERE model = 'monthly_snapshots'",
