@@ -296,8 +296,33 @@ def fold(events: list[PlanEvent], as_of: date | None = None, *,
 
 
 def states_at(events: list[PlanEvent], days: list[date]) -> Iterator[tuple[date, ItemState]]:
-    """For each day (ascending), the item as the events in force on it make it."""
+    """For each day (ascending), the item as the events in force on it make it.
+
+    One pass in effective order from the item's first report on (the state yielded is then
+    the same object, advanced: read it before the next step); a day before the first report
+    is folded on its own (its structure assumed).
+    """
+    origin = next((e for e in events if isinstance(e, ItemAdded)), None)
+    if origin is None:
+        return
+    ordered = in_effective_order(events)
+    plain = [e for e in ordered if not isinstance(e, CorrectionRecorded)]
+    first_report = min((e.effective for e in plain if isinstance(e, ItemAdded | ItemReported)),
+                       default=origin.effective)
+    state: ItemState | None = None
+    position = 0
     for day in days:
-        folded = fold(events, day)
-        if folded is not None:
-            yield day, folded
+        if day < first_report:
+            folded = fold(events, day)
+            if folded is not None:
+                yield day, folded
+            continue
+        if state is None:
+            state = ItemState.start(origin)
+            state.reported_from = first_report
+            for correction in ordered[len(plain):]:
+                state.apply(correction)
+        while position < len(plain) and plain[position].effective <= day:
+            state.apply(plain[position])
+            position += 1
+        yield day, state

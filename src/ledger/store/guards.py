@@ -94,10 +94,27 @@ def _postgres_rules(events: str, chain: str) -> list[str]:
     ]
 
 
+def _installed_on_postgres(engine: Engine, events: str, chain: str) -> bool:
+    """Whether the rules are in place already. Re-making them takes locks (ALTER TABLE, CREATE
+    OR REPLACE TRIGGER) that deadlock with writers inserting at that moment, so a ledger that
+    has them is left alone."""
+    names = [f"{events}_no_change", f"{events}_no_truncate", f"{events}_assign_id",
+             f"{chain}_no_change", f"{chain}_no_truncate", f"{chain}_witness"]
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = ANY(:names)"),
+                             {"names": names}).scalar()
+        default = conn.execute(text(
+            "SELECT column_default FROM information_schema.columns "
+            "WHERE table_name = :table AND column_name = 'id'"), {"table": events}).scalar()
+    return found == len(names) and default is None
+
+
 def install_guards(engine: Engine, events: str, chain: str) -> None:
     """Create (idempotently) the rules that keep the events and their seals append-only,
     numbered and witnessed by the database."""
     if engine.dialect.name == "postgresql":
+        if _installed_on_postgres(engine, events, chain):
+            return
         statements = [*_postgres_immutable(events), *_postgres_immutable(chain),
                       *_postgres_rules(events, chain)]
     else:
