@@ -63,3 +63,15 @@ def test_damaged_real_documents_never_crash(rng: random.Random, damage: int) -> 
                 other = rng.randrange(len(copy))
                 copy[index], copy[other] = copy[other], copy[index]
         reads_or_refuses("\n".join(copy).encode())
+
+
+def test_a_2015_plan_missing_the_line_an_aim_continues_on_is_read_or_refused() -> None:
+    """Found by the fuzzer: plan 4's aims continue on lines read by their offset from the
+    action's line; with such a line gone the reader raised KeyError. Now: an edition or a
+    DocumentError, never a traceback."""
+    start = next(i for i, line in enumerate(KERSLAKE_LINES) if line.strip() == "ACTION PLAN 4.")
+    first = next(i for i in range(start, len(KERSLAKE_LINES))
+                 if KERSLAKE_LINES[i].startswith("1 "))
+    for cut in range(first + 1, first + 4):  # the document ends before the aim's next line
+        reads_or_refuses("\n".join(KERSLAKE_LINES[:cut]).encode(),
+                         DocumentFormat.KERSLAKE_2015.value)

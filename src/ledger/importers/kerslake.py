@@ -276,7 +276,8 @@ class KerslakeReader:
                 current.timescale, current.timescale_placed = trailing["t"], ON_ITS_LINE
                 current.text = current.text[: trailing.start()].strip()
             for offset in _CONTINUED.get(current.number, ()):
-                current.text += f"\n{texts[number + offset]}"
+                # a damaged copy may lack the line: the aim is then only what is there
+                current.text += f"\n{texts.get(number + offset, '')}"
             page.actions.append(current)
         for read in page.actions:
             read.text = " ".join(read.text.split())
