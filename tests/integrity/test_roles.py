@@ -168,3 +168,17 @@ def test_postgres_a_190_character_by_works_as_the_roles(pg: str, tmp_path: objec
     ledger(auditor, "export", "--out", f"{tmp_path}/pack", "--no-pdf")
     ledger(as_role(pg, PROJECTOR), "projections", "rebuild")
     intact(auditor)
+
+
+QUERIES = (("plan", "--as-of", "2018-09-30"), ("snapshots",), ("slippage",), ("changes",),
+           ("summary", "--as-of", "2018-09-30"), ("diff", "2018-08-31", "2018-09-30"),
+           ("editions",), ("history", "1.3"), ("projections", "status"))
+
+
+def test_postgres_every_query_runs_as_the_auditor(pg: str) -> None:
+    """SELECT only: every query answers (in JSON), once the projector has caught up."""
+    ledger(as_role(pg, PROJECTOR), "projections", "run", "--until-caught-up")
+    auditor = as_role(pg, AUDITOR)
+    for query in QUERIES:
+        _, out = ledger(auditor, *query, "--format", "json")
+        assert json.loads(out), query
