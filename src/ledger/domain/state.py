@@ -266,6 +266,12 @@ def in_effective_order(events: list[PlanEvent]) -> list[PlanEvent]:
     return corrected + [e for e in events if isinstance(e, CorrectionRecorded)]
 
 
+def _first_report(events: list[PlanEvent], origin: ItemAdded) -> date:
+    """The day the first edition (or entry) reported the item: before it, it is assumed."""
+    return min((e.effective for e in events if isinstance(e, ItemAdded | ItemReported)),
+               default=origin.effective)
+
+
 def fold(events: list[PlanEvent], as_of: date | None = None, *,
          assume: bool = True) -> ItemState | None:
     """The item on `as_of` (None: with everything recorded) from its events in any order.
@@ -278,8 +284,7 @@ def fold(events: list[PlanEvent], as_of: date | None = None, *,
     if origin is None:
         return None
     ordered = in_effective_order(events)
-    reports = [e.effective for e in ordered if isinstance(e, ItemAdded | ItemReported)]
-    first_report = min(reports, default=origin.effective)
+    first_report = _first_report(ordered, origin)
     in_force = ordered if as_of is None else [
         e for e in ordered if isinstance(e, CorrectionRecorded) or e.effective <= as_of]
     assumed = as_of is not None and as_of < first_report
@@ -307,8 +312,7 @@ def states_at(events: list[PlanEvent], days: list[date]) -> Iterator[tuple[date,
         return
     ordered = in_effective_order(events)
     plain = [e for e in ordered if not isinstance(e, CorrectionRecorded)]
-    first_report = min((e.effective for e in plain if isinstance(e, ItemAdded | ItemReported)),
-                       default=origin.effective)
+    first_report = _first_report(plain, origin)
     state: ItemState | None = None
     position = 0
     for day in days:

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
-from sqlalchemy import Table, create_engine, event, inspect, select, text
+from sqlalchemy import Select, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -77,18 +77,14 @@ class LedgerApp(Application):  # type: ignore[type-arg]
                     batch: int = READ_BATCH) -> Iterator[tuple[EventRecord, Seal | None]]:
         """As `iter_stored`, each row with its seal (None for a row outside the chain)."""
         table = self.events_table
-        base = (select(table.c.id, table.c.originator_id, table.c.originator_version,
-                       table.c.topic, table.c.state, *chain.c)
-                .outerjoin(chain, chain.c.position == table.c.id)
-                .order_by(table.c.id).limit(batch))
+        base = self._sealed_rows().order_by(table.c.id).limit(batch)
         if stop is not None:
             base = base.where(table.c.id <= stop)
         while True:
             query = base if after is None else base.where(table.c.id > after)
             with self.engine.connect() as conn:
                 rows = conn.execute(query).all()
-            for row in rows:
-                yield _record(row[:5]), (seal_of(row[5:]) if row[5] is not None else None)
+            yield from (_sealed(row) for row in rows)
             if len(rows) < batch:
                 return
             after = int(rows[-1][0])
@@ -96,14 +92,17 @@ class LedgerApp(Application):  # type: ignore[type-arg]
     def stream_sealed(self, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
         """One stream's stored rows in version order, each with its seal (None: outside)."""
         table = self.events_table
-        query = (select(table.c.id, table.c.originator_id, table.c.originator_version,
-                        table.c.topic, table.c.state, *chain.c)
-                 .outerjoin(chain, chain.c.position == table.c.id)
-                 .where(table.c.originator_id == stream)
+        query = (self._sealed_rows().where(table.c.originator_id == stream)
                  .order_by(table.c.originator_version, table.c.id))
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [(_record(r[:5]), seal_of(r[5:]) if r[5] is not None else None) for r in rows]
+            return [_sealed(row) for row in conn.execute(query).all()]
+
+    def _sealed_rows(self) -> Select[Any]:
+        """Stored rows with their seal's columns (NULL for a row outside the chain)."""
+        table = self.events_table
+        return (select(table.c.id, table.c.originator_id, table.c.originator_version,
+                       table.c.topic, table.c.state, *chain.c)
+                .outerjoin(chain, chain.c.position == table.c.id))
 
     def decode(self, record: EventRecord) -> PlanEvent:
         """The domain event a stored row holds (the library's own mapper and transcoder)."""
@@ -115,6 +114,10 @@ class LedgerApp(Application):  # type: ignore[type-arg]
     def decode_all(self, records: Iterable[EventRecord]) -> list[PlanEvent]:
         """The domain events of several stored rows, in the order given."""
         return [self.decode(record) for record in records]
+
+
+def _sealed(row: Any) -> tuple[EventRecord, Seal | None]:
+    return _record(row[:5]), (seal_of(row[5:]) if row[5] is not None else None)
 
 
 def _record(row: Any) -> EventRecord:
