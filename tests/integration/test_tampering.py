@@ -145,7 +145,7 @@ def test_a_broken_link_in_the_chain_table_is_named(ledger: Ledger) -> None:
     """A seal edited on its own: 'chain-broken' at its position."""
     with ledger.app.engine.begin() as conn:
         conn.execute(text(f"UPDATE {CHAIN_TABLE} SET link = :l WHERE position = 42"),
-                     {"l": link_hash("x", 42, "y", Witness(""))})
+                     {"l": link_hash("x", 42, "z", "y", Witness(""))})
     problem = verify(ledger.app).problem
     assert problem is not None
     assert (problem.position, problem.what) == (42, "chain-broken")

@@ -21,7 +21,7 @@ from ledger.store.chain import CHAIN_TABLE, seal_of
 from ledger.store.guards import PG_CLOCK
 
 EVENTS, CHAIN = EVENTS_TABLE, CHAIN_TABLE
-SEAL_COLUMNS = "position, content, link, previous, witnessed_at, witnessed_by"
+SEAL_COLUMNS = "position, content, link, previous, witnessed_at, witnessed_by, stream"
 
 
 def postgres(url: str) -> bool:
@@ -104,11 +104,11 @@ def head_seal(conn: Connection) -> Any:
 
 
 def insert_seal(conn: Connection, position: int, content: str, link: str, previous: int,
-                witness: Witness) -> None:
+                witness: Witness, stream: str) -> None:
     conn.execute(text(f"INSERT INTO {CHAIN} ({SEAL_COLUMNS}) VALUES "
-                      "(:p, :c, :l, :prev, :at, :by)"),
+                      "(:p, :c, :l, :prev, :at, :by, :s)"),
                  {"p": position, "c": content, "l": link, "prev": previous, "at": witness.at,
-                  "by": witness.role})
+                  "by": witness.role, "s": stream})
 
 
 def session_witness(conn: Connection) -> Witness:
@@ -135,7 +135,7 @@ def forge_append(url: str, values: dict[str, Any], witness: Witness | None = Non
                              str(values["topic"]), bytes(values["state"]))
         [forged] = seal([record], previous, witness or session_witness(conn))
         insert_seal(conn, forged.position, forged.content, forged.link, forged.previous,
-                    forged.witness)
+                    forged.witness, forged.stream)
     return position
 
 

@@ -64,8 +64,8 @@ def test_a_far_seal_then_a_real_write_names_the_seal_not_the_write(url: str) -> 
     """A seal at 10^9 with no event, then a real write: the write is sealed after the last
     real event, and verify names the bogus seal."""
     drop_guards(url, CHAIN)
-    execute(url, f"INSERT INTO {CHAIN} VALUES ({FAR}, :h, :h, {HEAD}, '2999-01-01', '')",
-            {"h": "a" * 64})
+    execute(url, f"INSERT INTO {CHAIN} VALUES ({FAR}, :h, :h, {HEAD}, '2999-01-01', '', :s)",
+            {"h": "a" * 64, "s": "a" * 32})
     ledger(url, *UPDATE)
     assert count(url) == HEAD + 1
     names(tampered(url), FAR, "inserted")
@@ -74,8 +74,8 @@ def test_a_far_seal_then_a_real_write_names_the_seal_not_the_write(url: str) -> 
 def test_a_seal_squatting_the_next_position_is_named_inserted(url: str) -> None:
     """A seal put at the next position before any event is there: inserted."""
     drop_guards(url, CHAIN)
-    execute(url, f"INSERT INTO {CHAIN} VALUES ({HEAD + 1}, :h, :h, {HEAD}, '2999-01-01', '')",
-            {"h": "a" * 64})
+    execute(url, f"INSERT INTO {CHAIN} VALUES ({HEAD + 1}, :h, :h, {HEAD}, '2999-01-01', '', :s)",
+            {"h": "a" * 64, "s": "a" * 32})
     names(tampered(url), HEAD + 1, "inserted")
 
 
@@ -83,8 +83,8 @@ def test_a_seal_squatting_the_next_position_is_named_when_writing(url: str) -> N
     """A seal at the next free position blocks every write: the write says so (exit 1,
     naming the position), not 'retry'."""
     drop_guards(url, CHAIN)
-    execute(url, f"INSERT INTO {CHAIN} VALUES ({HEAD + 1}, :h, :h, {HEAD}, '2999-01-01', '')",
-            {"h": "a" * 64})
+    execute(url, f"INSERT INTO {CHAIN} VALUES ({HEAD + 1}, :h, :h, {HEAD}, '2999-01-01', '', :s)",
+            {"h": "a" * 64, "s": "a" * 32})
     code, out = ledger(url, *UPDATE, code=None)
     assert code == 1, (code, out)
     assert f"a seal with no event at position {HEAD + 1}" in out

@@ -2,8 +2,11 @@
 
 Each stored event, in the ledger's global order, is encoded canonically (its
 identity, version, topic and full state, which holds the claimed recorded time)
-and hashed; each link hashes the previous link, the position, that content hash
-and the witness (the time and database role the store saw). Verification walks
+and hashed; each link hashes the previous link, the position, the event's stream,
+that content hash and the witness (the time and database role the store saw). The
+stream is in the link so that a list of seals alone proves which stream each
+position belongs to: an evidence pack can show that none of a plan's events was
+left out without carrying every other plan's events. Verification walks
 the events table and the seals side by side, in constant memory, and names the
 first row where they disagree. Pure: hashlib and json.
 """
@@ -43,13 +46,14 @@ class Witness:
 @dataclass(frozen=True)
 class Seal:
     """A sealed link: the event's content hash, the chained hash at its position, the position
-    of the seal before it, and the witness."""
+    of the seal before it, the witness, and the event's stream (hex)."""
 
     position: int
     content: str
     link: str
     previous: int = 0
     witness: Witness = Witness("")
+    stream: str = ""
 
 
 def canonical(row: EventRecord) -> bytes:
@@ -70,9 +74,10 @@ def content_hash(row: EventRecord) -> str:
     return hashlib.sha256(canonical(row)).hexdigest()
 
 
-def link_hash(previous: str, position: int, content: str, witness: Witness) -> str:
-    """The chained hash at a position: `sha256(previous:position:content:at:role)`."""
-    text = f"{previous}:{position}:{content}:{witness.at}:{witness.role}"
+def link_hash(previous: str, position: int, stream: str, content: str, witness: Witness) -> str:
+    """The chained hash at a position: `sha256(previous:position:stream:content:at:role)`, the
+    stream as 32 lowercase hex digits, the time and role as witnessed."""
+    text = f"{previous}:{position}:{stream}:{content}:{witness.at}:{witness.role}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -82,8 +87,9 @@ def seal(rows: Iterable[EventRecord], previous: Seal | None, witness: Witness) -
     link, at = (previous.link, previous.position) if previous else (GENESIS, 0)
     for row in rows:
         content = content_hash(row)
-        link = link_hash(link, row.position, content, witness)
-        seals.append(Seal(row.position, content, link, at, witness))
+        stream = row.originator_id.hex
+        link = link_hash(link, row.position, stream, content, witness)
+        seals.append(Seal(row.position, content, link, at, witness, stream))
         at = row.position
     return seals
 
@@ -155,7 +161,7 @@ class ChainCheck:
         if row is None:
             assert stamp is not None
             follows = (stamp.previous == self.head.position and stamp.link == link_hash(
-                self.head.link, stamp.position, stamp.content, stamp.witness))
+                self.head.link, stamp.position, stamp.stream, stamp.content, stamp.witness))
             if follows:  # a true link of the chain whose event is gone
                 return Problem(stamp.position, "missing", "a sealed event is gone")
             return Problem(stamp.position, "inserted", "a seal for which no event was ever "
@@ -184,8 +190,9 @@ class ChainCheck:
                     "around the ledger)"), ""
         expected = self._versions.get(row.originator_id, 0) + 1
         content = content_hash(row)
-        link = link_hash(self.head.link, row.position, content, stamp.witness)
-        follows = link == stamp.link  # the seal's link is right for the event as it is now
+        link = link_hash(self.head.link, row.position, row.originator_id.hex, content,
+                         stamp.witness)
+        follows = link == stamp.link and stamp.stream == row.originator_id.hex
         faults = (
             (content != stamp.content and follows, "chain-broken", "the event is as sealed "
              "but its seal's content hash was changed"),

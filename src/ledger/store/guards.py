@@ -2,7 +2,7 @@
 
 Events and seals refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); only
 the database assigns event ids (the next one, no gaps); a seal is refused
-unless its event is there and, on PostgreSQL, its witness is the server's
+unless its event (of the stream it names) is there and, on PostgreSQL, its witness is the server's
 clock and the session's own role; on SQLite a seal earlier than the one before
 it is refused. Rewriting history needs the owner to drop these rules first,
 which the hash chain then exposes.
@@ -47,8 +47,10 @@ def _sqlite_rules(events: str, chain: str) -> list[str]:
               OR EXISTS (SELECT 1 FROM {events} WHERE id > NEW.id)
             BEGIN SELECT RAISE(ABORT, 'ledger events: ids are assigned by the ledger'); END""",
         f"""CREATE TRIGGER IF NOT EXISTS {chain}_needs_event BEFORE INSERT ON {chain}
-            WHEN NOT EXISTS (SELECT 1 FROM {events} WHERE id = NEW.position)
-            BEGIN SELECT RAISE(ABORT, 'ledger seals: no event at this position'); END""",
+            WHEN NOT EXISTS (SELECT 1 FROM {events} WHERE id = NEW.position
+                             AND lower(hex(originator_id)) = NEW.stream)
+            BEGIN SELECT RAISE(ABORT, 'ledger seals: no event of this stream at this position');
+            END""",
         f"""CREATE TRIGGER IF NOT EXISTS {chain}_time_forward BEFORE INSERT ON {chain}
             WHEN NEW.witnessed_at < (SELECT witnessed_at FROM {chain}
                                      WHERE position < NEW.position
@@ -77,8 +79,10 @@ def _postgres_rules(events: str, chain: str) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION {chain}_witness() RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
-              IF NOT EXISTS (SELECT 1 FROM {events} WHERE id = NEW.position) THEN
-                RAISE EXCEPTION 'ledger seals: no event at position %', NEW.position;
+              IF NOT EXISTS (SELECT 1 FROM {events} WHERE id = NEW.position
+                             AND replace(originator_id::text, '-', '') = NEW.stream) THEN
+                RAISE EXCEPTION 'ledger seals: no event of stream % at position %',
+                  NEW.stream, NEW.position;
               END IF;
               IF NEW.witnessed_by IS DISTINCT FROM session_user::text THEN
                 RAISE EXCEPTION 'ledger seals: the witness must be this session''s role (%)',
