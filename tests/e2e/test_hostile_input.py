@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import string
 from pathlib import Path
@@ -80,13 +81,13 @@ def test_an_export_outside_the_permitted_directory_is_refused(cli: Cli, tmp_path
 
 
 def test_a_corrected_update_is_marked_in_the_exported_events(cli: Cli, tmp_path: Path) -> None:
-    """The original and its correction are both in events.jsonl; the original names it."""
+    """The original and its correction are both in the pack's events; the original names it."""
     plan(cli)
     cli("update", "1.1", "Survey planed", "--month", "2018-08", "--effective", "2018-08-31")
     cli("correct", "1.1@2", "--text", "Survey planned", "--note", "typo")
     cli("export", "--out", str(tmp_path / "pack"), "--no-pdf")
-    events = [json.loads(line) for line in
-              (tmp_path / "pack" / "events.jsonl").read_text().splitlines()]
+    with (tmp_path / "pack" / "events.csv").open(encoding="utf-8-sig", newline="") as handle:
+        events = list(csv.DictReader(handle))
     original = next(e for e in events if e["kind"] == "update_recorded")
     assert original["after"] == "[2018-08] Survey planed"
     assert original["corrected_by"] == "1.1@3"

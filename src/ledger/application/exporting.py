@@ -1,42 +1,37 @@
-"""The evidence pack: every event in scope with its chain hash, the read models as of the
-parameters, a report, a manifest with control totals, checksums and an optional signature.
+"""The evidence pack: every event of one plan with its seal, the whole seal list to the head,
+the files derived from those events, a manifest, checksums, the pack's own verifier and an
+optional signature. Written beside the target and renamed into place only once it verifies.
 
-`verify_pack` checks a pack without trusting the ledger: files against the
-manifest and SHA256SUMS, the signature, and (given the ledger) that the pack's
-digest is a prefix of the ledger's chain.
+`verify_pack` checks a pack trusting nothing in it (`export.proof`), then who signed it
+against a key the auditor supplies, then (given the ledger) that the ledger extends it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections import Counter
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from ledger import __version__
-from ledger.application.evidence import parse_digest, take_digest, verify
+from ledger.application.evidence import Digest, parse_digest, verify
 from ledger.application.services import Ledger
-from ledger.domain.chain import content_hash
-from ledger.domain.errors import InvalidInputError
-from ledger.domain.events import describe, kind_of
-from ledger.domain.values import When, month_end
-from ledger.export import files
-from ledger.export.report import render_report
-from projections.change_log import COLUMNS as CHANGE_COLUMNS
-from projections.current_plan import COLUMNS as PLAN_COLUMNS
-from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
-from projections.queries import Reader
-from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
+from ledger.domain.chain import Seal, content_hash
+from ledger.domain.errors import InvalidInputError, NotFoundError, TamperedError
+from ledger.domain.events import ItemFiled, ThemeAdded
+from ledger.domain.ids import item_id, plan_id
+from ledger.domain.values import When
+from ledger.export import files, proof
+from ledger.store import LedgerApp
+from ledger.store.chain import iter_seal_rows, last_seal
 
-EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", "plan", "item",
-                 "kind", "topic", "recorded_at", "db_role", "effective", "basis", "edition",
-                 "recorded_by", "attributed_to", "before", "after", "source", "note",
-                 "corrected_by", "state")
-MTA_MILESTONES = 10
 Progress = Callable[[str], None]
 
 
@@ -51,6 +46,7 @@ class PackRequest:
     sign_key: Path | None = None
     pdf: bool = True
     actor: str = ""
+    timestamp_reply: Path | None = None
 
 
 def check_out_dir(out: Path, root: Path | None = None) -> None:
@@ -62,203 +58,282 @@ def check_out_dir(out: Path, root: Path | None = None) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         msg = f"{out} exists and is not an empty directory: a pack never overwrites files"
         raise InvalidInputError(msg)
+    if not out.parent.is_dir():
+        msg = f"{out.parent} is not a directory to write the pack in"
+        raise InvalidInputError(msg)
 
 
-def _event_rows(ledger: Ledger, reader: Reader, slug: str, request: PackRequest,
-                items: set[str]) -> list[dict[str, Any]]:
-    streams = reader.streams(slug)
-    corrected = reader.corrections()
+def plan_events(app: LedgerApp, slug: str, head: Seal) -> proof.PlanEvents:
+    """Every event of the plan's streams up to the head, with its seal, read stream by stream
+    through the index on stream id (never the whole ledger)."""
+    found: list[tuple[Any, Seal]] = []
+    own = _sealed_stream(app, plan_id(slug).hex, head)
+    found += own
+    filed = [e for e in app.decode_all(r for r, _s in own) if isinstance(e, ItemFiled)]
+    for event in filed:
+        found += _sealed_stream(app, item_id(slug, event.number).hex, head)
+    pack = proof.PlanEvents(slug)
+    for record, seal in sorted(found, key=lambda pair: pair[0].position):
+        if content_hash(record) != seal.content:
+            msg = (f"position {record.position}: the stored event differs from what was "
+                   f"sealed: no pack is made from it; run `ledger verify`")
+            raise TamperedError(msg)
+        pack.add(record, seal)
+    return pack
+
+
+def _sealed_stream(app: LedgerApp, stream: str, head: Seal) -> list[tuple[Any, Seal]]:
     rows = []
-    plan = slug
-    for stored, stamp in ledger.app.iter_sealed():
-        item = streams.get(stored.originator_id.hex)
-        if item is None or (item and item not in items) or (request.theme and not item):
-            continue
-        if stamp is None:
-            continue  # outside the chain: never evidence (`ledger verify` names it)
-        event = ledger.app.decode(stored)
-        recorded = stamp.witness.at  # the store's witness, not the writer's own clock
-        if request.when.known_at is not None and recorded > request.when.known_at:
-            continue
-        if event.effective > request.when.as_of and kind_of(event) != "correction":
-            continue
-        before, after = describe(event)
-        rows.append({
-            "position": stored.position, "chain_hash": stamp.link,
-            "content_hash": content_hash(stored), "stream": stored.originator_id.hex,
-            "version": stored.version, "plan": plan, "item": item, "kind": kind_of(event),
-            "topic": stored.topic, "recorded_at": recorded, "db_role": stamp.witness.role,
-            "effective": event.effective.isoformat(), "basis": event.basis,
-            "edition": event.edition, "recorded_by": event.recorded_by,
-            "attributed_to": event.attributed_to, "before": before, "after": after,
-            "source": event.source, "note": event.note,
-            "corrected_by": corrected.get((plan, item, stored.version), ""),
-            "state": json.loads(stored.state),
-        })
+    for record, seal in app.stream_sealed(UUID(hex=stream)):
+        if seal is None:
+            msg = (f"position {record.position} (stream {stream}) is outside the hash chain: "
+                   f"no pack is made while it is there; run `ledger verify`")
+            raise TamperedError(msg)
+        if record.position <= head.position:
+            rows.append((record, seal))
     return rows
 
 
-def _mta_series(reader: Reader, slug: str, request: PackRequest, months: list[str],
-                slippage: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Forecast month of each chosen milestone at each report month."""
-    chosen = [r for r in slippage if r["moves"]] or [r for r in slippage if r["current_due"]]
-    chosen = chosen[:MTA_MILESTONES]
-    forecasts: dict[tuple[str, int], list[tuple[str, str]]] = {
-        (r["item"], r["outcome_no"]): [] for r in chosen}
-    for month in months:
-        when = When(min(month_end(month), request.when.as_of), request.when.known_at)
-        for state in reader.states(slug, when):
-            for number, outcome in state.outcomes.items():
-                key = (state.number, number)
-                if key in forecasts:
-                    forecasts[key].append((month, outcome.due))
-    return [{"label": f"{r['item']} #{r['outcome_no']} {r['outcome']}",
-             "baseline": r["baseline_due"], "points": forecasts[(r["item"], r["outcome_no"])]}
-            for r in chosen]
+def _themes(pack: proof.PlanEvents) -> list[str]:
+    return [e.number for e in pack.events if isinstance(e, ThemeAdded)]
 
 
-def export_pack(ledger: Ledger, reader: Reader, request: PackRequest,
+@contextmanager
+def _beside(out: Path) -> Iterator[Path]:
+    """A scratch directory next to `out`, removed unless renamed into place."""
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    mask = os.umask(0)
+    os.umask(mask)
+    scratch.chmod(0o777 & ~mask)  # as `mkdir` would make it, not mkdtemp's owner-only
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def export_pack(ledger: Ledger, request: PackRequest,
                 progress: Progress | None = None) -> dict[str, Any]:
-    """Write the pack into `request.out`; returns the manifest."""
+    """Write the pack into `request.out` (all of it or nothing); returns the manifest."""
     step = progress or (lambda _name: None)
     root = os.environ.get("LEDGER_EXPORT_ROOT")
     check_out_dir(request.out, Path(root) if root else None)
+    signer = None
+    if request.sign_key is not None:
+        from ledger.export.signing import load_private_key  # noqa: PLC0415
+
+        signer = load_private_key(request.sign_key)
+    reply = _read_reply(request.timestamp_reply)
     slug = ledger.catalogue().check_plan(request.plan)
-    when = request.when
-    plan_rows = reader.plan(slug, when, request.theme)
-    items = {r["item"] for r in plan_rows}
-    snapshots = [r for r in reader.snapshots(slug, when) if r["item"] in items]
-    slippage = [r for r in reader.slippage(slug, when) if r["item"] in items]
-    changes = [r for r in reader.changes(slug, when)
-               if r["item"] in items or (not r["item"] and not request.theme)]
-    events = _event_rows(ledger, reader, slug, request, items)
-    request.out.mkdir(parents=True, exist_ok=True)
-    out, manifest_files = request.out, {}
+    with ledger.app.engine.connect() as conn:
+        head = last_seal(conn, ledger.app.events_table.name)
+    if head is None:
+        msg = "the ledger holds no events yet: there is nothing to export"
+        raise InvalidInputError(msg)
+    pack = plan_events(ledger.app, slug, head)
+    themes = _themes(pack)
+    if request.theme is not None and request.theme not in themes:
+        msg = f"plan {slug} has no theme {request.theme} (themes: {', '.join(themes)})"
+        raise NotFoundError(msg)
+    scope = proof.Scope(slug, request.when.as_of, request.when.known_at, request.theme)
+    with _beside(request.out) as out:
+        manifest = _write_pack(out, ledger.app, scope, pack, head, request, signer, reply, step)
+        try:
+            os.replace(out, request.out)  # an empty directory there is replaced, atomically
+        except OSError as exc:
+            msg = f"{request.out}: cannot put the pack there: {exc.strerror or exc}"
+            raise InvalidInputError(msg) from None
+    return manifest
+
+
+def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanEvents,
+                head: Seal, request: PackRequest, signer: Any, reply: bytes | None,
+                step: Progress) -> dict[str, Any]:
+    """Every file of the pack into `out`, then the pack checked as an auditor would."""
     step("events")
-    event_totals = {"events_per_kind": dict(sorted(Counter(e["kind"] for e in events).items()))}
-    manifest_files["events.jsonl"] = {"rows": files.write_jsonl(out / "events.jsonl", events),
-                                      **event_totals}
-    manifest_files["events.csv"] = {
-        "rows": files.write_csv(out / "events.csv", events, EVENT_COLUMNS), **event_totals}
-    step("read models")
-    statuses = dict(sorted(Counter(r["status"] for r in plan_rows).items()))
-    slips = {"slips": sum(r["slip_count"] for r in slippage),
-             "months_slipped": sum(r["months_slipped"] for r in slippage)}
-    kinds = {"changes_per_kind": dict(sorted(Counter(r["kind"] for r in changes).items()))}
-    for name, rows, columns, totals in (
-        ("plan.csv", plan_rows, PLAN_COLUMNS, {"items_per_status": statuses}),
-        ("snapshots.csv", snapshots, SNAPSHOT_COLUMNS, {}),
-        ("slippage.csv", slippage, SLIPPAGE_COLUMNS, slips),
-        ("changes.csv", changes, (*CHANGE_COLUMNS, "corrected_by"), kinds),
-    ):
-        manifest_files[name] = {"rows": files.write_csv(out / name, rows, columns), **totals}
-    step("report")
-    months = sorted({s["month"] for s in snapshots})
-    params = _parameters(slug, request, reader)
-    html = render_report(params, plan_rows, snapshots,
-                         _mta_series(reader, slug, request, months, slippage), slippage, changes)
-    files.write_text(out / "report.html", html)
-    manifest_files["report.html"] = {"rows": len(plan_rows)}
+    listed = _write_events(out, scope, pack, app, head)
+    step("derived files")
+    derived = proof.derive(scope, pack)
+    for name, data in derived.files.items():
+        files.write_bytes(out / name, data)
+        listed[name] = {"rows": derived.rows[name]}
+    from ledger.export.standalone import verifier_source  # noqa: PLC0415
+
+    files.write_bytes(out / proof.VERIFIER, verifier_source().encode("utf-8"))
+    listed[proof.VERIFIER] = {}
     if request.pdf:
         step("report.pdf")
         from ledger.export.pdf import print_pdf  # noqa: PLC0415
 
         print_pdf(out / "report.html", out / "report.pdf")
-        manifest_files["report.pdf"] = {"rows": len(plan_rows)}
-    for name, entry in manifest_files.items():
+        listed["report.pdf"] = {"rows": derived.rows["report.html"]}
+    if reply is not None:
+        files.write_bytes(out / "digest.tsr", reply)
+        listed["digest.tsr"] = {}
+    for name, entry in listed.items():
         entry["sha256"] = files.sha256_of(out / name)
     step("manifest")
     manifest = {
-        "tool": "ledger", "version": __version__, "parameters": params,
+        "format": proof.FORMAT, "tool": "ledger", "version": __version__,
+        "parameters": derived.parameters,
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"), "run_by": request.actor,
-        "ledger_digest": take_digest(ledger.app, request.actor),
-        "control_totals": {"events": len(events), **event_totals, **slips},
-        "files": manifest_files,
+        "ledger_digest": {"ledger": app.name, "position": head.position, "hash": head.link,
+                          "recorded_at": head.witness.at},
+        "chain_encoding": proof.ENCODING, "csv_cells": proof.CSV_RULE,
+        "control_totals": {**derived.totals, "events_in_pack": len(pack.records),
+                           "positions": listed[proof.CHAIN]["rows"]},
+        "files": listed,
     }
-    manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
-    files.write_bytes(out / "manifest.json", manifest_bytes)
-    names = [*manifest_files, "manifest.json"]
-    if request.sign_key is not None:
-        from ledger.export.signing import load_private_key, sign  # noqa: PLC0415
-
-        signature, public = sign(load_private_key(request.sign_key), manifest_bytes)
-        files.write_bytes(out / "manifest.json.sig", signature)
-        files.write_bytes(out / "signer.pub.pem", public)
-        names += ["manifest.json.sig", "signer.pub.pem"]
-    files.write_sums(out, names)
+    files.write_sums(out, _seal_manifest(out, manifest, signer))
+    step("verify")
+    found = proof.check_pack(out)
+    if found.problems:
+        msg = f"the pack did not verify, so none was written: {found.problems[0]}"
+        raise TamperedError(msg)
     return manifest
 
 
-def _parameters(slug: str, request: PackRequest, reader: Reader) -> dict[str, Any]:
-    return {"plan": slug, "plan_title": (reader.plan_info(slug) or {}).get("title", slug),
-            "as_of": request.when.as_of.isoformat(), "known_at": request.when.known_at or "now",
-            "theme": request.theme or "all"}
+def _write_events(out: Path, scope: proof.Scope, pack: proof.PlanEvents, app: LedgerApp,
+                  head: Seal) -> dict[str, dict[str, Any]]:
+    items = pack.items()
+    with (out / proof.EVENTS).open("w", encoding="utf-8") as handle:
+        for index, (record, seal) in enumerate(pack.records):
+            handle.write(proof.event_line(record, seal, proof.in_scope(scope, pack, index,
+                                                                         items)))
+    positions = 0
+    with (out / proof.CHAIN).open("w", encoding="utf-8") as handle:
+        for row in iter_seal_rows(app.engine, head.position):
+            handle.write(proof.chain_line(*row))
+            positions += 1
+    return {proof.EVENTS: {"rows": len(pack.records)}, proof.CHAIN: {"rows": positions}}
 
 
-def verify_pack(directory: Path, ledger: Ledger | None = None,
-                public_key: Path | None = None) -> list[str]:
-    """Every problem found with a pack (an empty list: it checks out)."""
-    problems: list[str] = []
-    manifest_path = directory / "manifest.json"
+def _seal_manifest(out: Path, manifest: dict[str, Any], signer: Any) -> list[str]:
+    """Write the manifest (and its signature); the names SHA256SUMS lists."""
+    names = [*manifest["files"], "manifest.json"]
+    if signer is not None:
+        from ledger.export.signing import fingerprint, public_pem  # noqa: PLC0415
+
+        manifest["signer_fingerprint"] = fingerprint(public_pem(signer))
+    data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+    files.write_bytes(out / "manifest.json", data)
+    if signer is not None:
+        from ledger.export.signing import sign  # noqa: PLC0415
+
+        signature, public = sign(signer, data)
+        files.write_bytes(out / "manifest.json.sig", signature)
+        files.write_bytes(out / "signer.pub.pem", public)
+        names += ["manifest.json.sig", "signer.pub.pem"]
+    return names
+
+
+def _read_reply(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
     try:
-        manifest_bytes = manifest_path.read_bytes()
-        manifest = json.loads(manifest_bytes)
-    except (OSError, ValueError) as exc:
-        return [f"manifest.json: unreadable: {exc}"]
-    for name, entry in manifest.get("files", {}).items():
-        path = directory / name
-        if not path.exists():
-            problems.append(f"{name}: listed in the manifest but missing")
-        elif files.sha256_of(path) != entry.get("sha256"):
-            problems.append(f"{name}: its SHA-256 differs from the manifest's")
-    problems += _check_sums(directory)
-    signature = directory / "manifest.json.sig"
-    if signature.exists():
-        from ledger.export.signing import check_signature  # noqa: PLC0415
+        return path.read_bytes()
+    except OSError as exc:
+        msg = f"{path}: cannot read the timestamp reply: {exc.strerror or exc}"
+        raise InvalidInputError(msg) from None
 
-        key_path = public_key or directory / "signer.pub.pem"
-        try:
-            key = key_path.read_bytes()
-        except OSError:
-            problems.append(f"{key_path}: no public key to check the signature with")
-        else:
-            if not check_signature(key, manifest_bytes, signature.read_bytes()):
-                problems.append("manifest.json.sig: the signature does not match the manifest")
+
+# --- checking a pack -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackVerdict:
+    """Integrity (the files, chain and derived files hold), then authenticity (who signed)."""
+
+    problems: list[str]
+    findings: proof.Findings
+    signer: str  # "yours", "pack-key", "unsigned"
+    signer_detail: str
+    ledger_problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        """True when nothing in the pack (or against the ledger) is wrong."""
+        return not self.problems and not self.ledger_problem
+
+
+def verify_pack(directory: Path, ledger: Ledger | None = None, public_key: Path | None = None,
+                fingerprint: str | None = None, digest: Digest | None = None) -> PackVerdict:
+    """Check a pack. InvalidInputError where it cannot be read as one (exit 2)."""
+    try:
+        findings = proof.check_pack(directory)
+        manifest, manifest_bytes = proof.read_manifest(directory)
+    except proof.MalformedPack as exc:
+        raise InvalidInputError(str(exc)) from None
+    problems = list(findings.problems)
+    from ledger.export.standalone import verifier_source  # noqa: PLC0415
+
+    verifier = directory / proof.VERIFIER
+    if verifier.is_file() and verifier.read_bytes() != verifier_source().encode("utf-8"):
+        problems.append(f"{proof.VERIFIER}: differs from the verifier ledger {__version__} "
+                        f"writes: do not run it")
+    if digest is not None and not problems:
+        problems += _extends(directory, digest)
+    signer, detail = _signer(directory, manifest_bytes, public_key, fingerprint, problems)
+    ledger_problem = ""
+    if ledger is not None and not problems:
+        head = parse_digest(manifest["ledger_digest"], "manifest.json ledger_digest")
+        verdict = verify(ledger.app, head)
+        found = verdict.problem or verdict.digest_problem
+        ledger_problem = f"ledger: {found}" if found else ""
+    return PackVerdict(problems, findings, signer, detail, ledger_problem)
+
+
+def _extends(directory: Path, digest: Digest) -> list[str]:
+    """Whether the pack's chain passes through the auditor's own digest."""
+    for _number, row in proof.iter_lines(directory / proof.CHAIN):
+        if row[0] == digest.position:
+            if row[4] == digest.hash:
+                return []
+            return [f"{proof.CHAIN} position {digest.position}: link {row[4][:16]}…, your "
+                    f"digest says {digest.hash[:16]}…: history before it was rewritten"]
+    return [f"{proof.CHAIN}: ends before your digest's position {digest.position}"]
+
+
+def _signer(directory: Path, manifest_bytes: bytes, public_key: Path | None,
+            fingerprint: str | None, problems: list[str]) -> tuple[str, str]:
+    """Who signed: checked against the auditor's key or fingerprint; adds to `problems` when
+    the signature fails or the pack is not signed by the key the auditor named."""
+    from ledger.export import signing  # noqa: PLC0415
+
+    signature, shipped = directory / "manifest.json.sig", directory / "signer.pub.pem"
+    named = public_key is not None or fingerprint is not None
+    key = _read_key(public_key) if public_key is not None else (
+        shipped.read_bytes() if shipped.is_file() else None)
+    problem, verdict = "", ("unsigned", "the pack is not signed: nothing says who made it")
+    if not signature.is_file():
+        problem = "manifest.json.sig: the pack is not signed, but you named a signer" \
+            if named else ""
+    elif key is None:
+        problem = "signer.pub.pem: missing, and no --key given to check the signature"
+    elif not signing.check_signature(key, manifest_bytes, signature.read_bytes()):
+        whose = "your key" if public_key is not None else "the key in the pack"
+        problem = f"manifest.json.sig: the signature does not verify with {whose}"
     elif public_key is not None:
-        problems.append("manifest.json.sig: the pack is not signed")
-    if ledger is not None:
-        problems += _against_ledger(manifest, ledger)
-    return problems
+        verdict = ("yours", f"signed by the key you supplied ({signing.fingerprint(key)})")
+    elif fingerprint is not None:
+        problem = "".join(proof.named_signer(directory, fingerprint))
+        verdict = ("yours", f"signed by the key with the fingerprint you supplied "
+                            f"({signing.fingerprint(key)})")
+    else:
+        verdict = ("pack-key", f"the signature matches the key inside the pack "
+                               f"({signing.fingerprint(key)}), which proves nothing about who "
+                               f"signed: give --key or --fingerprint")
+    if problem:
+        problems.append(problem)
+        return "unsigned", ""
+    return verdict
 
 
-def _against_ledger(manifest: dict[str, Any], ledger: Ledger) -> list[str]:
-    """The problems in proving that the ledger extends the pack's digest."""
+def _read_key(path: Path) -> bytes:
     try:
-        digest = parse_digest(manifest.get("ledger_digest"), "manifest.json ledger_digest")
-    except InvalidInputError as exc:
-        return [str(exc)]
-    verdict = verify(ledger.app, digest)
-    if verdict.problem is not None:
-        return [f"ledger: {verdict.problem}"]
-    if verdict.digest_problem:
-        return [f"ledger: {verdict.digest_problem}"]
-    return []
+        return path.read_bytes()
+    except OSError as exc:
+        msg = f"{path}: cannot read the key: {exc.strerror or exc}"
+        raise InvalidInputError(msg) from None
 
 
-def _check_sums(directory: Path) -> list[str]:
-    sums = directory / "SHA256SUMS"
-    if not sums.exists():
-        return ["SHA256SUMS: missing"]
-    problems, listed = [], set()
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        digest, _, name = line.partition("  ")
-        listed.add(name)
-        path = directory / name
-        if not path.exists() or files.sha256_of(path) != digest:
-            problems.append(f"{name}: does not match SHA256SUMS")
-    extra = sorted(p.name for p in directory.iterdir() if p.name not in listed | {"SHA256SUMS"})
-    problems += [f"{name}: in the pack but not in SHA256SUMS" for name in extra]
-    return problems
-
-
-__all__ = ["PackRequest", "export_pack", "verify_pack"]
+__all__ = ["PackRequest", "PackVerdict", "export_pack", "verify_pack"]

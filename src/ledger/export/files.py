@@ -1,12 +1,13 @@
-"""Writing the pack's files: CSV in UTF-8 with a byte-order mark (Excel reads it right), JSON
-lines, text and bytes, SHA256SUMS. Every file of the pack is written here except report.pdf,
-which Chromium prints (`pdf.py`); `flat` is also how the CLI prints a cell, so a pack's CSV and
-`--format csv` agree. Imports no typer."""
+"""Writing the pack's files: CSV in UTF-8 with a byte-order mark (Excel reads it right) whose
+cells never start a formula, bytes, SHA256SUMS. `flat` is also how the CLI prints a cell and
+`inert` how it writes one to CSV, so a pack's CSV and `--format csv` agree. Pure but for the
+writes; imports no typer (verify_pack.py carries this module)."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -33,31 +34,27 @@ def flat(value: Any) -> str:
     return str(value)
 
 
-def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> int:
-    """One header row, then the rows; nested values as JSON. Returns the row count."""
-    count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([flat(row.get(c)) for c in columns])
-            count += 1
-    return count
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
-def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
-    """One JSON object per line. Returns the row count."""
-    count = 0
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-            count += 1
-    return count
+def inert(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs: text starting with a formula
+    character (=, +, -, @, tab, carriage return) gets a leading ' (the OWASP rule), as does
+    text already starting with ' (so the rule can be undone); numbers stay numbers."""
+    cell = flat(value)
+    if isinstance(value, bool | int | float) or not cell.startswith(FORMULA_STARTS):
+        return cell
+    return "'" + cell
 
 
-def write_text(path: Path, text: str) -> None:
-    """A text file in UTF-8."""
-    path.write_text(text, encoding="utf-8")
+def csv_bytes(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> bytes:
+    """UTF-8 with a byte-order mark: one header row, then the rows, every cell inert."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([inert(row.get(c)) for c in columns])
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 def write_bytes(path: Path, data: bytes) -> None:

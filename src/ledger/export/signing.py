@@ -6,6 +6,7 @@ and the signer's public key in PEM (`signer.pub.pem`).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -28,11 +29,33 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def public_pem(key: Ed25519PrivateKey) -> bytes:
+    """The public half of a private key, in PEM (SubjectPublicKeyInfo)."""
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def sign(key: Ed25519PrivateKey, data: bytes) -> tuple[bytes, bytes]:
     """The signature of `data`, and the public key in PEM."""
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    return key.sign(data), public
+    return key.sign(data), public_pem(key)
+
+
+def fingerprint(public: bytes) -> str:
+    """A public key's fingerprint: `SHA256:` and the SHA-256 of its DER SubjectPublicKeyInfo,
+    what `openssl pkey -pubin -in KEY.pem -outform DER | sha256sum` prints. Accepts a public
+    or a private key in PEM (the private key's public half)."""
+    try:
+        key = serialization.load_pem_public_key(public)
+    except ValueError:
+        try:
+            private = serialization.load_pem_private_key(public, password=None)
+        except (ValueError, TypeError) as exc:
+            msg = f"not a PEM key: {exc}"
+            raise InvalidInputError(msg) from None
+        key = private.public_key()
+    der = key.public_bytes(serialization.Encoding.DER,
+                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "SHA256:" + hashlib.sha256(der).hexdigest()
 
 
 def check_signature(public_pem: bytes, data: bytes, signature: bytes) -> bool:

@@ -49,19 +49,24 @@ chain = Table(
     Column("previous", BigInteger, nullable=False),
     Column("witnessed_at", String(32), nullable=False),
     Column("witnessed_by", Text, nullable=False),
+    Column("stream", String(32), nullable=False),
 )
+SEAL_COLUMNS = (chain.c.position, chain.c.content, chain.c.link, chain.c.previous,
+                chain.c.witnessed_at, chain.c.witnessed_by, chain.c.stream)
 
 
 def seal_of(row: Any) -> Seal:
     """A seal from a row of the chain table's columns, in their order."""
-    position, content, link, previous, at, role = row
-    return Seal(int(position), str(content), str(link), int(previous), Witness(str(at), str(role)))
+    position, content, link, previous, at, role, stream = row
+    return Seal(int(position), str(content), str(link), int(previous), Witness(str(at), str(role)),
+                str(stream))
 
 
 def last_seal(conn: Connection | Session, events_table: str) -> Seal | None:
     """The seal of the newest sealed event (a seal with no event behind it is never built on)."""
     row = conn.execute(text(
-        f"SELECT c.position, c.content, c.link, c.previous, c.witnessed_at, c.witnessed_by "
+        f"SELECT c.position, c.content, c.link, c.previous, c.witnessed_at, c.witnessed_by, "
+        f"c.stream "
         f"FROM {CHAIN_TABLE} c JOIN {events_table} e ON e.id = c.position "
         f"ORDER BY c.position DESC LIMIT 1")).first()
     return seal_of(row) if row else None
@@ -79,10 +84,8 @@ def stray_seal(engine: Engine, events_table: str) -> int | None:
 def iter_seals(engine: Engine, batch: int = READ_BATCH) -> Iterator[Seal]:
     """Every seal in position order, streamed in batches."""
     after = None
-    columns = (chain.c.position, chain.c.content, chain.c.link, chain.c.previous,
-               chain.c.witnessed_at, chain.c.witnessed_by)
     while True:
-        query = select(*columns).order_by(chain.c.position).limit(batch)
+        query = select(*SEAL_COLUMNS).order_by(chain.c.position).limit(batch)
         if after is not None:
             query = query.where(chain.c.position > after)
         with engine.connect() as conn:
@@ -92,6 +95,25 @@ def iter_seals(engine: Engine, batch: int = READ_BATCH) -> Iterator[Seal]:
         if len(rows) < batch:
             return
         after = int(rows[-1][0])
+
+
+def iter_seal_rows(engine: Engine, stop: int, batch: int = 10_000) -> Iterator[tuple[Any, ...]]:
+    """Every seal up to `stop` as a plain tuple (position, previous, stream, content, link,
+    witnessed_at, witnessed_by), streamed through the driver's own cursor (a server-side one on
+    PostgreSQL): the seal list is the one part of an evidence pack that grows with the ledger,
+    so it skips SQLAlchemy's row objects."""
+    sql = (f"SELECT position, previous, stream, content, link, witnessed_at, witnessed_by "
+           f"FROM {CHAIN_TABLE} WHERE position <= {int(stop)} ORDER BY position")
+    with engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        named = engine.dialect.name == "postgresql"
+        cursor = raw.cursor(name="ledger_seal_list") if named else raw.cursor()
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        finally:
+            cursor.close()
 
 
 def sealed_at(engine: Engine, content: str) -> list[int]:
@@ -153,7 +175,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         session.execute(insert(chain), [
             {"position": s.position, "content": s.content, "link": s.link,
              "previous": s.previous, "witnessed_at": s.witness.at,
-             "witnessed_by": s.witness.role} for s in seals])
+             "witnessed_by": s.witness.role, "stream": s.stream} for s in seals])
         return ids
 
     def select_events(

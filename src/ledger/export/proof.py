@@ -1,0 +1,718 @@
+"""The evidence pack's proof: its derived files computed from its own events, and every check
+that the pack is whole (who signed it is `signing`'s question, not this module's).
+
+Pure: the standard library, the domain and the projections' folds, nothing else, so that
+`verify_pack.py` can carry this module and run it with a bare `python3 -I`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ledger.domain import events as ev
+from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, content_hash
+from ledger.domain.ids import event_ref, item_id, plan_id
+from ledger.domain.state import ItemState, fold
+from ledger.domain.values import month_end
+from ledger.export import files
+from ledger.export.report import render_report
+from projections.change_log import COLUMNS as CHANGE_COLUMNS
+from projections.change_log import HIDDEN_KINDS, change_row
+from projections.current_plan import COLUMNS as PLAN_COLUMNS
+from projections.current_plan import item_row, item_sort_key
+from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
+from projections.monthly_snapshots import months_from, snapshot_rows
+from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
+from projections.slippage_history import outcome_rows
+
+FORMAT = "ledger-evidence-pack/2"
+EVENTS = "events.jsonl"
+CHAIN = "chain.jsonl"
+VERIFIER = "verify_pack.py"
+DERIVED = ("events.csv", "plan.csv", "snapshots.csv", "slippage.csv", "changes.csv",
+           "report.html")
+REQUIRED = (EVENTS, CHAIN, *DERIVED, VERIFIER)
+OPTIONAL = ("report.pdf", "digest.tsr")
+SIGNATURE = ("manifest.json.sig", "signer.pub.pem")
+EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", "plan", "item",
+                 "kind", "topic", "recorded_at", "db_role", "effective", "basis", "edition",
+                 "recorded_by", "attributed_to", "before", "after", "source", "note",
+                 "corrected_by")
+CHANGES_COLUMNS = (*CHANGE_COLUMNS, "corrected_by")
+MTA_MILESTONES = 10
+CSV_RULE = ("cells that would start a formula (=, +, -, @, tab, carriage return) or that start "
+            "with ' are prefixed with ' (OWASP); events.jsonl keeps every text as typed")
+ENCODING = (
+    "content = sha256 of the compact sorted-key JSON {id, state, topic, version} of the stored "
+    "event (state: the stored text exactly); link = sha256 of the text "
+    "'previous link:position:stream:content:witnessed_at:witnessed_by' (stream as 32 hex "
+    "digits; the first previous link is 64 zeros)")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_.:+ -]*$")  # text JSON writes as itself between quotes
+_CHAIN_LINE = re.compile(
+    r'^\[(\d{1,18}), (\d{1,18}), "([0-9a-f]{32})", "([0-9a-f]{64})", "([0-9a-f]{64})", '
+    r'"([A-Za-z0-9_.:+ -]*)", "([A-Za-z0-9_.:+ -]*)"\]\n?$')
+
+
+class MalformedPack(ValueError):  # noqa: N818 - reads as what the verifier says
+    """A pack whose files cannot even be read as a pack (exit 2, not 'tampered')."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a pack covers: one plan as of a date, as known at a moment, for all or one theme."""
+
+    plan: str
+    as_of: date
+    known_at: str | None = None
+    theme: str | None = None
+
+    def parameters(self, title: str) -> dict[str, str]:
+        """The manifest's parameters (and the report's)."""
+        return {"plan": self.plan, "plan_title": title, "as_of": self.as_of.isoformat(),
+                "known_at": self.known_at or "now", "theme": self.theme or "all"}
+
+    @classmethod
+    def from_parameters(cls, params: object) -> Scope:
+        """The scope a manifest's parameters state; MalformedPack where they do not."""
+        if not isinstance(params, dict):
+            msg = "manifest.json: parameters: not an object"
+            raise MalformedPack(msg)
+        try:
+            plan, as_of = str(params["plan"]), date.fromisoformat(str(params["as_of"]))
+            known, theme = str(params["known_at"]), str(params["theme"])
+            if known != "now":
+                datetime.fromisoformat(known)
+        except (KeyError, ValueError) as exc:
+            msg = f"manifest.json: parameters: {exc}"
+            raise MalformedPack(msg) from None
+        return cls(plan, as_of, None if known == "now" else known,
+                   None if theme == "all" else theme)
+
+
+# --- stored events, read as the library reads them -------------------------------------
+
+
+def _classes() -> dict[str, type[ev.PlanEvent]]:
+    """Every event class by its stable topic."""
+    found: dict[str, type[ev.PlanEvent]] = {}
+    todo: list[type[ev.PlanEvent]] = [ev.PlanEvent]
+    while todo:
+        cls = todo.pop()
+        if topic := getattr(cls, "TOPIC", ""):
+            found[topic] = cls
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+_CLASSES: dict[str, type[ev.PlanEvent]] = {}
+
+
+_TYPES: dict[str, Any] = {"date_iso": date.fromisoformat, "datetime_iso": datetime.fromisoformat,
+                          "uuid_hex": lambda s: UUID(hex=s), "decimal_str": Decimal}
+
+
+def _typed(obj: dict[str, Any]) -> Any:
+    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
+        return _TYPES[obj["_type_"]](obj["_data_"])
+    return obj
+
+
+def decode(record: EventRecord) -> ev.PlanEvent:
+    """The domain event a stored row holds, built as the event-sourcing library builds it
+    (its JSON transcodings for dates, times and ids; the state set on a bare object)."""
+    if not _CLASSES:
+        _CLASSES.update(_classes())
+    cls = _CLASSES.get(record.topic)
+    if cls is None:
+        msg = f"position {record.position}: unknown event topic {record.topic!r}"
+        raise ValueError(msg)
+    state = json.loads(record.state.decode("utf-8"), object_hook=_typed)
+    state["originator_id"] = record.originator_id
+    state["originator_version"] = record.version
+    event = object.__new__(cls)
+    object.__setattr__(event, "__dict__", state)
+    return event
+
+
+# --- what a pack holds ---------------------------------------------------------------
+
+
+@dataclass
+class PlanEvents:
+    """Every event of one plan's streams up to a head, each with its seal, in position order."""
+
+    plan: str
+    records: list[tuple[EventRecord, Seal]] = field(default_factory=list)
+    events: list[ev.PlanEvent] = field(default_factory=list)
+
+    def add(self, record: EventRecord, seal: Seal) -> None:
+        """One more event (in position order)."""
+        self.records.append((record, seal))
+        self.events.append(decode(record))
+
+    def title(self) -> str:
+        """The plan's registered title."""
+        return next((e.title for e in self.events if isinstance(e, ev.PlanRegistered)),
+                    self.plan)
+
+    def items(self) -> dict[str, tuple[str, str]]:
+        """Stream (hex) -> (item number, theme) of every item the plan filed."""
+        return {item_id(self.plan, e.number).hex: (e.number, e.theme)
+                for e in self.events if isinstance(e, ev.ItemFiled)}
+
+
+def plan_streams(plan: str, plan_stream_events: Iterable[ev.PlanEvent]) -> set[str]:
+    """The streams of a plan, from its own stream's events (the items it filed)."""
+    return {plan_id(plan).hex, *(item_id(plan, e.number).hex for e in plan_stream_events
+                                 if isinstance(e, ev.ItemFiled))}
+
+
+# --- the derived files ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Every derived file's bytes and the manifest's control totals."""
+
+    files: dict[str, bytes]
+    rows: dict[str, int]
+    totals: dict[str, Any]
+    parameters: dict[str, str]
+
+
+def derive(scope: Scope, pack: PlanEvents) -> Derived:
+    """The pack's derived files, from its events alone: the same folds the read models use."""
+    items = pack.items()
+    in_theme = {s for s, (_n, theme) in items.items() if scope.theme in (None, theme)}
+    known = [(r, s, e) for (r, s), e in zip(pack.records, pack.events, strict=True)
+             if scope.known_at is None or s.witness.at <= scope.known_at]
+    by_item: dict[str, list[ev.PlanEvent]] = defaultdict(list)
+    for record, _seal, event in known:
+        if record.originator_id.hex in in_theme:
+            by_item[items[record.originator_id.hex][0]].append(event)
+    states = sorted((s for s in (fold(es, scope.as_of) for es in by_item.values())
+                     if s is not None), key=lambda s: item_sort_key(s.number))
+    plan_rows = [{k: row[k] for k in PLAN_COLUMNS}
+                 for row in (item_row(s, scope.as_of) for s in states if not s.withdrawn)]
+    slippage = sorted(({k: r[k] for k in SLIPPAGE_COLUMNS}
+                       for s in states for r in outcome_rows(s)),
+                      key=lambda r: (item_sort_key(r["item"]), r["outcome_no"]))
+    effective = sorted(e.effective.isoformat()[:7] for e in pack.events)
+    months = [m for m in months_from(effective[0], effective[-1])
+              if month_end(m) <= scope.as_of] if effective else []
+    snapshots = sorted(({k: r[k] for k in SNAPSHOT_COLUMNS}
+                        for number in by_item for r in snapshot_rows(by_item[number], months)),
+                       key=lambda r: (item_sort_key(r["item"]), r["month"]))
+    corrected = {(rec.originator_id.hex, e.corrects): event_ref(
+        items.get(rec.originator_id.hex, ("", ""))[0], rec.version)
+        for (rec, _s), e in zip(pack.records, pack.events, strict=True)
+        if isinstance(e, ev.CorrectionRecorded)}
+    event_rows, changes = [], []
+    for record, seal, event in known:
+        stream = record.originator_id.hex
+        if stream not in in_theme and (scope.theme or stream in items):
+            continue  # another theme's item, or (with a theme) the plan's own stream
+        if event.effective > scope.as_of and not isinstance(event, ev.CorrectionRecorded):
+            continue
+        item = items.get(stream, ("", ""))[0]
+        ref = corrected.get((stream, record.version), "")
+        event_rows.append(_event_row(record, seal, pack.plan, item, event, ref))
+        if ev.kind_of(event) not in HIDDEN_KINDS and event.effective <= scope.as_of:
+            row = change_row(record.position, pack.plan, item, event, seal.witness)
+            changes.append({**{k: row[k] for k in CHANGE_COLUMNS}, "corrected_by": ref})
+    params = scope.parameters(pack.title())
+    per_kind = dict(sorted(Counter(r["kind"] for r in event_rows).items()))
+    slips = {"slips": sum(r["slip_count"] for r in slippage),
+             "months_slipped": sum(r["months_slipped"] for r in slippage)}
+    html = render_report(params, plan_rows, snapshots,
+                         _mta_series(scope, by_item, months, slippage), slippage, changes)
+    out = {
+        "events.csv": files.csv_bytes(event_rows, EVENT_COLUMNS),
+        "plan.csv": files.csv_bytes(plan_rows, PLAN_COLUMNS),
+        "snapshots.csv": files.csv_bytes(snapshots, SNAPSHOT_COLUMNS),
+        "slippage.csv": files.csv_bytes(slippage, SLIPPAGE_COLUMNS),
+        "changes.csv": files.csv_bytes(changes, CHANGES_COLUMNS),
+        "report.html": html.encode("utf-8"),
+    }
+    rows = {"events.csv": len(event_rows), "plan.csv": len(plan_rows),
+            "snapshots.csv": len(snapshots), "slippage.csv": len(slippage),
+            "changes.csv": len(changes), "report.html": len(plan_rows)}
+    totals = {"events_in_scope": len(event_rows), "events_per_kind": per_kind,
+              "items_per_status": dict(sorted(Counter(r["status"] for r in plan_rows).items())),
+              "changes_per_kind": dict(sorted(Counter(r["kind"] for r in changes).items())),
+              **slips}
+    return Derived(out, rows, totals, params)
+
+
+def _event_row(record: EventRecord, seal: Seal, plan: str, item: str, event: ev.PlanEvent,
+               corrected_by: str) -> dict[str, Any]:
+    before, after = ev.describe(event)
+    return {
+        "position": record.position, "chain_hash": seal.link, "content_hash": seal.content,
+        "stream": record.originator_id.hex, "version": record.version, "plan": plan,
+        "item": item, "kind": ev.kind_of(event), "topic": record.topic,
+        "recorded_at": seal.witness.at, "db_role": seal.witness.role,
+        "effective": event.effective.isoformat(), "basis": event.basis,
+        "edition": event.edition, "recorded_by": event.recorded_by,
+        "attributed_to": event.attributed_to, "before": before, "after": after,
+        "source": event.source, "note": event.note, "corrected_by": corrected_by,
+    }
+
+
+def _mta_series(scope: Scope, by_item: dict[str, list[ev.PlanEvent]], months: list[str],
+                slippage: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Forecast month of each chosen milestone at each report month."""
+    chosen = [r for r in slippage if r["moves"]] or [r for r in slippage if r["current_due"]]
+    chosen = chosen[:MTA_MILESTONES]
+    series = []
+    for row in chosen:
+        points = []
+        for month in months:
+            state: ItemState | None = fold(by_item[row["item"]],
+                                           min(month_end(month), scope.as_of))
+            outcome = state.outcomes.get(row["outcome_no"]) if state else None
+            if outcome is not None:
+                points.append((month, outcome.due))
+        series.append({"label": f"{row['item']} #{row['outcome_no']} {row['outcome']}",
+                       "baseline": row["baseline_due"], "points": points})
+    return series
+
+
+# --- the pack's primary files: events and the chain ------------------------------------
+
+
+def event_line(record: EventRecord, seal: Seal, in_scope: bool) -> str:
+    """One line of events.jsonl: the stored event exactly, its seal, and whether the pack's
+    parameters select it (the derived files show only those)."""
+    return json.dumps({
+        "position": record.position, "stream": record.originator_id.hex,
+        "version": record.version, "topic": record.topic,
+        "stored": record.state.decode("utf-8"), "content_hash": seal.content,
+        "chain_hash": seal.link, "in_scope": in_scope,
+    }, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def chain_line(position: int, previous: int, stream: str, content: str, link: str, at: str,
+               role: str) -> str:
+    """One line of chain.jsonl: `[position, previous, stream, content, link, at, role]` (the
+    JSON `json.dumps` writes, built directly: a million of these make a 1M-event pack)."""
+    texts = (at if _PLAIN.match(at) else None, role if _PLAIN.match(role) else None)
+    quoted = [f'"{t}"' if t is not None else json.dumps(v, ensure_ascii=False)
+              for t, v in zip(texts, (at, role), strict=True)]
+    return f'[{position}, {previous}, "{stream}", "{content}", "{link}", {quoted[0]}, ' \
+           f'{quoted[1]}]\n'
+
+
+def in_scope(scope: Scope, pack: PlanEvents, index: int,
+             items: dict[str, tuple[str, str]]) -> bool:
+    """Whether the pack's parameters select its `index`th event (events.csv lists those);
+    `items` is `pack.items()`."""
+    record, seal = pack.records[index]
+    event = pack.events[index]
+    stream = record.originator_id.hex
+    if stream in items and scope.theme not in (None, items[stream][1]):
+        return False
+    if stream not in items and scope.theme is not None:
+        return False
+    if scope.known_at is not None and seal.witness.at > scope.known_at:
+        return False
+    return not (event.effective > scope.as_of and not isinstance(event, ev.CorrectionRecorded))
+
+
+# --- checking a pack ---------------------------------------------------------------
+
+
+@dataclass
+class Findings:
+    """What a check found: each problem names the file and the row, position or field."""
+
+    problems: list[str] = field(default_factory=list)
+    events: int = 0
+    positions: int = 0
+    head: Seal | None = None
+
+    def add(self, problem: str) -> None:
+        """One more problem."""
+        self.problems.append(problem)
+
+
+def read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
+    """The manifest, checked for the shape every later check relies on (MalformedPack if not):
+    a known format, parameters, a digest, and files named plainly inside the pack."""
+    try:
+        raw = (directory / "manifest.json").read_bytes()
+        manifest = json.loads(raw)
+    except OSError as exc:
+        msg = f"manifest.json: cannot be read: {exc.strerror or exc}"
+        raise MalformedPack(msg) from None
+    except ValueError as exc:
+        msg = f"manifest.json: not JSON: {exc}"
+        raise MalformedPack(msg) from None
+    if not isinstance(manifest, dict):
+        msg = "manifest.json: not a JSON object"
+        raise MalformedPack(msg)
+    if manifest.get("format") != FORMAT:
+        msg = f"manifest.json: format is {manifest.get('format')!r}, not {FORMAT!r}"
+        raise MalformedPack(msg)
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+        msg = "manifest.json: files: not an object of file entries"
+        raise MalformedPack(msg)
+    for name in listed:
+        check_name(name, "manifest.json")
+    Scope.from_parameters(manifest.get("parameters"))
+    read_digest_fields(manifest.get("ledger_digest"), "manifest.json: ledger_digest")
+    return manifest, raw
+
+
+def check_name(name: object, where: str) -> str:
+    """A file name of the pack: plain, inside the pack's own directory, one it may hold."""
+    if not isinstance(name, str) or not _NAME.match(name) or name in {".", ".."}:
+        msg = f"{where}: {name!r} is not a plain file name inside the pack"
+        raise MalformedPack(msg)
+    if name not in {*REQUIRED, *OPTIONAL, *SIGNATURE, "manifest.json"}:
+        msg = f"{where}: {name!r} is not a file an evidence pack holds"
+        raise MalformedPack(msg)
+    return name
+
+
+def read_digest_fields(data: object, where: str) -> tuple[int, str]:
+    """The position and link a digest states (MalformedPack where it states no usable ones)."""
+    if not isinstance(data, dict):
+        msg = f"{where}: missing or not an object"
+        raise MalformedPack(msg)
+    position, link = data.get("position"), data.get("hash")
+    if type(position) is not int or position < 1:
+        msg = f"{where}: position {position!r} is not a whole number of at least 1"
+        raise MalformedPack(msg)
+    if not isinstance(link, str) or not _HEX64.match(link):
+        msg = f"{where}: hash {link!r} is not 64 lowercase hex digits"
+        raise MalformedPack(msg)
+    return position, link
+
+
+def check_pack(directory: Path) -> Findings:
+    """Every integrity check of a pack, trusting nothing in it: files against the manifest and
+    SHA256SUMS, every event's content hash, every link from genesis to the head, the head
+    against the digest, no event of the plan left out, and every derived file recomputed from
+    the events. Memory grows with the plan's events, not the ledger's. MalformedPack where the
+    pack cannot be read as one."""
+    manifest, _raw = read_manifest(directory)
+    found = Findings()
+    listed: dict[str, dict[str, Any]] = manifest["files"]
+    _check_files(directory, listed, found)
+    if found.problems:
+        return found  # the files themselves are not the ones the manifest names
+    scope = Scope.from_parameters(manifest["parameters"])
+    digest = read_digest_fields(manifest["ledger_digest"], "manifest.json: ledger_digest")
+    lines = _read_event_lines(directory / EVENTS, found)
+    own = plan_id(scope.plan)
+    try:
+        streams = plan_streams(scope.plan, (decode(record) for _n, _t, record in lines
+                                            if record.originator_id == own))
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        found.add(f"{EVENTS}: an event of the plan's own stream cannot be read: {exc!r}")
+        return found
+    seals = _check_chain(directory / CHAIN, {r.position for _n, _t, r in lines}, streams, found)
+    head = found.head
+    if not found.problems and (head is None or (head.position, head.link) != digest):
+        at = f"{head.position} ({head.link[:16]}…)" if head else "nothing"
+        found.add(f"{CHAIN}: the chain ends at {at}, but the digest says position {digest[0]} "
+                  f"({digest[1][:16]}…)")
+    if found.problems:
+        return found
+    pack = _check_events(lines, scope, seals, streams, found)
+    if found.problems:
+        return found
+    try:
+        derived = derive(scope, pack)
+    except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as exc:
+        found.add(f"{EVENTS}: the events cannot be folded into the plan: {exc!r}")
+        return found
+    _check_derived(directory, manifest, derived, found)
+    return found
+
+
+def _check_files(directory: Path, listed: dict[str, dict[str, Any]], found: Findings) -> None:
+    for name in REQUIRED:
+        if name not in listed:
+            found.add(f"manifest.json: {name} is not listed")
+    for name, entry in listed.items():
+        path = directory / name
+        if not path.is_file():
+            found.add(f"{name}: listed in the manifest but missing")
+        elif files.sha256_of(path) != entry.get("sha256"):
+            found.add(f"{name}: its SHA-256 differs from the manifest's")
+    _check_sums(directory, found)
+
+
+def _check_derived(directory: Path, manifest: dict[str, Any], derived: Derived,
+                   found: Findings) -> None:
+    listed: dict[str, dict[str, Any]] = manifest["files"]
+    _compare_derived(directory, listed, derived, found)
+    for name, count in ((EVENTS, found.events), (CHAIN, found.positions)):
+        if listed[name].get("rows") != count:
+            found.add(f"manifest.json: {name} has {count} rows, the manifest says "
+                      f"{listed[name].get('rows')!r}")
+    want = {**derived.totals, "events_in_pack": found.events, "positions": found.positions}
+    if manifest.get("control_totals") != want:
+        found.add(f"manifest.json: control_totals differ from the events' "
+                  f"({_first_difference(manifest.get('control_totals'), want)})")
+    if manifest["parameters"] != derived.parameters:
+        found.add(f"manifest.json: parameters differ from the events' "
+                  f"({_first_difference(manifest['parameters'], derived.parameters)})")
+
+
+def _check_sums(directory: Path, found: Findings) -> None:
+    try:
+        text = (directory / "SHA256SUMS").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        found.add("SHA256SUMS: missing or unreadable")
+        return
+    listed: set[str] = set()
+    for number, line in enumerate(text.splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or not _HEX64.match(digest):
+            msg = f"SHA256SUMS line {number}: not 'sha256  name'"
+            raise MalformedPack(msg)
+        check_name(name, f"SHA256SUMS line {number}")
+        listed.add(name)
+        path = directory / name
+        if not path.is_file() or files.sha256_of(path) != digest:
+            found.add(f"{name}: does not match SHA256SUMS")
+    present = {p.name for p in directory.iterdir()} - {"SHA256SUMS"}
+    for name in sorted(present - listed):
+        found.add(f"{name}: in the pack but not in SHA256SUMS")
+    for name in sorted({"manifest.json", *REQUIRED} - listed):
+        found.add(f"SHA256SUMS: {name} is not listed")
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Each line of a JSON-lines file, parsed (MalformedPack naming the line if not JSON)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                yield number, json.loads(line.decode("utf-8"))
+            except (ValueError, RecursionError):
+                msg = f"{path.name} line {number}: not JSON (or not UTF-8)"
+                raise MalformedPack(msg) from None
+
+
+def _chain_rows(path: Path) -> Iterator[tuple[int, int, int, str, str, str, str, str]]:
+    """Each line of chain.jsonl: (line number, position, previous, stream, content, link, at,
+    role); the usual line read by one pattern, any other by the JSON parser."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.decode("utf-8", "replace")
+            if found := _CHAIN_LINE.match(line):
+                p, prev, stream, content, link, at, role = found.groups()
+                yield number, int(p), int(prev), stream, content, link, at, role
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except (ValueError, RecursionError):
+                row = None
+            ok = (isinstance(row, list) and len(row) == 7
+                  and all(type(v) is int for v in row[:2])
+                  and all(isinstance(v, str) for v in row[2:])
+                  and _HEX32.match(row[2]) and _HEX64.match(row[3]) and _HEX64.match(row[4]))
+            if not ok:
+                msg = (f"{CHAIN} line {number}: not [position, previous, stream, content, link, "
+                       f"at, role]")
+                raise MalformedPack(msg)
+            assert row is not None
+            yield number, row[0], row[1], row[2], row[3], row[4], row[5], row[6]
+
+
+def _check_chain(path: Path, wanted: set[int], streams: set[str],
+                 found: Findings) -> dict[int, Seal]:
+    """Recompute every link from genesis, keeping only the seals of the pack's events (memory
+    grows with the plan, not the ledger); a seal of the plan's streams whose event is not in
+    the pack is a problem. Sets found.head and found.positions."""
+    seals: dict[int, Seal] = {}
+    previous, at, last = GENESIS, "", 0
+    sha256 = hashlib.sha256
+    head: tuple[int, int, str, str, str, str, str] | None = None
+    for number, position, before, stream, content, link, when, role in _chain_rows(path):
+        expected = sha256(f"{previous}:{position}:{stream}:{content}:{when}:{role}"
+                          .encode()).hexdigest()
+        problem = ""
+        if position <= last or before != last:
+            problem = f"follows position {before}, but the line before is position {last}"
+        elif when < at:
+            problem = f"witnessed at {when}, before the seal before it"
+        elif expected != link:
+            problem = (f"the link does not follow from the links before it (recomputed "
+                       f"{expected[:16]}…, the file says {link[:16]}…)")
+        elif stream in streams and position not in wanted:
+            problem = (f"sealed for stream {stream} of this pack's plan, but the event is not "
+                       f"in {EVENTS}: it was left out")
+        if problem:
+            found.add(f"{CHAIN} line {number} (position {position}): {problem}")
+            break
+        if position in wanted:
+            seals[position] = Seal(position, content, link, before, Witness(when, role), stream)
+        previous, at, last = link, when, position
+        head = (position, before, stream, content, link, when, role)
+        found.positions += 1
+    if head is not None:
+        p, before, stream, content, link, when, role = head
+        found.head = Seal(p, content, link, before, Witness(when, role), stream)
+    return seals
+
+
+def _read_event_lines(path: Path, found: Findings) -> list[tuple[int, str, EventRecord]]:
+    """Each line of events.jsonl as read (number, canonical text, stored record), positions
+    rising."""
+    lines: list[tuple[int, str, EventRecord]] = []
+    last = 0
+    for number, row in iter_lines(path):
+        record = _record(number, row)
+        if record.position <= last:
+            found.add(f"{EVENTS} line {number} (position {record.position}): positions must "
+                      f"rise (the line before is {last})")
+            return lines
+        last = record.position
+        lines.append((number, json.dumps(row, ensure_ascii=False, sort_keys=True), record))
+    return lines
+
+
+def _check_events(lines: list[tuple[int, str, EventRecord]], scope: Scope,
+                  seals: dict[int, Seal], streams: set[str], found: Findings) -> PlanEvents:
+    """Every event of the pack: of the plan's streams, its content hash recomputed and equal
+    to its seal's, its line exactly as the ledger writes it."""
+    pack = PlanEvents(scope.plan)
+    for number, _text, record in lines:
+        where = f"{EVENTS} line {number} (position {record.position})"
+        seal = seals.get(record.position)
+        problem = ""
+        if record.originator_id.hex not in streams:
+            problem = f"stream {record.originator_id.hex} is not one of plan {scope.plan}'s"
+        elif seal is None:
+            problem = f"no seal at this position in {CHAIN}"
+        elif seal.stream != record.originator_id.hex or content_hash(record) != seal.content:
+            problem = (f"the event differs from what was sealed (its content hash is "
+                       f"{content_hash(record)[:16]}…, the seal's {seal.content[:16]}…)")
+        else:
+            try:
+                pack.add(record, seal)
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
+                problem = f"the stored event cannot be read: {exc!r}"
+        if problem:
+            found.add(f"{where}: {problem}")
+            return pack
+    found.events = len(pack.records)
+    items = pack.items()
+    for index, (number, text, record) in enumerate(lines):
+        expected = event_line(record, pack.records[index][1],
+                              in_scope(scope, pack, index, items)).rstrip("\n")
+        if text != expected:
+            found.add(f"{EVENTS} line {number} (position {record.position}): "
+                      f"{_first_difference(json.loads(text), json.loads(expected))}")
+            return pack
+    return pack
+
+
+def _record(number: int, row: Any) -> EventRecord:
+    keys = {"position", "stream", "version", "topic", "stored", "content_hash", "chain_hash",
+            "in_scope"}
+    if not isinstance(row, dict) or set(row) != keys:
+        msg = f"{EVENTS} line {number}: not an event line (fields {sorted(keys)})"
+        raise MalformedPack(msg)
+    ok = (type(row["position"]) is int and type(row["version"]) is int
+          and isinstance(row["stream"], str) and _HEX32.match(row["stream"]) is not None
+          and isinstance(row["topic"], str) and isinstance(row["stored"], str))
+    if not ok:
+        msg = f"{EVENTS} line {number}: a field has the wrong type"
+        raise MalformedPack(msg)
+    return EventRecord(row["position"], UUID(hex=row["stream"]), row["version"], row["topic"],
+                       row["stored"].encode("utf-8"))
+
+
+def _compare_derived(directory: Path, listed: dict[str, dict[str, Any]], derived: Derived,
+                     found: Findings) -> None:
+    for name, data in derived.files.items():
+        actual = (directory / name).read_bytes()
+        if actual != data:
+            difference = _first_line_difference(actual, data, table=name.endswith(".csv"))
+            found.add(f"{name}: {difference}: it does not say what "
+                      f"the pack's events give")
+        elif listed[name].get("rows") != derived.rows[name]:
+            found.add(f"manifest.json: {name} has {derived.rows[name]} rows, the manifest says "
+                      f"{listed[name].get('rows')!r}")
+
+
+def _first_line_difference(actual: bytes, expected: bytes, *, table: bool) -> str:
+    """Where two files first differ: the line, and for CSV the column, with both values."""
+    got = actual.decode("utf-8", "replace").splitlines()
+    want = expected.decode("utf-8", "replace").splitlines()
+    header = next(csv.reader(want[:1]), []) if table else []
+    for number, (a, b) in enumerate(zip(got, want, strict=False), 1):
+        if a == b:
+            continue
+        cells_a, cells_b = next(csv.reader([a]), []), next(csv.reader([b]), [])
+        if header and len(cells_a) == len(cells_b) == len(header):
+            column = next(i for i, (x, y) in enumerate(zip(cells_a, cells_b, strict=True))
+                          if x != y)
+            return (f"line {number}, column {header[column]}: {cells_a[column][:60]!r} where "
+                    f"the events give {cells_b[column][:60]!r}")
+        at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                  min(len(a), len(b)))
+        return (f"line {number}, from character {at + 1}: {a[at:at + 40]!r} where the events "
+                f"give {b[at:at + 40]!r}")
+    return f"{len(got)} lines where the events give {len(want)}"
+
+
+def _first_difference(got: object, want: object) -> str:
+    if isinstance(got, dict) and isinstance(want, dict):
+        for key in sorted({*got, *want}):
+            if got.get(key) != want.get(key):
+                return (f"{key}: {str(got.get(key))[:60]!r}, the events give "
+                        f"{str(want.get(key))[:60]!r}")
+    return f"{str(got)[:60]!r}, the events give {str(want)[:60]!r}"
+
+
+def pem_fingerprint(pem: bytes, where: str) -> str:
+    """`SHA256:` and the SHA-256 of a PEM public key's DER bytes (what `openssl pkey -pubin
+    -outform DER | sha256sum` gives), with the standard library alone."""
+    lines = pem.decode("ascii", "replace").strip().splitlines()
+    if len(lines) < 3 or lines[0] != "-----BEGIN PUBLIC KEY-----" or \
+            lines[-1] != "-----END PUBLIC KEY-----":
+        msg = f"{where}: not a PEM public key"
+        raise MalformedPack(msg)
+    try:
+        der = base64.b64decode("".join(lines[1:-1]), validate=True)
+    except (binascii.Error, ValueError):
+        msg = f"{where}: not a PEM public key (its base64 is broken)"
+        raise MalformedPack(msg) from None
+    return "SHA256:" + hashlib.sha256(der).hexdigest()
+
+
+def named_signer(directory: Path, fingerprint: str) -> list[str]:
+    """Whether the pack is signed and names the signer with this fingerprint (the signature
+    itself is checked by `openssl pkeyutl -verify`, or by `ledger verify-pack`)."""
+    signature, shipped = directory / "manifest.json.sig", directory / "signer.pub.pem"
+    if not signature.is_file() or not shipped.is_file():
+        return ["manifest.json.sig: the pack is not signed, but you named a signer"]
+    found = pem_fingerprint(shipped.read_bytes(), "signer.pub.pem")
+    wanted = "SHA256:" + fingerprint.removeprefix("SHA256:").lower()
+    if found != wanted:
+        return [f"signer.pub.pem: its fingerprint is {found}, not the {wanted} you named: "
+                f"another key signed this pack"]
+    return []
