@@ -22,3 +22,19 @@ def test_an_undelivered_outcome_reads_false_in_the_table_as_in_json(cli: Cli) ->
     assert [r["delivered"] for r in from_csv] == ["false", "false"]
     assert len(table) == 2
     assert all(" false " in f"{line} " and "True" not in line for line in table)
+
+
+def test_a_formula_typed_into_a_note_is_text_in_query_csv(cli: Cli) -> None:
+    """`changes --format csv`: the note `=HYPERLINK(...)` and the name `+cmd` are prefixed
+    with ', so a spreadsheet shows them and runs nothing; JSON keeps them as typed."""
+    cli("import", str(SEPTEMBER), "--by", "improvement.team")
+    cli("--plan", "cgip-2018", "update", "--by", "+cmd|' /C calc'!A0",
+        "--note", '=HYPERLINK("http://evil.example","x")', "--", "1.3", "-2+3 done")
+    args = ("--plan", "cgip-2018", "changes", "--item", "1.3")
+    row = list(csv.DictReader(io.StringIO(cli(*args, "--format", "csv"))))[-1]
+    assert row["note"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["by"] == "'+cmd|' /C calc'!A0"
+    raw = json.loads(cli(*args, "--format", "json"))[-1]
+    assert raw["note"] == '=HYPERLINK("http://evil.example","x")'
+    cells = [c for r in csv.reader(io.StringIO(cli(*args, "--format", "csv"))) for c in r]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]

@@ -29,14 +29,14 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str
     """The rows in the chosen format, columns in the given order."""
     if fmt is Format.JSON:
         return json.dumps([dict(r) for r in rows], indent=2, ensure_ascii=False, default=str)
-    from ledger.export.files import flat  # it brings hashlib: ~5 ms that --help need not pay
+    from ledger.export.files import flat, inert  # hashlib: ~5 ms that --help need not pay
 
-    if fmt is Format.CSV:
+    if fmt is Format.CSV:  # every cell inert: text never starts a spreadsheet formula
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: flat(row.get(k)) for k in columns})
+            writer.writerow({k: inert(row.get(k)) for k in columns})
         return buffer.getvalue().rstrip("\n")
     from tabulate import tabulate  # only tables need it, and it costs ~30 ms
 
