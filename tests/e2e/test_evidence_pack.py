@@ -232,6 +232,7 @@ def test_a_theme_and_an_earlier_date_narrow_the_pack(built: Built, tmp_path: Pat
     events = read_csv(out / "events.csv")
     assert events
     assert all(e["effective"] <= "2018-07-31" for e in events)
+    assert "who signed is not established" in cli("verify-pack", str(out), code=3)
     assert {e["item"] for e in events} <= {f"4.{n}" for n in range(1, 14)}
 
 
@@ -261,5 +262,11 @@ def test_the_pack_says_what_the_queries_say(built: Built, tmp_path: Path, moment
         for got, want in zip(rows, answer, strict=True):
             for column, value in want.items():
                 assert un_inert(got[column]) == flat(value), (query, column, got, want)
+    # A subset pack proves itself as a whole one does (unsigned: who made it is unproven, 3).
+    assert "who signed is not established" in cli("verify-pack", str(out), code=3)
+    done = subprocess.run(["/usr/bin/python3", "-I", str(out / "verify_pack.py"), str(out)],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "every derived file agrees with the events" in done.stdout
     if moment == "known-at-september":  # October's slip of 1.3 was not yet known
         assert not [r for r in read_csv(out / "slippage.csv") if r["slip_count"] != "0"]
