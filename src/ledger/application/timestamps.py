@@ -3,7 +3,7 @@
 A request asks a timestamp authority (TSA) to sign the digest's head link itself (a SHA-256
 imprint whose hashedMessage is the link, as `openssl ts -query -digest HASH` writes it); a reply
 is checked against that link and a certificate the auditor trusts. rfc3161-client parses the
-reply and checks its CMS signature and chain (OpenSSL underneath); only the fixed 67-byte request
+reply and checks its CMS signature and chain (OpenSSL underneath); only the fixed 69-byte request
 is encoded here. Pure: it imports neither the store nor the CLI.
 """
 
