@@ -72,9 +72,9 @@ def verify(
                                               "not the read models (faster).")] = False,
     tsr: Annotated[Path | None, typer.Option("--tsr", help="A timestamp authority's reply to "
                                              "the digest's request (`digest --tsq`).")] = None,
-    tsa_cert: Annotated[Path | None, typer.Option("--tsa-cert", help="The certificate (PEM) "
-                                                  "trusted for --tsr: the TSA's CA, or the "
-                                                  "TSA's own.")] = None,
+    tsa_cert: Annotated[Path | None, typer.Option("--tsa-cert", help="The certificate trusted "
+                                                  "for --tsr (PEM or DER): the TSA's CA, or "
+                                                  "the TSA's own.")] = None,
 ) -> None:
     """Check every stored event against its seal, and the read models against the events.
 
