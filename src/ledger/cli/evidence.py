@@ -24,26 +24,43 @@ def digest(
     out: Annotated[Path | None, typer.Option("--out", help="Also write it to this new file.")]
     = None,
     by: Annotated[str | None, typer.Option("--by", help="Who takes the digest.")] = None,
+    tsq: Annotated[Path | None, typer.Option("--tsq", help="Also write an RFC 3161 timestamp "
+                                             "request for it to this new file.")] = None,
 ) -> None:
     """Print the head of the ledger's hash chain (position, hash, time) as JSON.
 
     Keep it outside the council's systems, and later prove the ledger still extends it.
+    With --tsq, send the request to a timestamp authority (TSA): its reply proves the head
+    existed by then (`ledger verify --tsr`).
 
-    Example: ledger digest --out ~/audit/ledger-2026-11.json
+    Example: ledger digest --out ~/audit/ledger-2026-11.json --tsq ~/audit/ledger-2026-11.tsq
     """
     from ledger.application.evidence import take_digest
 
-    if out is not None and out.exists():
-        fail(f"{out} exists: a digest is never written over another")
+    for path, what in ((out, "a digest"), (tsq, "a timestamp request")):
+        if path is not None and path.exists():
+            fail(f"{path} exists: {what} is never written over another")
     with ledger_at(ctx) as ledger:
         taken = take_digest(ledger.app, current_actor(by))
     text = json.dumps(taken, indent=2)
     if out is not None:
-        try:
-            out.write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            fail(f"cannot write {out}: {exc.strerror or exc}")
+        _write(out, (text + "\n").encode())
+    if tsq is not None:
+        from ledger.application.timestamps import timestamp_request
+
+        _write(tsq, timestamp_request(taken["hash"]))
     echo(text)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """A new file (never over another, even one made since the check), or one line and exit 2."""
+    try:
+        with path.open("xb") as new:
+            new.write(data)
+    except FileExistsError:
+        fail(f"{path} exists: it is never written over")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def verify(
@@ -53,13 +70,19 @@ def verify(
     = None,
     events_only: Annotated[bool, typer.Option("--events-only", help="Check the chain only, "
                                               "not the read models (faster).")] = False,
+    tsr: Annotated[Path | None, typer.Option("--tsr", help="A timestamp authority's reply to "
+                                             "the digest's request (`digest --tsq`).")] = None,
+    tsa_cert: Annotated[Path | None, typer.Option("--tsa-cert", help="The certificate trusted "
+                                                  "for --tsr (PEM or DER): the TSA's CA, or "
+                                                  "the TSA's own.")] = None,
 ) -> None:
     """Check every stored event against its seal, and the read models against the events.
 
     Exit 0 when intact; 1 naming the first bad row (position, stream, version) and what is
     wrong: altered, missing, inserted, reordered, version-gap, duplicate-version,
     time-backwards, chain-broken, a digest not extended, or a read-model row the events do
-    not give.
+    not give. With --tsr, 1 also when the timestamp fails: not granted, untrusted signer,
+    signature, or imprint differs.
 
     Example: ledger verify --digest ~/audit/ledger-2026-11.json
     """
@@ -68,6 +91,7 @@ def verify(
 
     with refusing():
         given = read_digest(digest_file) if digest_file else None
+    stamped = _timestamped(given.hash if given else None, tsr, tsa_cert)
     with ledger_at(ctx) as ledger, _progress(ledger.app.recorder.max_notification_id() or 0,
                                              "verifying") as advance:
         verdict = check(ledger.app, given, advance, read_models=not events_only)
@@ -81,6 +105,36 @@ def verify(
     models = "" if events_only else "; the read models agree with the events"
     echo(f"intact: {verdict.events} events, head at position {verdict.head.position} "
          f"({verdict.head.link[:16]}…){extends}{models}")
+    if given and stamped:
+        echo(f"timestamped: the ledger's head at position {given.position} existed by "
+             f"{stamped}")
+
+
+def _timestamped(link: str | None, tsr: Path | None, tsa_cert: Path | None) -> str:
+    """"GENTIME, per TSA" when the reply proves the digest's link existed then; exit 1 naming
+    what failed when it does not; exit 2 for an unusable file or option."""
+    if tsr is None and tsa_cert is None:
+        return ""
+    if tsr is None or tsa_cert is None or link is None:
+        fail("--tsr needs --tsa-cert and --digest (the digest it timestamps), and --tsa-cert "
+             "needs --tsr")
+    from ledger.application.timestamps import check_reply
+    from ledger.domain.errors import UntrustedTimestampError
+
+    with refusing():
+        try:
+            reply = check_reply(_read(tsr), link, _read(tsa_cert))
+        except UntrustedTimestampError as exc:
+            fail(f"timestamp refused: {exc}", EXIT_TAMPERED)
+    assert reply.gen_time is not None  # a checked reply is granted, so it has one
+    return f"{reply.gen_time.isoformat()}, per {reply.tsa}"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
 
 
 @contextmanager

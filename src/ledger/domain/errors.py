@@ -32,3 +32,13 @@ class ClockBehindError(InvalidInputError):
 
 class TamperedError(LedgerError):
     """The store holds something the ledger never wrote: `ledger verify` names it."""
+
+
+class UntrustedTimestampError(LedgerError):
+    """A timestamp reply that does not prove when the digest existed: `what` is one of
+    "not granted", "untrusted signer", "signature", "imprint differs". `ledger verify` exits 1
+    on it: the reply was read, and it fails."""
+
+    def __init__(self, what: str, detail: str) -> None:
+        super().__init__(f"{what}: {detail}")
+        self.what = what
