@@ -339,6 +339,11 @@ def test_the_good_pack_passes_both_verifiers(council: Council, pack: Path) -> No
     assert "proves nothing about who signed" in err
     assert run_verifier(council, pack)[0] == 3
     fingerprint = json.loads((pack / "manifest.json").read_text())["signer_fingerprint"]
+    published = json.loads(council.cli("digest", "--signer", str(council.key)))
+    assert published["signer_fingerprint"] == fingerprint
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", str(council.public), "-outform",
+                          "DER"], capture_output=True, check=True).stdout
+    assert fingerprint == "SHA256:" + hashlib.sha256(der).hexdigest()
     council.cli("verify-pack", str(pack), "--fingerprint", fingerprint)
     assert run_verifier(council, pack, "--fingerprint", fingerprint)[0] == 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.application.timestamps import timestamp_request
 from tests.conftest import Cli
 from tests.editions import SEPTEMBER
 
@@ -366,3 +367,37 @@ def test_ledger_help_does_not_load_the_timestamp_library() -> None:
                            "print(sorted(m for m in sys.modules if m.startswith('rfc3161')))"],
                           capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_pack_carries_the_reply_and_verify_pack_checks_it(scene: Scene,
+                                                            tmp_path: Path) -> None:
+    """`export --tsr`: the pack holds digest.tsr and names the position it stamps; verify-pack
+    with --tsa-cert checks it and says what it proves; an impostor TSA's certificate fails it;
+    a reply for a link the chain does not hold is refused at export (nothing written)."""
+    scene.cli("--plan", "cgip-2018", "update", "1.3", "A later update")  # the head moves on
+    pack = tmp_path / "pack"
+    said = scene.cli("--plan", "cgip-2018", "export", "--out", str(pack), "--no-pdf", "--tsr",
+                     str(scene.reply))
+    assert "wrote" in said
+    manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["timestamp"] == {"file": "digest.tsr", "position": scene.taken["position"],
+                                     "hash": scene.link}
+    assert (pack / "digest.tsr").read_bytes() == scene.reply.read_bytes()
+    out = scene.cli("verify-pack", str(pack), "--tsa-cert", str(scene.tsa.ca), code=3)
+    assert "who signed is not established" in out
+    shown = scene.cli("verify-pack", str(pack), "--tsa-cert", str(scene.tsa.ca),
+                      "--fingerprint", "SHA256:" + "0" * 64, code=1)
+    assert "not signed, but you named a signer" in shown
+    impostor = make_authority(tmp_path / "impostor")
+    err = scene.cli("verify-pack", str(pack), "--tsa-cert", str(impostor.ca), code=1)
+    assert "digest.tsr: timestamp refused: untrusted signer" in err
+    done = subprocess.run(["/usr/bin/python3", "-I", str(pack / "verify_pack.py"), str(pack)],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 3, done.stderr
+    other = tmp_path / "other.tsq"
+    other.write_bytes(timestamp_request("ab" * 32))
+    bad = scene.tsa.reply(other, tmp_path / "other.tsr")
+    err = scene.cli("--plan", "cgip-2018", "export", "--out", str(tmp_path / "p2"),
+                    "--no-pdf", "--tsr", str(bad), code=2)
+    assert "which is no link of this ledger's chain" in err
+    assert not (tmp_path / "p2").exists()

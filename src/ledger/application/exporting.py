@@ -146,11 +146,15 @@ def export_pack(ledger: Ledger, request: PackRequest,
 
 
 def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanEvents,
-                head: Seal, request: PackRequest, signer: Any, reply: bytes | None,
-                step: Progress) -> dict[str, Any]:
+                head: Seal, request: PackRequest, signer: Any,
+                reply: tuple[bytes, str] | None, step: Progress) -> dict[str, Any]:
     """Every file of the pack into `out`, then the pack checked as an auditor would."""
     step("events")
-    listed = _write_events(out, scope, pack, app, head)
+    listed, stamped = _write_events(out, scope, pack, app, head, reply[1] if reply else "")
+    if reply is not None and not stamped:
+        msg = (f"{request.timestamp_reply}: it timestamps {reply[1][:16]}…, which is no link of "
+               f"this ledger's chain up to its head")
+        raise InvalidInputError(msg)
     step("derived files")
     derived = proof.derive(scope, pack)
     for name, data in derived.files.items():
@@ -167,7 +171,7 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
         print_pdf(out / "report.html", out / "report.pdf")
         listed["report.pdf"] = {"rows": derived.rows["report.html"]}
     if reply is not None:
-        files.write_bytes(out / "digest.tsr", reply)
+        files.write_bytes(out / "digest.tsr", reply[0])
         listed["digest.tsr"] = {}
     for name, entry in listed.items():
         entry["sha256"] = files.sha256_of(out / name)
@@ -183,28 +187,37 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
                            "positions": listed[proof.CHAIN]["rows"]},
         "files": listed,
     }
+    if reply is not None:
+        manifest["timestamp"] = {"file": "digest.tsr", "position": stamped, "hash": reply[1]}
     files.write_sums(out, _seal_manifest(out, manifest, signer))
     step("verify")
-    found = proof.check_pack(out)
-    if found.problems:
-        msg = f"the pack did not verify, so none was written: {found.problems[0]}"
+    try:
+        problems = proof.check_pack(out).problems
+    except proof.MalformedPack as exc:
+        problems = [str(exc)]
+    if problems:
+        msg = f"the pack did not verify, so none was written: {problems[0]}"
         raise TamperedError(msg)
     return manifest
 
 
 def _write_events(out: Path, scope: proof.Scope, pack: proof.PlanEvents, app: LedgerApp,
-                  head: Seal) -> dict[str, dict[str, Any]]:
+                  head: Seal, stamp: str) -> tuple[dict[str, dict[str, Any]], int]:
+    """events.jsonl and chain.jsonl; their manifest entries, and the position whose link is
+    `stamp` (0 where none is)."""
     items = pack.items()
     with (out / proof.EVENTS).open("w", encoding="utf-8") as handle:
         for index, (record, seal) in enumerate(pack.records):
             handle.write(proof.event_line(record, seal, proof.in_scope(scope, pack, index,
                                                                          items)))
-    positions = 0
+    positions, stamped = 0, 0
     with (out / proof.CHAIN).open("w", encoding="utf-8") as handle:
         for row in iter_seal_rows(app.engine, head.position):
             handle.write(proof.chain_line(*row))
             positions += 1
-    return {proof.EVENTS: {"rows": len(pack.records)}, proof.CHAIN: {"rows": positions}}
+            if row[4] == stamp:
+                stamped = row[0]
+    return {proof.EVENTS: {"rows": len(pack.records)}, proof.CHAIN: {"rows": positions}}, stamped
 
 
 def _seal_manifest(out: Path, manifest: dict[str, Any], signer: Any) -> list[str]:
@@ -226,14 +239,22 @@ def _seal_manifest(out: Path, manifest: dict[str, Any], signer: Any) -> list[str
     return names
 
 
-def _read_reply(path: Path | None) -> bytes | None:
+def _read_reply(path: Path | None) -> tuple[bytes, str] | None:
+    """A timestamp reply to carry, and the link it stamps (InvalidInputError if unreadable)."""
     if path is None:
         return None
+    from ledger.application.timestamps import read_reply  # noqa: PLC0415
+
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         msg = f"{path}: cannot read the timestamp reply: {exc.strerror or exc}"
         raise InvalidInputError(msg) from None
+    reply = read_reply(data)
+    if not reply.granted or reply.algorithm != "sha256":
+        msg = f"{path}: not a granted SHA-256 timestamp of a digest ({reply.status_text})"
+        raise InvalidInputError(msg)
+    return data, reply.imprint
 
 
 # --- checking a pack -------------------------------------------------------------------
@@ -248,6 +269,7 @@ class PackVerdict:
     signer: str  # "yours", "pack-key", "unsigned"
     signer_detail: str
     ledger_problem: str = ""
+    timestamp: str = ""  # what the pack's timestamp reply proves, or why it was not checked
 
     @property
     def intact(self) -> bool:
@@ -256,7 +278,8 @@ class PackVerdict:
 
 
 def verify_pack(directory: Path, ledger: Ledger | None = None, public_key: Path | None = None,
-                fingerprint: str | None = None, digest: Digest | None = None) -> PackVerdict:
+                fingerprint: str | None = None, digest: Digest | None = None,
+                tsa_cert: bytes | None = None) -> PackVerdict:
     """Check a pack. InvalidInputError where it cannot be read as one (exit 2)."""
     try:
         findings = proof.check_pack(directory)
@@ -272,6 +295,7 @@ def verify_pack(directory: Path, ledger: Ledger | None = None, public_key: Path 
                         f"writes: do not run it")
     if digest is not None and not problems:
         problems += _extends(directory, digest)
+    stamped = _timestamp(directory, manifest, tsa_cert, problems) if not problems else ""
     signer, detail = _signer(directory, manifest_bytes, public_key, fingerprint, problems)
     ledger_problem = ""
     if ledger is not None and not problems:
@@ -279,7 +303,31 @@ def verify_pack(directory: Path, ledger: Ledger | None = None, public_key: Path 
         verdict = verify(ledger.app, head)
         found = verdict.problem or verdict.digest_problem
         ledger_problem = f"ledger: {found}" if found else ""
-    return PackVerdict(problems, findings, signer, detail, ledger_problem)
+    return PackVerdict(problems, findings, signer, detail, ledger_problem, stamped)
+
+
+def _timestamp(directory: Path, manifest: dict[str, Any], tsa_cert: bytes | None,
+               problems: list[str]) -> str:
+    """The pack's timestamp reply, checked against the certificate the auditor trusts."""
+    stamp = proof.timestamped(manifest)
+    if stamp is None:
+        if tsa_cert is not None:
+            problems.append("digest.tsr: the pack carries no timestamp to check")
+        return ""
+    if tsa_cert is None:
+        return (f"digest.tsr: a timestamp of position {stamp[0]} is in the pack, not checked "
+                f"(give --tsa-cert)")
+    from ledger.application.timestamps import check_reply  # noqa: PLC0415
+    from ledger.domain.errors import UntrustedTimestampError  # noqa: PLC0415
+
+    try:
+        reply = check_reply((directory / "digest.tsr").read_bytes(), stamp[1], tsa_cert)
+    except UntrustedTimestampError as exc:
+        problems.append(f"digest.tsr: timestamp refused: {exc}")
+        return ""
+    assert reply.gen_time is not None
+    return (f"timestamped: the chain up to position {stamp[0]} existed by "
+            f"{reply.gen_time.isoformat()}, per {reply.tsa}")
 
 
 def _extends(directory: Path, digest: Digest) -> list[str]:

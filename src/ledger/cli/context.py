@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
@@ -148,6 +149,14 @@ def provenance(
             source=command_source(ctx), by=by, effective=effective, note=note,
             attributed_to=attributed_to,
         )
+
+
+def read_file(path: Path) -> bytes:
+    """A file's bytes, or one line naming it and exit 2."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
 
 
 def warn(text: str) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from ledger.application.provenance import current_actor
-from ledger.cli.context import echo, fail, ledger_at, refusing
+from ledger.cli.context import echo, fail, ledger_at, read_file, refusing
 
 EXIT_TAMPERED = 1
 PROGRESS_FROM = 50_000  # events: below this verify is quick enough without a bar
@@ -26,12 +26,17 @@ def digest(
     by: Annotated[str | None, typer.Option("--by", help="Who takes the digest.")] = None,
     tsq: Annotated[Path | None, typer.Option("--tsq", help="Also write an RFC 3161 timestamp "
                                              "request for it to this new file.")] = None,
+    signer: Annotated[Path | None, typer.Option("--signer", help="The key (PEM, private or "
+                                                "public) that signs evidence packs: its "
+                                                "fingerprint goes beside the digest.")]
+    = None,
 ) -> None:
     """Print the head of the ledger's hash chain (position, hash, time) as JSON.
 
     Keep it outside the council's systems, and later prove the ledger still extends it.
     With --tsq, send the request to a timestamp authority (TSA): its reply proves the head
-    existed by then (`ledger verify --tsr`).
+    existed by then (`ledger verify --tsr`). With --signer, publish the fingerprint it adds
+    so auditors can name the signer of a pack (`ledger verify-pack --fingerprint`).
 
     Example: ledger digest --out ~/audit/ledger-2026-11.json --tsq ~/audit/ledger-2026-11.tsq
     """
@@ -42,6 +47,11 @@ def digest(
             fail(f"{path} exists: {what} is never written over another")
     with ledger_at(ctx) as ledger:
         taken = take_digest(ledger.app, current_actor(by))
+    if signer is not None:
+        from ledger.export.signing import fingerprint
+
+        with refusing():
+            taken["signer_fingerprint"] = fingerprint(read_file(signer), str(signer))
     text = json.dumps(taken, indent=2)
     if out is not None:
         _write(out, (text + "\n").encode())
@@ -123,18 +133,11 @@ def _timestamped(link: str | None, tsr: Path | None, tsa_cert: Path | None) -> s
 
     with refusing():
         try:
-            reply = check_reply(_read(tsr), link, _read(tsa_cert))
+            reply = check_reply(read_file(tsr), link, read_file(tsa_cert))
         except UntrustedTimestampError as exc:
             fail(f"timestamp refused: {exc}", EXIT_TAMPERED)
     assert reply.gen_time is not None  # a checked reply is granted, so it has one
     return f"{reply.gen_time.isoformat()}, per {reply.tsa}"
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror or exc}")
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ledger.application.provenance import current_actor
-from ledger.cli.context import echo, fail, ledger_at, plan_option, refusing
+from ledger.cli.context import echo, fail, ledger_at, plan_option, read_file, refusing
 from ledger.cli.queries import AsOf, KnownAt, moment
 
 STEPS = 5
@@ -68,6 +68,9 @@ def verify_pack(
     against_ledger: Annotated[bool, typer.Option("--against-ledger", help="Also prove the "
                                                  "ledger (--db) extends the pack's digest.")]
     = False,
+    tsa_cert: Annotated[Path | None, typer.Option("--tsa-cert", help="The certificate trusted "
+                                                  "for the pack's digest.tsr (the TSA's CA, "
+                                                  "or the TSA's own).")] = None,
 ) -> None:
     """Check a pack, trusting nothing in it; then who signed it.
 
@@ -86,11 +89,12 @@ def verify_pack(
 
     with refusing():
         given = read_digest(digest_file) if digest_file else None
+        cert = read_file(tsa_cert) if tsa_cert else None
         if against_ledger:
             with ledger_at(ctx) as ledger:
-                verdict = check(directory, ledger, key, fingerprint, given)
+                verdict = check(directory, ledger, key, fingerprint, given, cert)
         else:
-            verdict = check(directory, None, key, fingerprint, given)
+            verdict = check(directory, None, key, fingerprint, given, cert)
     problems = [*verdict.problems, *([verdict.ledger_problem] if verdict.ledger_problem else [])]
     if problems:
         for problem in problems[:-1]:
@@ -105,6 +109,8 @@ def verify_pack(
         lines.append(f"the chain passes through your digest at position {given.position}")
     if against_ledger:
         lines.append("the ledger extends the pack's digest")
+    if verdict.timestamp:
+        lines.append(verdict.timestamp)
     if verdict.signer == "yours":
         echo("\n".join([*lines, verdict.signer_detail]))
         return

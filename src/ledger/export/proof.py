@@ -378,7 +378,19 @@ def read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
         check_name(name, "manifest.json")
     Scope.from_parameters(manifest.get("parameters"))
     read_digest_fields(manifest.get("ledger_digest"), "manifest.json: ledger_digest")
+    stamp = manifest.get("timestamp")
+    if (stamp is None) != ("digest.tsr" not in listed):
+        msg = "manifest.json: timestamp and the file digest.tsr come together, or neither"
+        raise MalformedPack(msg)
+    if stamp is not None:
+        read_digest_fields(stamp, "manifest.json: timestamp")
     return manifest, raw
+
+
+def timestamped(manifest: dict[str, Any]) -> tuple[int, str] | None:
+    """The position and link the pack's timestamp reply stamps, as its manifest says."""
+    stamp = manifest.get("timestamp")
+    return None if stamp is None else (stamp["position"], stamp["hash"])
 
 
 def check_name(name: object, where: str) -> str:
@@ -429,7 +441,8 @@ def check_pack(directory: Path) -> Findings:
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         found.add(f"{EVENTS}: an event of the plan's own stream cannot be read: {exc!r}")
         return found
-    seals = _check_chain(directory / CHAIN, {r.position for _n, _t, r in lines}, streams, found)
+    seals = _check_chain(directory / CHAIN, {r.position for _n, _t, r in lines}, streams, found,
+                         timestamped(manifest))
     head = found.head
     if not found.problems and (head is None or (head.position, head.link) != digest):
         at = f"{head.position} ({head.link[:16]}…)" if head else "nothing"
@@ -540,11 +553,12 @@ def _chain_rows(path: Path) -> Iterator[tuple[int, int, int, str, str, str, str,
             yield number, row[0], row[1], row[2], row[3], row[4], row[5], row[6]
 
 
-def _check_chain(path: Path, wanted: set[int], streams: set[str],
-                 found: Findings) -> dict[int, Seal]:
+def _check_chain(path: Path, wanted: set[int], streams: set[str], found: Findings,
+                 stamp: tuple[int, str] | None = None) -> dict[int, Seal]:
     """Recompute every link from genesis, keeping only the seals of the pack's events (memory
     grows with the plan, not the ledger); a seal of the plan's streams whose event is not in
-    the pack is a problem. Sets found.head and found.positions."""
+    the pack is a problem, and so is a timestamped link (`stamp`) that is not the chain's at
+    its position. Sets found.head and found.positions."""
     seals: dict[int, Seal] = {}
     previous, at, last = GENESIS, "", 0
     sha256 = hashlib.sha256
@@ -563,6 +577,9 @@ def _check_chain(path: Path, wanted: set[int], streams: set[str],
         elif stream in streams and position not in wanted:
             problem = (f"sealed for stream {stream} of this pack's plan, but the event is not "
                        f"in {EVENTS}: it was left out")
+        elif stamp is not None and position == stamp[0] and link != stamp[1]:
+            problem = (f"the manifest's timestamp stamps {stamp[1][:16]}…, not this position's "
+                       f"link")
         if problem:
             found.add(f"{CHAIN} line {number} (position {position}): {problem}")
             break
@@ -574,6 +591,8 @@ def _check_chain(path: Path, wanted: set[int], streams: set[str],
     if head is not None:
         p, before, stream, content, link, when, role = head
         found.head = Seal(p, content, link, before, Witness(when, role), stream)
+    if not found.problems and stamp is not None and stamp[0] > last:
+        found.add(f"{CHAIN}: ends at position {last}, before the timestamp's {stamp[0]}")
     return seals
 
 

@@ -40,7 +40,7 @@ def sign(key: Ed25519PrivateKey, data: bytes) -> tuple[bytes, bytes]:
     return key.sign(data), public_pem(key)
 
 
-def fingerprint(public: bytes) -> str:
+def fingerprint(public: bytes, where: str = "the key") -> str:
     """A public key's fingerprint: `SHA256:` and the SHA-256 of its DER SubjectPublicKeyInfo,
     what `openssl pkey -pubin -in KEY.pem -outform DER | sha256sum` prints. Accepts a public
     or a private key in PEM (the private key's public half)."""
@@ -50,7 +50,7 @@ def fingerprint(public: bytes) -> str:
         try:
             private = serialization.load_pem_private_key(public, password=None)
         except (ValueError, TypeError) as exc:
-            msg = f"not a PEM key: {exc}"
+            msg = f"{where}: not a PEM key: {exc}"
             raise InvalidInputError(msg) from None
         key = private.public_key()
     der = key.public_bytes(serialization.Encoding.DER,
