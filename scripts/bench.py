@@ -268,6 +268,10 @@ def write_report(results: dict[str, Any], command: str) -> None:
                          f"{r['runner_caught_up_after_s']:.1f} s |")
     lines += ["", "## Where the time goes", "", results.get("notes", "").strip(), ""]
     REPORT.parent.mkdir(parents=True, exist_ok=True)
+    old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+    kept = "<!-- bench_export:begin -->"  # scripts/bench_export.py's section stays
+    if kept in old:
+        lines += ["", old[old.index(kept):].rstrip("\n"), ""]
     REPORT.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -261,6 +261,22 @@ def signature_removed(pack: Path, council: Council) -> None:
     reseal(pack, None)
 
 
+def anchor_moved(pack: Path, council: Council) -> None:
+    """The plan's first event dropped, and the seal list started one later: its seal becomes
+    the anchor whose link is taken as given."""
+    events = lines(pack / "events.jsonl")
+    write_lines(pack / "events.jsonl", events[1:])
+    write_lines(pack / "chain.jsonl", lines(pack / "chain.jsonl")[1:])
+    reseal(pack, council.key)
+
+
+def anchor_link_edited(pack: Path, council: Council) -> None:
+    chain = lines(pack / "chain.jsonl")
+    chain[0][4] = "f" * 64
+    write_lines(pack / "chain.jsonl", chain)
+    reseal(pack, council.key)
+
+
 def extra_file(pack: Path, council: Council) -> None:
     (pack / "notes.txt").write_text("trust me")
 
@@ -308,6 +324,8 @@ FORGERIES = [
     (rewritten_history, "history before it was rewritten", 1, 1, "history before it was"),
     (resigned_with_another_key, "does not verify with your key", 1, 1, "another key signed"),
     (signature_removed, "not signed, but you named a signer", 1, 1, "not signed"),
+    (anchor_moved, "the events between are not in the pack", 1, 1, None),
+    (anchor_link_edited, "the link does not follow from the links before it", 1, 1, None),
     (extra_file, "notes.txt: in the pack but not in SHA256SUMS", 1, 1, None),
     (forged_verifier, "verify_pack.py: differs from the verifier", 1, 0, None),
     (digest_removed, "ledger_digest: missing", 2, 2, None),
@@ -365,6 +383,19 @@ def test_a_forged_pack_fails_both_verifiers(
     assert got == stdlib_code, said
     if stdlib_code:
         assert (stdlib_message or message) in said, said
+
+
+def test_the_seal_list_starts_just_before_the_plan(council: Council, pack: Path,
+                                                  tmp_path: Path) -> None:
+    """The pack's seal list starts at the seal before the plan's first event (the anchor),
+    not at genesis; a digest older than that cannot be checked by the pack alone (exit 2),
+    only with the ledger."""
+    first = lines(pack / "chain.jsonl")[0][0]
+    assert first == lines(pack / "events.jsonl")[0]["position"] - 1 > 0
+    early = tmp_path / "early.json"
+    early.write_text(json.dumps({"ledger": "ledger", "position": 1, "hash": "a" * 64}))
+    err = council.cli("verify-pack", str(pack), "--digest", str(early), code=2)
+    assert "is before this pack's seal list" in err
 
 
 def test_only_an_outside_digest_exposes_a_rewritten_history(council: Council,

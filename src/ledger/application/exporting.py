@@ -30,7 +30,7 @@ from ledger.domain.ids import item_id, plan_id
 from ledger.domain.values import When
 from ledger.export import files, proof
 from ledger.store import LedgerApp
-from ledger.store.chain import iter_seal_rows, last_seal
+from ledger.store.chain import iter_seal_lines, last_seal, position_of_link
 
 Progress = Callable[[str], None]
 
@@ -150,7 +150,12 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
                 reply: tuple[bytes, str] | None, step: Progress) -> dict[str, Any]:
     """Every file of the pack into `out`, then the pack checked as an auditor would."""
     step("events")
-    listed, stamped = _write_events(out, scope, pack, app, head, reply[1] if reply else "")
+    stamped = position_of_link(app.engine, reply[1], head.position) if reply else 0
+    # The seal list starts after the anchor: the seal before the plan's first event (or before
+    # the timestamped position, if earlier). Only the true link there leads to the head, and
+    # no event of the plan is older (each stream's versions start at 1 in the pack).
+    anchor = max(min(pack.records[0][0].position, stamped or head.position) - 1, 0)
+    listed = _write_events(out, scope, pack, app, head, anchor)
     if reply is not None and not stamped:
         msg = (f"{request.timestamp_reply}: it timestamps {reply[1][:16]}…, which is no link of "
                f"this ledger's chain up to its head")
@@ -184,7 +189,7 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
                           "recorded_at": head.witness.at},
         "chain_encoding": proof.ENCODING, "csv_cells": proof.CSV_RULE,
         "control_totals": {**derived.totals, "events_in_pack": len(pack.records),
-                           "positions": listed[proof.CHAIN]["rows"]},
+                           "positions": listed[proof.CHAIN]["rows"] - (anchor > 0)},
         "files": listed,
     }
     if reply is not None:
@@ -202,22 +207,21 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
 
 
 def _write_events(out: Path, scope: proof.Scope, pack: proof.PlanEvents, app: LedgerApp,
-                  head: Seal, stamp: str) -> tuple[dict[str, dict[str, Any]], int]:
-    """events.jsonl and chain.jsonl; their manifest entries, and the position whose link is
-    `stamp` (0 where none is)."""
+                  head: Seal, anchor: int) -> dict[str, dict[str, Any]]:
+    """events.jsonl, and chain.jsonl from the anchor (0: genesis) to the head; their manifest
+    entries."""
     items = pack.items()
     with (out / proof.EVENTS).open("w", encoding="utf-8") as handle:
         for index, (record, seal) in enumerate(pack.records):
             handle.write(proof.event_line(record, seal, proof.in_scope(scope, pack, index,
                                                                          items)))
-    positions, stamped = 0, 0
+    lines = 0
     with (out / proof.CHAIN).open("w", encoding="utf-8") as handle:
-        for row in iter_seal_rows(app.engine, head.position):
-            handle.write(proof.chain_line(*row))
-            positions += 1
-            if row[4] == stamp:
-                stamped = row[0]
-    return {proof.EVENTS: {"rows": len(pack.records)}, proof.CHAIN: {"rows": positions}}, stamped
+        for line in iter_seal_lines(app.engine, max(anchor, 1), head.position,
+                                    proof.chain_line):
+            handle.write(line)
+            lines += 1
+    return {proof.EVENTS: {"rows": len(pack.records)}, proof.CHAIN: {"rows": lines}}
 
 
 def _seal_manifest(out: Path, manifest: dict[str, Any], signer: Any) -> list[str]:
@@ -331,12 +335,18 @@ def _timestamp(directory: Path, manifest: dict[str, Any], tsa_cert: bytes | None
 
 
 def _extends(directory: Path, digest: Digest) -> list[str]:
-    """Whether the pack's chain passes through the auditor's own digest."""
-    for _number, row in proof.iter_lines(directory / proof.CHAIN):
-        if row[0] == digest.position:
-            if row[4] == digest.hash:
+    """Whether the pack's chain passes through the auditor's own digest (InvalidInputError
+    where the pack's seal list starts after it: the pack cannot say)."""
+    for number, position, *_fields, link, _at, _role in proof.chain_rows(directory / proof.CHAIN):
+        if number == 1 and position > digest.position:
+            msg = (f"your digest's position {digest.position} is before this pack's seal list, "
+                   f"which starts at {position} (just before the plan's first event): the pack "
+                   f"cannot show the ledger extends it; use --against-ledger")
+            raise InvalidInputError(msg)
+        if position == digest.position:
+            if link == digest.hash:
                 return []
-            return [f"{proof.CHAIN} position {digest.position}: link {row[4][:16]}…, your "
+            return [f"{proof.CHAIN} position {digest.position}: link {link[:16]}…, your "
                     f"digest says {digest.hash[:16]}…: history before it was rewritten"]
     return [f"{proof.CHAIN}: ends before your digest's position {digest.position}"]
 

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 GENESIS = "0" * 64
+# A store's witnessed time, exactly: fixed width, so that in a link's text
+# `...:CONTENT:AT:ROLE` nothing can move between the time and the role.
+WITNESS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$")
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,8 @@ class ChainCheck:
              f"its stream already holds version {row.version}"),
             (row.version > expected, "version-gap",
              f"its stream's next version is {expected}, not {row.version}"),
+            (not WITNESS_TIME.match(stamp.witness.at), "chain-broken",
+             f"its witnessed time {stamp.witness.at[:40]!r} is not a time the store writes"),
             (stamp.witness.at < self.head.at, "time-backwards",
              f"witnessed at {stamp.witness.at}, before the event before it ({self.head.at})"),
             (not follows, "chain-broken", "the seal's link does not follow from the links "

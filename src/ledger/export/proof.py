@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain import events as ev
-from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, content_hash
+from ledger.domain.chain import GENESIS, WITNESS_TIME, EventRecord, Seal, Witness, content_hash
 from ledger.domain.ids import event_ref, item_id, plan_id
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import month_end
@@ -63,10 +63,8 @@ ENCODING = (
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
-_PLAIN = re.compile(r"^[A-Za-z0-9_.:+ -]*$")  # text JSON writes as itself between quotes
-_CHAIN_LINE = re.compile(
-    r'^\[(\d{1,18}), (\d{1,18}), "([0-9a-f]{32})", "([0-9a-f]{64})", "([0-9a-f]{64})", '
-    r'"([A-Za-z0-9_.:+ -]*)", "([A-Za-z0-9_.:+ -]*)"\]\n?$')
+_PLAIN = re.compile(r"^[A-Za-z0-9_.:+-]*$")  # text JSON writes as itself between quotes
+_HEX_BYTES = b"0123456789abcdef"
 
 
 class MalformedPack(ValueError):  # noqa: N818 - reads as what the verifier says
@@ -312,9 +310,8 @@ def chain_line(position: int, previous: int, stream: str, content: str, link: st
                role: str) -> str:
     """One line of chain.jsonl: `[position, previous, stream, content, link, at, role]` (the
     JSON `json.dumps` writes, built directly: a million of these make a 1M-event pack)."""
-    texts = (at if _PLAIN.match(at) else None, role if _PLAIN.match(role) else None)
-    quoted = [f'"{t}"' if t is not None else json.dumps(v, ensure_ascii=False)
-              for t, v in zip(texts, (at, role), strict=True)]
+    quoted = [f'"{t}"' if _PLAIN.match(t) else json.dumps(t, ensure_ascii=False)
+              for t in (at, role)]
     return f'[{position}, {previous}, "{stream}", "{content}", "{link}", {quoted[0]}, ' \
            f'{quoted[1]}]\n'
 
@@ -346,6 +343,8 @@ class Findings:
     events: int = 0
     positions: int = 0
     head: Seal | None = None
+    anchor: int = 0  # the position before the pack's seal list (0: it starts at genesis)
+    chain_lines: int = 0
 
     def add(self, problem: str) -> None:
         """One more problem."""
@@ -479,7 +478,7 @@ def _check_derived(directory: Path, manifest: dict[str, Any], derived: Derived,
                    found: Findings) -> None:
     listed: dict[str, dict[str, Any]] = manifest["files"]
     _compare_derived(directory, listed, derived, found)
-    for name, count in ((EVENTS, found.events), (CHAIN, found.positions)):
+    for name, count in ((EVENTS, found.events), (CHAIN, found.chain_lines)):
         if listed[name].get("rows") != count:
             found.add(f"manifest.json: {name} has {count} rows, the manifest says "
                       f"{listed[name].get('rows')!r}")
@@ -527,43 +526,82 @@ def iter_lines(path: Path) -> Iterator[tuple[int, Any]]:
                 raise MalformedPack(msg) from None
 
 
-def _chain_rows(path: Path) -> Iterator[tuple[int, int, int, str, str, str, str, str]]:
+def chain_rows(path: Path) -> Iterator[tuple[int, int, int, str, str, str, str, str]]:
     """Each line of chain.jsonl: (line number, position, previous, stream, content, link, at,
-    role); the usual line read by one pattern, any other by the JSON parser."""
+    role). A line as the ledger writes it is split at its commas, every field checked (hex
+    of its length, a store time); any other line is read by the JSON parser and checked alike;
+    a line that is neither is MalformedPack."""
+    plain: set[str] = set()  # roles already checked
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
-            line = raw.decode("utf-8", "replace")
-            if found := _CHAIN_LINE.match(line):
-                p, prev, stream, content, link, at, role = found.groups()
-                yield number, int(p), int(prev), stream, content, link, at, role
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except (ValueError, RecursionError):
-                row = None
-            ok = (isinstance(row, list) and len(row) == 7
-                  and all(type(v) is int for v in row[:2])
-                  and all(isinstance(v, str) for v in row[2:])
-                  and _HEX32.match(row[2]) and _HEX64.match(row[3]) and _HEX64.match(row[4]))
-            if not ok:
+            fields = _split_chain_line(raw, plain)
+            if fields is None:
+                fields = _parse_chain_line(raw)
+            if fields is None:
                 msg = (f"{CHAIN} line {number}: not [position, previous, stream, content, link, "
-                       f"at, role]")
+                       f"at, role] (positions whole numbers, hashes lowercase hex, a store time)")
                 raise MalformedPack(msg)
-            assert row is not None
-            yield number, row[0], row[1], row[2], row[3], row[4], row[5], row[6]
+            yield (number, *fields)
+
+
+def _split_chain_line(raw: bytes, plain: set[str]) -> tuple[int, int, str, str, str, str,
+                                                             str] | None:
+    """The fields of a line exactly as `chain_line` writes it (fixed offsets after the two
+    numbers: hashes are fixed-width hex, the time fixed-width), or None."""
+    parts = raw.split(b", ", 2)
+    if len(parts) != 3:
+        return None
+    p, prev, rest = parts
+    end = len(rest) - (3 if rest.endswith(b'"]\n') else 2)
+    if not (p[:1] == b"[" and p[1:].isdigit() and prev.isdigit() and len(p) < 20
+            and len(prev) < 19 and end >= 209 and rest[:1] == b'"'
+            and rest[33:37] == rest[101:105] == rest[169:173] == rest[205:209] == b'", "'
+            and rest[end:end + 2] == b'"]'
+            and not (rest[1:33] + rest[37:101] + rest[105:169]).translate(None, _HEX_BYTES)):
+        return None
+    role = rest[209:end].decode("utf-8", "replace")
+    at = rest[173:205].decode("ascii", "replace")
+    if role not in plain:
+        if not _PLAIN.match(role) or len(plain) >= 1000:
+            return None
+        plain.add(role)  # roles are few; times are checked each (one per transaction)
+    if not WITNESS_TIME.match(at):
+        return None
+    return (int(p[1:]), int(prev), rest[1:33].decode("ascii"), rest[37:101].decode("ascii"),
+            rest[105:169].decode("ascii"), at, role)
+
+
+def _parse_chain_line(raw: bytes) -> tuple[int, int, str, str, str, str, str] | None:
+    """The fields of any other JSON line holding the same, or None."""
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    ok = (isinstance(row, list) and len(row) == 7 and all(type(v) is int for v in row[:2])
+          and all(isinstance(v, str) for v in row[2:]) and _HEX32.match(row[2])
+          and _HEX64.match(row[3]) and _HEX64.match(row[4]) and WITNESS_TIME.match(row[5]))
+    return (row[0], row[1], row[2], row[3], row[4], row[5], row[6]) if ok else None
 
 
 def _check_chain(path: Path, wanted: set[int], streams: set[str], found: Findings,
                  stamp: tuple[int, str] | None = None) -> dict[int, Seal]:
-    """Recompute every link from genesis, keeping only the seals of the pack's events (memory
-    grows with the plan, not the ledger); a seal of the plan's streams whose event is not in
-    the pack is a problem, and so is a timestamped link (`stamp`) that is not the chain's at
-    its position. Sets found.head and found.positions."""
+    """Recompute every link from the first line's to the head, keeping only the seals of the
+    pack's events (memory grows with the plan, not the ledger); a seal of the plan's streams
+    whose event is not in the pack is a problem, and so is a timestamped link (`stamp`) that
+    is not the chain's at its position. The first line is position 1 (linked to genesis) or
+    the anchor: the seal just before the plan's first event, whose link is taken as given
+    (only the true link there leads to the digest's head). Sets found.head, found.anchor and
+    found.positions."""
     seals: dict[int, Seal] = {}
     previous, at, last = GENESIS, "", 0
     sha256 = hashlib.sha256
     head: tuple[int, int, str, str, str, str, str] | None = None
-    for number, position, before, stream, content, link, when, role in _chain_rows(path):
+    for number, position, before, stream, content, link, when, role in chain_rows(path):
+        found.chain_lines = number
+        if number == 1 and position > 1:  # the anchor
+            previous, at, last = link, when, position
+            found.anchor = position
+            continue
         expected = sha256(f"{previous}:{position}:{stream}:{content}:{when}:{role}"
                           .encode()).hexdigest()
         problem = ""
@@ -637,6 +675,15 @@ def _check_events(lines: list[tuple[int, str, EventRecord]], scope: Scope,
             found.add(f"{where}: {problem}")
             return pack
     found.events = len(pack.records)
+    versions: dict[str, int] = {}
+    for record, _seal in pack.records:
+        stream = record.originator_id.hex
+        if record.version != versions.get(stream, 0) + 1:
+            found.add(f"{EVENTS} position {record.position}: stream {stream} version "
+                      f"{record.version} follows version {versions.get(stream, 0)}: the events "
+                      f"between are not in the pack")
+            return pack
+        versions[stream] = record.version
     items = pack.items()
     for index, (number, text, record) in enumerate(lines):
         expected = event_line(record, pack.records[index][1],

@@ -10,7 +10,7 @@ clock, refused when it is behind the ledger's head.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -97,23 +97,50 @@ def iter_seals(engine: Engine, batch: int = READ_BATCH) -> Iterator[Seal]:
         after = int(rows[-1][0])
 
 
-def iter_seal_rows(engine: Engine, stop: int, batch: int = 10_000) -> Iterator[tuple[Any, ...]]:
-    """Every seal up to `stop` as a plain tuple (position, previous, stream, content, link,
-    witnessed_at, witnessed_by), streamed through the driver's own cursor (a server-side one on
-    PostgreSQL): the seal list is the one part of an evidence pack that grows with the ledger,
-    so it skips SQLAlchemy's row objects."""
-    sql = (f"SELECT position, previous, stream, content, link, witnessed_at, witnessed_by "
-           f"FROM {CHAIN_TABLE} WHERE position <= {int(stop)} ORDER BY position")
+def iter_seal_lines(engine: Engine, start: int, stop: int, line: Callable[..., str],
+                    batch: int = 10_000) -> Iterator[str]:
+    """Every seal from `start` to `stop` as a line of an evidence pack's chain.jsonl, built by the
+    database where the role is plain text (the usual case; `line` builds the rest from the
+    row), streamed through the driver's own cursor (server-side on PostgreSQL). The seal list
+    is the one part of a pack that grows with the ledger, so no Python object is made per
+    seal. `line(*row)` must give what the SQL gives (a test holds them together)."""
+    postgres = engine.dialect.name == "postgresql"
+    text_of = "{}::text" if postgres else "{}"
+    plain = ("witnessed_by !~ '[^A-Za-z0-9_.:+-]'" if postgres
+             else "witnessed_by NOT GLOB '*[^A-Za-z0-9_.:+-]*'")
+    built = " || ".join([
+        "'['", text_of.format("position"), "', '", text_of.format("previous"), "', \"'",
+        "stream", "'\", \"'", "content", "'\", \"'", "link", "'\", \"'", "witnessed_at",
+        "'\", \"'", "witnessed_by", "'\"]'"])
+    sql = (f"SELECT CASE WHEN {plain} THEN {built} END, position FROM {CHAIN_TABLE} "
+           f"WHERE position BETWEEN {int(start)} AND {int(stop)} ORDER BY position")
     with engine.connect() as conn:
         raw: Any = conn.connection.driver_connection
-        named = engine.dialect.name == "postgresql"
-        cursor = raw.cursor(name="ledger_seal_list") if named else raw.cursor()
+        cursor = raw.cursor(name="ledger_seal_list") if postgres else raw.cursor()
         try:
             cursor.execute(sql)
             while rows := cursor.fetchmany(batch):
-                yield from rows
+                for text_line, position in rows:
+                    yield text_line + "\n" if text_line is not None else line(
+                        *_seal_row(engine, int(position)))
         finally:
             cursor.close()
+
+
+def _seal_row(engine: Engine, position: int) -> tuple[Any, ...]:
+    with engine.connect() as conn:
+        return tuple(conn.execute(
+            select(chain.c.position, chain.c.previous, chain.c.stream, chain.c.content,
+                   chain.c.link, chain.c.witnessed_at, chain.c.witnessed_by)
+            .where(chain.c.position == position)).one())
+
+
+def position_of_link(engine: Engine, link: str, stop: int) -> int:
+    """The position whose seal holds this link, up to `stop` (0 where none does)."""
+    with engine.connect() as conn:
+        found = conn.execute(select(chain.c.position).where(
+            chain.c.link == link, chain.c.position <= stop)).first()
+    return int(found[0]) if found else 0
 
 
 def sealed_at(engine: Engine, content: str) -> list[int]:
