@@ -1,5 +1,5 @@
-"""Attacks on the evidence pack that its verifiers do not yet refuse (each test fails until
-the weakness it names is fixed).
+"""Attacks on the evidence pack found by a fresh pair of eyes, each now refused (each test failed
+until the weakness it names was fixed).
 
 The council holds the signing key and the database; the auditor holds a digest taken at the
 export and the council's public key, and runs `ledger verify-pack PACK --key K --digest D` or
@@ -74,7 +74,6 @@ def council(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Council]:
         cli("--plan", "cgip-2018", "update", "1.3", "Paperless meetings from 1 November",
             "--note", "=HYPERLINK(\"http://evil.example\",\"click\")", "--by", "+cmd|calc")
         cli("--plan", "cgip-2018", "update", "1.2", f"evil {ESCAPES} text", "--by", "me")
-        council_writes_a_rag_of_its_own(url, "1.4", SCRIPT)
         digest = directory / "auditor-digest.json"
         cli("digest", "--out", str(digest))
         key, public = directory / "council.pem", directory / "council.pub.pem"
@@ -187,27 +186,43 @@ def sign_raw(pack: Path, key: Path) -> None:
 # --- (1) a pack that misstates the plan, passing with the auditor's digest ----------------
 
 
-def test_markup_in_an_event_never_reaches_report_html(council: Council) -> None:
-    """A RAG value the council wrote through its own code lands in report.html's class
-    attribute unescaped: a script that rewrites what the auditor reads, in a report both
-    verifiers prove "agrees with the events" (with --digest and --against-ledger)."""
-    html = (council.pack / "report.html").read_text(encoding="utf-8")
-    scripted = "<script>document.body" in html
-    assert not scripted, "the RAG value reached report.html as markup"
-    code, said = run_ledger(council, council.pack)
-    assert code != 0, said
+def test_markup_in_an_event_never_reaches_report_html(tmp_path: Path) -> None:
+    """A RAG value the council wrote through its own code (sealed like any other): the report
+    never carries it as markup, and no pack is made of a ledger holding it (an event the
+    ledger's rules never write), exit 1 naming it."""
+    from ledger.export.report import heatmap  # noqa: PLC0415
+
+    html = heatmap([{"item": "1.4", "month": "2018-09", "status": "In progress",
+                     "rag": SCRIPT}])
+    assert "<script" not in html
+    with fresh_database("sqlite", tmp_path) as url:
+        cli = Cli(url)
+        cli("init")
+        cli("import", str(SEPTEMBER))
+        council_writes_a_rag_of_its_own(url, "1.4", SCRIPT)
+        err = cli("--plan", "cgip-2018", "export", "--out", str(tmp_path / "pack"),
+                  "--no-pdf", code=1)
+    assert "not one of the legend's (red, amber, green)" in err
+    assert not (tmp_path / "pack").exists()
 
 
-def test_a_fabricated_report_pdf_is_refused(council: Council, pack: Path) -> None:
-    """report.pdf is never compared with report.html: the council's own PDF, listed and
-    re-signed, passes both verifiers."""
+def test_a_report_pdf_is_declared_unproven(council: Council, pack: Path) -> None:
+    """report.pdf cannot be re-derived (Chromium prints it): a pack holding one must say so in
+    its signed manifest, and both verifiers say so to the auditor; without the statement the
+    pack is refused."""
     (pack / "report.pdf").write_bytes(b"%PDF-1.4\n% every milestone on track\n%%EOF\n")
     edit_manifest(pack, lambda m: m["files"].update({"report.pdf": {"rows": 46}}))
     reseal(pack, council.key)
     code, said = run_ledger(council, pack)
     assert code == 1, said
+    assert "report.pdf must come with the statement that it is not re-derived" in said
     code, said = run_stdlib(council, pack)
     assert code == 1, said
+    edit_manifest(pack, lambda m: m.update(report_pdf=proof.PDF_NOTE))
+    reseal(pack, council.key)
+    for code, said in (run_ledger(council, pack), run_stdlib(council, pack)):
+        assert code == 0, said
+        assert "its content is not re-derived from the events (report.html is)" in said
 
 
 @pytest.mark.parametrize("name", ["report.pdf", "digest.tsr"])
@@ -252,14 +267,15 @@ def test_known_at_is_compared_as_a_moment_not_as_text(council: Council, tmp_path
     moment = datetime.fromisoformat(manifest["parameters"]["known_at"])
     same = moment.astimezone(timezone(timedelta(hours=10))).isoformat(timespec="microseconds")
     edit_manifest(pack, lambda m: m["parameters"].update(known_at=same))
-    rescope(pack)
-    reseal(pack, council.key)
-    forged = json.loads((pack / "manifest.json").read_text())["control_totals"]
-    assert forged["events_in_scope"] > honest  # events recorded after the moment stated
+    with pytest.raises(proof.MalformedPack, match="is not a moment in UTC"):
+        rescope(pack)  # the ledger's own code will not make such a pack...
+    reseal(pack, council.key)  # ...and one made by hand is refused: exit 2, not a pass
+    assert honest >= 0
     code, said = run_ledger(council, pack)
-    assert code == 1, said
+    assert code == 2, said
+    assert "is not a moment in UTC as the store writes one" in said
     code, said = run_stdlib(council, pack)
-    assert code == 1, said
+    assert code == 2, said
 
 
 def test_a_manifest_with_duplicate_keys_is_refused(council: Council, pack: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, content_hash, link_hash
 from ledger.export import proof
-from ledger.export.signing import load_private_key, sign
+from ledger.export.signing import fingerprint, load_private_key, public_pem, sign
 from tests.conftest import Cli, fresh_database
 from tests.editions import SEPTEMBER, write_october
 
@@ -93,6 +93,10 @@ def reseal(pack: Path, key: Path | None) -> None:
     for name, entry in manifest.get("files", {}).items():
         if (pack / name).is_file():
             entry["sha256"] = hashlib.sha256((pack / name).read_bytes()).hexdigest()
+    if key is None:
+        manifest.pop("signer_fingerprint", None)
+    else:
+        manifest["signer_fingerprint"] = fingerprint(public_pem(load_private_key(key)))
     data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
     (pack / "manifest.json").write_bytes(data)
     names = [*manifest.get("files", {}), "manifest.json"]

@@ -188,6 +188,7 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
         "ledger_digest": {"ledger": app.name, "position": head.position, "hash": head.link,
                           "recorded_at": head.witness.at},
         "chain_encoding": proof.ENCODING, "csv_cells": proof.CSV_RULE,
+        **({"report_pdf": proof.PDF_NOTE} if request.pdf else {}),
         "control_totals": {**derived.totals, "events_in_pack": len(pack.records),
                            "positions": listed[proof.CHAIN]["rows"] - (anchor > 0)},
         "files": listed,
@@ -286,10 +287,16 @@ def verify_pack(directory: Path, ledger: Ledger | None = None, public_key: Path 
                 tsa_cert: bytes | None = None) -> PackVerdict:
     """Check a pack. InvalidInputError where it cannot be read as one (exit 2)."""
     try:
-        findings = proof.check_pack(directory)
-        manifest, manifest_bytes = proof.read_manifest(directory)
+        return _verify_pack(directory, ledger, public_key, fingerprint, digest, tsa_cert)
     except proof.MalformedPack as exc:
         raise InvalidInputError(str(exc)) from None
+
+
+def _verify_pack(directory: Path, ledger: Ledger | None, public_key: Path | None,
+                 fingerprint: str | None, digest: Digest | None,
+                 tsa_cert: bytes | None) -> PackVerdict:
+    findings = proof.check_pack(directory)
+    manifest, manifest_bytes = proof.read_manifest(directory)
     problems = list(findings.problems)
     from ledger.export.standalone import verifier_source  # noqa: PLC0415
 

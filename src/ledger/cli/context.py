@@ -14,6 +14,7 @@ import typer
 
 from ledger.application.provenance import make_provenance
 from ledger.domain.errors import ConflictError, LedgerError, TamperedError
+from ledger.domain.words import shown
 
 if TYPE_CHECKING:
     from ledger.application.services import Ledger
@@ -37,7 +38,7 @@ class Options:
 
 def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     """Print one clear line to stderr and exit with `code`; nothing was written."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(shown(f"error: {message}"), err=True)
     raise typer.Exit(code)
 
 
@@ -161,9 +162,10 @@ def read_file(path: Path) -> bytes:
 
 def warn(text: str) -> None:
     """One warning line on stderr (the command goes on)."""
-    typer.echo(f"warning: {text}", err=True)
+    typer.echo(shown(f"warning: {text}"), err=True)
 
 
 def echo(text: str) -> None:
-    """Print to stdout (kept here so commands never print by other means)."""
-    sys.stdout.write(text + "\n")
+    """Print to stdout (kept here so commands never print by other means): on a terminal,
+    control characters typed into the data are shown as escapes, never sent."""
+    sys.stdout.write((shown(text) if sys.stdout.isatty() else text) + "\n")

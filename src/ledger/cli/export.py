@@ -86,6 +86,8 @@ def verify_pack(
     """
     from ledger.application.evidence import read_digest
     from ledger.application.exporting import verify_pack as check
+    from ledger.domain.words import shown
+    from ledger.export.proof import PDF_NOTE
 
     with refusing():
         given = read_digest(digest_file) if digest_file else None
@@ -98,7 +100,7 @@ def verify_pack(
     problems = [*verdict.problems, *([verdict.ledger_problem] if verdict.ledger_problem else [])]
     if problems:
         for problem in problems[:-1]:
-            typer.echo(f"tampered: {problem}", err=True)
+            typer.echo(shown(f"tampered: {problem}"), err=True)
         fail(f"tampered: {problems[-1]}", EXIT_TAMPERED)
     found = verdict.findings
     head = found.head.position if found.head else 0
@@ -111,6 +113,8 @@ def verify_pack(
         lines.append("the ledger extends the pack's digest")
     if verdict.timestamp:
         lines.append(verdict.timestamp)
+    if (directory / "report.pdf").exists():
+        lines.append(PDF_NOTE)
     if verdict.signer == "yours":
         echo("\n".join([*lines, verdict.signer_detail]))
         return

@@ -40,7 +40,9 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str
         return buffer.getvalue().rstrip("\n")
     from tabulate import tabulate  # only tables need it, and it costs ~30 ms
 
-    table = [[flat(row.get(c)) for c in columns] for row in rows]
+    from ledger.domain.words import shown
+
+    table = [[shown(flat(row.get(c))) for c in columns] for row in rows]
     return tabulate(table, headers=list(columns), tablefmt="simple", maxcolwidths=48,
                     disable_numparse=True)  # item 1.10 is not the number 1.1
 

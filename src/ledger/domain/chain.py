@@ -24,7 +24,8 @@ from uuid import UUID
 GENESIS = "0" * 64
 # A store's witnessed time, exactly: fixed width, so that in a link's text
 # `...:CONTENT:AT:ROLE` nothing can move between the time and the role.
-WITNESS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$")
+WITNESS_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00\Z")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """What survives re-spelling: the identity of a text, and of a progress update without its month
-tag or completion marker. Two editions that word a fact alike state the same fact. Pure."""
+tag or completion marker. Two editions that word a fact alike state the same fact. And how a
+text is shown on a terminal without acting on it. Pure."""
 
 from __future__ import annotations
 
@@ -17,3 +18,11 @@ def identity(text: str) -> str:
 def update_identity(text: str) -> str:
     """An update's words without its month tag or completion marker: what a re-spelling keeps."""
     return identity(COMPLETION.sub(" ", _TAG_GROUP.sub(" ", text)))
+
+
+def shown(text: str) -> str:
+    """Text safe to print on a terminal: every control character (escape sequences, bells,
+    carriage returns) written as its escape, never sent; new lines and tabs kept."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)

@@ -7,16 +7,15 @@ Pure: the standard library, the domain and the projections' folds, nothing else,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import hashlib
 import json
 import re
+import stat
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from ledger.domain.chain import GENESIS, WITNESS_TIME, EventRecord, Seal, Witnes
 from ledger.domain.ids import event_ref, item_id, plan_id
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import month_end
-from ledger.export import files
+from ledger.export import ed25519, files
 from ledger.export.report import render_report
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
 from projections.change_log import HIDDEN_KINDS, change_row
@@ -60,10 +59,17 @@ ENCODING = (
     "event (state: the stored text exactly); link = sha256 of the text "
     "'previous link:position:stream:content:witnessed_at:witnessed_by' (stream as 32 hex "
     "digits; the first previous link is 64 zeros)")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
-_PLAIN = re.compile(r"^[A-Za-z0-9_.:+-]*$")  # text JSON writes as itself between quotes
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")  # match() anchors the start, \Z the very end
+_HEX32 = re.compile(r"[0-9a-f]{32}\Z")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\Z")
+_PLAIN = re.compile(r"[A-Za-z0-9_.:+-]*\Z")  # text JSON writes as itself between quotes
+MANIFEST_KEYS = {"format", "tool", "version", "parameters", "run_at", "run_by",
+                 "ledger_digest", "chain_encoding", "csv_cells", "control_totals", "files",
+                 "signer_fingerprint", "timestamp", "report_pdf"}
+PDF_NOTE = ("report.pdf is Chromium's print of report.html: its bytes are bound by the "
+            "manifest, but its content is not re-derived from the events (report.html is)")
+EARLIEST, LATEST_YEAR = date(1900, 1, 1), 2200  # the domain's own bounds on a date
+RAG_WORDS = {"", "red", "amber", "green"}
 _HEX_BYTES = b"0123456789abcdef"
 
 
@@ -94,13 +100,24 @@ class Scope:
         try:
             plan, as_of = str(params["plan"]), date.fromisoformat(str(params["as_of"]))
             known, theme = str(params["known_at"]), str(params["theme"])
-            if known != "now":
-                datetime.fromisoformat(known)
-        except (KeyError, ValueError) as exc:
+            if known != "now" and known != moment(known):
+                msg = f"known_at {known!r} is not a moment in UTC as the store writes one"
+                raise ValueError(msg)
+        except (KeyError, ValueError, OverflowError) as exc:
             msg = f"manifest.json: parameters: {exc}"
             raise MalformedPack(msg) from None
         return cls(plan, as_of, None if known == "now" else known,
                    None if theme == "all" else theme)
+
+
+def moment(text: str) -> str:
+    """A moment as the store writes witnessed times (UTC, microseconds, `+00:00`), so that
+    comparing the text compares the moments. ValueError for a time without a zone."""
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        msg = f"{text!r} has no time zone"
+        raise ValueError(msg)
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 # --- stored events, read as the library reads them -------------------------------------
@@ -354,17 +371,17 @@ class Findings:
 def read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     """The manifest, checked for the shape every later check relies on (MalformedPack if not):
     a known format, parameters, a digest, and files named plainly inside the pack."""
+    raw = read_plain_file(directory, "manifest.json")
     try:
-        raw = (directory / "manifest.json").read_bytes()
-        manifest = json.loads(raw)
-    except OSError as exc:
-        msg = f"manifest.json: cannot be read: {exc.strerror or exc}"
-        raise MalformedPack(msg) from None
-    except ValueError as exc:
+        manifest = json.loads(raw, object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError) as exc:
         msg = f"manifest.json: not JSON: {exc}"
         raise MalformedPack(msg) from None
     if not isinstance(manifest, dict):
         msg = "manifest.json: not a JSON object"
+        raise MalformedPack(msg)
+    if unknown := sorted(set(manifest) - MANIFEST_KEYS):
+        msg = f"manifest.json: {unknown[0]!r} is not a field of a pack's manifest"
         raise MalformedPack(msg)
     if manifest.get("format") != FORMAT:
         msg = f"manifest.json: format is {manifest.get('format')!r}, not {FORMAT!r}"
@@ -384,6 +401,32 @@ def read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     if stamp is not None:
         read_digest_fields(stamp, "manifest.json: timestamp")
     return manifest, raw
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique (a reader that kept the first of two would read
+    another manifest than the one checked)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _v in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        msg = f"the key {twice!r} appears twice"
+        raise ValueError(msg)
+    return found
+
+
+def read_plain_file(directory: Path, name: str) -> bytes:
+    """A regular file of the pack, not a link, pipe or device (MalformedPack otherwise)."""
+    path = directory / name
+    try:
+        mode = path.lstat().st_mode
+        if not stat.S_ISREG(mode):
+            msg = f"{name}: not a plain file (a link, pipe or directory)"
+            raise MalformedPack(msg)
+        return path.read_bytes()
+    except OSError as exc:
+        msg = f"{name}: cannot be read: {exc.strerror or exc}"
+        raise MalformedPack(msg) from None
 
 
 def timestamped(manifest: dict[str, Any]) -> tuple[int, str] | None:
@@ -450,6 +493,8 @@ def check_pack(directory: Path) -> Findings:
     if found.problems:
         return found
     pack = _check_events(lines, scope, seals, streams, found)
+    if not found.problems:
+        _check_claims(directory, manifest, pack, found)
     if found.problems:
         return found
     try:
@@ -461,17 +506,58 @@ def check_pack(directory: Path) -> Findings:
     return found
 
 
+def _check_claims(directory: Path, manifest: dict[str, Any], pack: PlanEvents,
+                  found: Findings) -> None:
+    """The manifest's own statements that the events and files can settle: the digest's time
+    is the head's witnessed time, the signer's fingerprint is signer.pub.pem's, report.pdf is
+    said to be unproven, and no event is dated outside the calendar the ledger accepts."""
+    head = found.head
+    assert head is not None
+    stated = manifest["ledger_digest"].get("recorded_at")
+    if stated != head.witness.at:
+        found.add(f"manifest.json: ledger_digest recorded_at {stated!r} is not the head's "
+                  f"witnessed time {head.witness.at}")
+    signer = manifest.get("signer_fingerprint")
+    shipped = directory / "signer.pub.pem"
+    has_key = shipped.is_symlink() or shipped.exists()
+    if (signer is not None or has_key) and (not has_key or signer != pem_fingerprint(
+            read_plain_file(directory, "signer.pub.pem"), "signer.pub.pem")):
+        found.add("manifest.json: signer_fingerprint is not signer.pub.pem's")
+    if manifest.get("tool") != "ledger":
+        found.add(f"manifest.json: tool {manifest.get('tool')!r} is not 'ledger'")
+    if ("report.pdf" in manifest["files"]) != (manifest.get("report_pdf") == PDF_NOTE):
+        found.add("manifest.json: report.pdf must come with the statement that it is not "
+                  "re-derived (report_pdf), and that statement only with it")
+    rag = next((e for e in pack.events if isinstance(e, ev.RagSet)
+                and not {e.before, e.after} <= RAG_WORDS), None)
+    if rag is not None:
+        found.add(f"{EVENTS}: item stream {rag.originator_id.hex} version "
+                  f"{rag.originator_version} sets a RAG of {rag.after[:40]!r}, not one of the "
+                  f"legend's (red, amber, green): the ledger's rules never write it")
+    latest = date(LATEST_YEAR, 12, 31)
+    odd = next((e for e in pack.events if not EARLIEST <= e.effective <= latest), None)
+    if odd is not None:
+        found.add(f"{EVENTS}: an event takes effect on {odd.effective}, outside the "
+                  f"{EARLIEST.year}-{LATEST_YEAR} the ledger accepts")
+
+
 def _check_files(directory: Path, listed: dict[str, dict[str, Any]], found: Findings) -> None:
+    """Every listed file a plain file of the pack with the manifest's SHA-256; SHA256SUMS
+    naming exactly those (and the manifest and its signature), with their hashes; nothing
+    else in the pack."""
     for name in REQUIRED:
         if name not in listed:
             found.add(f"manifest.json: {name} is not listed")
     for name, entry in listed.items():
         path = directory / name
-        if not path.is_file():
+        if not path.is_symlink() and not path.exists():
             found.add(f"{name}: listed in the manifest but missing")
-        elif files.sha256_of(path) != entry.get("sha256"):
+            continue
+        read_plain_file(directory, name)  # a link or a pipe is malformed, not missing
+        if files.sha256_of(path) != entry.get("sha256"):
             found.add(f"{name}: its SHA-256 differs from the manifest's")
-    _check_sums(directory, found)
+    signed = [n for n in SIGNATURE if (directory / n).is_symlink() or (directory / n).exists()]
+    _check_sums(directory, {*listed, "manifest.json", *signed}, found)
 
 
 def _check_derived(directory: Path, manifest: dict[str, Any], derived: Derived,
@@ -491,11 +577,13 @@ def _check_derived(directory: Path, manifest: dict[str, Any], derived: Derived,
                   f"({_first_difference(manifest['parameters'], derived.parameters)})")
 
 
-def _check_sums(directory: Path, found: Findings) -> None:
+def _check_sums(directory: Path, names: set[str], found: Findings) -> None:
+    """SHA256SUMS lists exactly `names`, each with its file's SHA-256, and the pack holds
+    nothing else: a file the signed manifest does not name cannot ride along."""
     try:
-        text = (directory / "SHA256SUMS").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        found.add("SHA256SUMS: missing or unreadable")
+        text = read_plain_file(directory, "SHA256SUMS").decode("utf-8")
+    except UnicodeDecodeError:
+        found.add("SHA256SUMS: not UTF-8")
         return
     listed: set[str] = set()
     for number, line in enumerate(text.splitlines(), 1):
@@ -505,14 +593,15 @@ def _check_sums(directory: Path, found: Findings) -> None:
             raise MalformedPack(msg)
         check_name(name, f"SHA256SUMS line {number}")
         listed.add(name)
-        path = directory / name
-        if not path.is_file() or files.sha256_of(path) != digest:
+        if name not in names:
+            found.add(f"{name}: in SHA256SUMS but not in the signed manifest")
+        elif files.sha256_of(directory / name) != digest:
             found.add(f"{name}: does not match SHA256SUMS")
-    present = {p.name for p in directory.iterdir()} - {"SHA256SUMS"}
-    for name in sorted(present - listed):
-        found.add(f"{name}: in the pack but not in SHA256SUMS")
-    for name in sorted({"manifest.json", *REQUIRED} - listed):
+    for name in sorted(names - listed):
         found.add(f"SHA256SUMS: {name} is not listed")
+    present = {p.name for p in directory.iterdir()} - {"SHA256SUMS"}
+    for name in sorted(present - listed - names):
+        found.add(f"{name}: in the pack but not in SHA256SUMS")
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, Any]]:
@@ -520,7 +609,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, Any]]:
     with path.open("rb") as handle:
         for number, line in enumerate(handle, 1):
             try:
-                yield number, json.loads(line.decode("utf-8"))
+                yield number, json.loads(line.decode("utf-8"), object_pairs_hook=_no_duplicates)
             except (ValueError, RecursionError):
                 msg = f"{path.name} line {number}: not JSON (or not UTF-8)"
                 raise MalformedPack(msg) from None
@@ -539,7 +628,7 @@ def chain_rows(path: Path) -> Iterator[tuple[int, int, int, str, str, str, str, 
                 fields = _parse_chain_line(raw)
             if fields is None:
                 msg = (f"{CHAIN} line {number}: not [position, previous, stream, content, link, "
-                       f"at, role] (positions whole numbers, hashes lowercase hex, a store time)")
+                       f"at, role] (positions whole numbers, hashes lowercase hex)")
                 raise MalformedPack(msg)
             yield (number, *fields)
 
@@ -553,7 +642,7 @@ def _split_chain_line(raw: bytes, plain: set[str]) -> tuple[int, int, str, str, 
         return None
     p, prev, rest = parts
     end = len(rest) - (3 if rest.endswith(b'"]\n') else 2)
-    if not (p[:1] == b"[" and p[1:].isdigit() and prev.isdigit() and len(p) < 20
+    if not (p[:1] == b"[" and _number(p[1:]) and _number(prev) and len(p) < 20
             and len(prev) < 19 and end >= 209 and rest[:1] == b'"'
             and rest[33:37] == rest[101:105] == rest[169:173] == rest[205:209] == b'", "'
             and rest[end:end + 2] == b'"]'
@@ -564,11 +653,14 @@ def _split_chain_line(raw: bytes, plain: set[str]) -> tuple[int, int, str, str, 
     if role not in plain:
         if not _PLAIN.match(role) or len(plain) >= 1000:
             return None
-        plain.add(role)  # roles are few; times are checked each (one per transaction)
-    if not WITNESS_TIME.match(at):
-        return None
+        plain.add(role)  # roles are few
     return (int(p[1:]), int(prev), rest[1:33].decode("ascii"), rest[37:101].decode("ascii"),
             rest[105:169].decode("ascii"), at, role)
+
+
+def _number(text: bytes) -> bool:
+    """ASCII digits as JSON writes a whole number: no sign, no leading zero."""
+    return text.isdigit() and (text == b"0" or text[:1] != b"0")
 
 
 def _parse_chain_line(raw: bytes) -> tuple[int, int, str, str, str, str, str] | None:
@@ -579,7 +671,7 @@ def _parse_chain_line(raw: bytes) -> tuple[int, int, str, str, str, str, str] | 
         return None
     ok = (isinstance(row, list) and len(row) == 7 and all(type(v) is int for v in row[:2])
           and all(isinstance(v, str) for v in row[2:]) and _HEX32.match(row[2])
-          and _HEX64.match(row[3]) and _HEX64.match(row[4]) and WITNESS_TIME.match(row[5]))
+          and _HEX64.match(row[3]) and _HEX64.match(row[4]))
     return (row[0], row[1], row[2], row[3], row[4], row[5], row[6]) if ok else None
 
 
@@ -607,6 +699,9 @@ def _check_chain(path: Path, wanted: set[int], streams: set[str], found: Finding
         problem = ""
         if position <= last or before != last:
             problem = f"follows position {before}, but the line before is position {last}"
+        elif not WITNESS_TIME.match(when):
+            problem = (f"witnessed at {when[:40]!r}, not a time the store writes (so the time "
+                       f"and the role cannot trade characters in the link)")
         elif when < at:
             problem = f"witnessed at {when}, before the seal before it"
         elif expected != link:
@@ -707,8 +802,13 @@ def _record(number: int, row: Any) -> EventRecord:
     if not ok:
         msg = f"{EVENTS} line {number}: a field has the wrong type"
         raise MalformedPack(msg)
+    try:
+        state = row["stored"].encode("utf-8")
+    except UnicodeEncodeError:
+        msg = f"{EVENTS} line {number}: stored holds text that is not Unicode (a lone surrogate)"
+        raise MalformedPack(msg) from None
     return EventRecord(row["position"], UUID(hex=row["stream"]), row["version"], row["topic"],
-                       row["stored"].encode("utf-8"))
+                       state)
 
 
 def _compare_derived(directory: Path, listed: dict[str, dict[str, Any]], derived: Derived,
@@ -755,30 +855,30 @@ def _first_difference(got: object, want: object) -> str:
 
 
 def pem_fingerprint(pem: bytes, where: str) -> str:
-    """`SHA256:` and the SHA-256 of a PEM public key's DER bytes (what `openssl pkey -pubin
-    -outform DER | sha256sum` gives), with the standard library alone."""
-    lines = pem.decode("ascii", "replace").strip().splitlines()
-    if len(lines) < 3 or lines[0] != "-----BEGIN PUBLIC KEY-----" or \
-            lines[-1] != "-----END PUBLIC KEY-----":
-        msg = f"{where}: not a PEM public key"
+    """`SHA256:` and the SHA-256 of an Ed25519 public key's DER bytes (what `openssl pkey
+    -pubin -outform DER | sha256sum` gives), with the standard library alone."""
+    key = ed25519.public_key_of_pem(pem)
+    if key is None:
+        msg = f"{where}: not an Ed25519 public key in PEM"
         raise MalformedPack(msg)
-    try:
-        der = base64.b64decode("".join(lines[1:-1]), validate=True)
-    except (binascii.Error, ValueError):
-        msg = f"{where}: not a PEM public key (its base64 is broken)"
-        raise MalformedPack(msg) from None
-    return "SHA256:" + hashlib.sha256(der).hexdigest()
+    return "SHA256:" + hashlib.sha256(ed25519.SPKI_PREFIX + key).hexdigest()
 
 
 def named_signer(directory: Path, fingerprint: str) -> list[str]:
-    """Whether the pack is signed and names the signer with this fingerprint (the signature
-    itself is checked by `openssl pkeyutl -verify`, or by `ledger verify-pack`)."""
-    signature, shipped = directory / "manifest.json.sig", directory / "signer.pub.pem"
-    if not signature.is_file() or not shipped.is_file():
+    """Whether the pack is signed by the key with this fingerprint: its signer.pub.pem has that
+    fingerprint and the Ed25519 signature of manifest.json verifies with it."""
+    present = [n for n in SIGNATURE if (directory / n).is_symlink() or (directory / n).exists()]
+    if len(present) != len(SIGNATURE):
         return ["manifest.json.sig: the pack is not signed, but you named a signer"]
-    found = pem_fingerprint(shipped.read_bytes(), "signer.pub.pem")
+    pem = read_plain_file(directory, "signer.pub.pem")
+    found = pem_fingerprint(pem, "signer.pub.pem")
     wanted = "SHA256:" + fingerprint.removeprefix("SHA256:").lower()
     if found != wanted:
         return [f"signer.pub.pem: its fingerprint is {found}, not the {wanted} you named: "
                 f"another key signed this pack"]
+    key = ed25519.public_key_of_pem(pem)
+    assert key is not None  # pem_fingerprint read it
+    if not ed25519.verify(key, read_plain_file(directory, "manifest.json"),
+                          read_plain_file(directory, "manifest.json.sig")):
+        return ["manifest.json.sig: the signature does not verify with the key you named"]
     return []

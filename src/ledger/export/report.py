@@ -26,6 +26,7 @@ SHORT = {COMPLETE: "done", IN_PROGRESS: "on track", IN_PROGRESS_SLIPPED: "slippe
          NOT_STARTED_SLIPPED: "late", NOT_DUE: "not due", TBC: "TBC"}
 STATUS_CLASS = {COMPLETE: "done", IN_PROGRESS: "ontrack", IN_PROGRESS_SLIPPED: "slipped",
                 NOT_STARTED_SLIPPED: "late", NOT_DUE: "notdue", TBC: "tbc"}
+RAG_CLASSES = ("red", "amber", "green")
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1b1b}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ccc}
@@ -69,7 +70,7 @@ def heatmap(snapshots: Sequence[dict[str, Any]]) -> str:
                 cells.append("<td></td>")
                 continue
             css = STATUS_CLASS.get(snap["status"], "tbc")
-            if snap["rag"]:
+            if snap["rag"] in RAG_CLASSES:  # a class only from the legend, never from text
                 css += f" rag-{snap['rag']}"
             label = escape(SHORT.get(snap["status"], snap["status"]))
             cells.append(f'<td class="{css}" title="{escape(snap["status"])}">{label}</td>')

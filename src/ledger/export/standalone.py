@@ -18,7 +18,7 @@ MODULES = (
     "ledger.domain.chain", "projections", "projections.status_summary",
     "projections.current_plan", "projections.monthly_snapshots", "projections.slippage_history",
     "projections.change_log", "ledger.export", "ledger.export.files", "ledger.export.report",
-    "ledger.export.proof",
+    "ledger.export.ed25519", "ledger.export.proof",
 )
 
 # What the domain's events use of the event-sourcing library: a base class whose subclasses
@@ -51,14 +51,15 @@ Standard library only (Python 3.11 or later). Checks every file against manifest
 SHA256SUMS, recomputes every event's content hash and every link of the chain from genesis
 to the head, compares the head with the pack's digest, proves that no event of the plan's
 streams was left out, and recomputes every derived file (the CSVs, the report) from the
-events. It does not check who signed the manifest; for that run
+events. With --key (the council's public key, obtained by you, not the one in the pack) or
+--fingerprint (the one the council published), it also checks that the pack is signed by
+that key: the fingerprint of signer.pub.pem, and the Ed25519 signature of manifest.json
+(RFC 8032, in Python). openssl checks the same signature:
     openssl pkeyutl -verify -pubin -inkey COUNCIL.pub.pem -rawin \\\\
         -in manifest.json -sigfile manifest.json.sig
-with a public key you obtained from the council yourself, not the one in the pack.
-With --key (a public key you obtained yourself) or --fingerprint, it also checks that the
-pack is signed and names that key as its signer.
-Exit codes: 0 intact and naming the signer you named; 1 tampered (the first problem is
-named); 2 not a pack it can read; 3 intact, but who signed is not established.
+Exit codes: 0 intact and signed by the key you named; 1 tampered (the first problem is
+named) or not signed by that key; 2 not a pack it can read; 3 intact, but who signed is
+not established (no key or fingerprint named).
 
 This file carries the source of the ledger's own pure modules (below), so it checks exactly
 what the ledger derives. Compare its SHA-256 with the one the ledger publishes for its
@@ -104,7 +105,14 @@ def main(argv):
         print(USAGE, file=sys.stderr)
         return 2
     sys.meta_path.insert(0, _Embedded())
-    from ledger.export.proof import MalformedPack, check_pack, named_signer, pem_fingerprint
+    from ledger.export.proof import (
+        PDF_NOTE,
+        MalformedPack,
+        check_pack,
+        named_signer,
+        pem_fingerprint,
+    )
+    from ledger.domain.words import shown
 
     directory = Path(args[0])
     try:
@@ -117,20 +125,21 @@ def main(argv):
         if signer is not None and not found.problems:
             found.problems += named_signer(directory, signer)
     except (MalformedPack, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(shown(f"error: {exc}"), file=sys.stderr)
         return 2
     if found.problems:
         for problem in found.problems:
-            print(f"tampered: {problem}", file=sys.stderr)
+            print(shown(f"tampered: {problem}"), file=sys.stderr)
         return 1
     print(f"intact: {found.events} events of the plan, {found.positions} positions of the "
           f"chain to the digest's head at {found.head.position}; every derived file agrees "
           f"with the events")
+    if (directory / "report.pdf").exists():
+        print(PDF_NOTE)
     if signer is None:
         print("who signed: not established (name the signer with --key or --fingerprint)")
         return 3
-    print(f"the pack names the signer you named ({signer}); check the signature itself with "
-          f"the openssl command at the top of this file")
+    print(f"signed by the key you named ({signer})")
     return 0
 
 
