@@ -115,7 +115,9 @@ class ItemState:
     corrected: dict[int, int] = field(default_factory=dict)
     assumed: bool = False
     reported_from: date | None = None
-    touched: dict[str, PlanEvent] = field(default_factory=dict)  # what last changed each fact
+    # What last changed each fact: theme, aim, actions, leads (and `lead:NAME`, the event that
+    # brought that lead in), rag, complete, withdrawn, `outcome:ID` (added, moved, withdrawn).
+    touched: dict[str, PlanEvent] = field(default_factory=dict)
 
     @classmethod
     def start(cls, event: ItemAdded) -> ItemState:
@@ -145,7 +147,11 @@ class ItemState:
                     outcome.withdrawn = True
                     self.touched[f"outcome:{outcome.id}"] = event
             case LeadsStated() | LeadAssigned() | LeadReassigned() | LeadRemoved():
+                before = self.leads
                 self._set("leads", _leads_after(self.leads, event), event)
+                for lead in self.leads:  # each lead: the event that brought it in
+                    if lead not in before:
+                        self.touched[f"lead:{lead}"] = event
             case RagSet():
                 self._set("rag", event.after, event)
             case UpdateEvent():
