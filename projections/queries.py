@@ -23,6 +23,7 @@ from ledger.domain.ids import event_ref
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import When, month_end
 from projections import schema
+from projections.blame import blame_rows
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
 from projections.change_log import HIDDEN_KINDS, events_of
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
@@ -209,6 +210,31 @@ class Reader:
                 continue
             out.append(row)
         return out
+
+    def change_refs(self, plan: str) -> dict[int, str]:
+        """How a user names each change of the plan: change-log seq -> `ITEM@N` (as `history`
+        and `correct` do), or `plan@N` for the plan's own events (N: its stream's version)."""
+        c = schema.changes.c
+        query = select(c.seq, c.item, c.version).where(c.plan == plan)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        return {seq: event_ref(item or "plan", version) for seq, item, version in found}
+
+    def blame(self, plan: str, when: When, item: str) -> list[dict[str, Any]] | None:
+        """Each current fact of the item as of `when` and the event that set it (None where
+        the ledger knows no such item then, or it is not in the plan on that date)."""
+        streams = self.item_events(plan, when, effective=False, item=item)
+        if not streams:
+            return None
+        events = streams[0]
+        state = fold(events, when.as_of)
+        if state is None:
+            return None
+        c = schema.changes.c
+        query = select(c.version, c.recorded_at, c.db_role).where(c.plan == plan, c.item == item)
+        with self.engine.connect() as conn:
+            witnessed = {v: (at, role) for v, at, role in conn.execute(query).all()}
+        return blame_rows(state, events, when.as_of, witnessed)
 
     def streams(self, plan: str) -> dict[str, str]:
         """The plan's event streams: stream id (hex) -> item number ("" for the plan's own)."""
