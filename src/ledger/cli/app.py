@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import evidence, export, importing, projections, queries, read, write
+from ledger.cli import evidence, export, importing, projections, queries, read, trail, write
 from ledger.cli.context import Options
 
 DEFAULT_DB = "sqlite:///ledger.db"
@@ -43,6 +43,7 @@ write.register(app)
 importing.register(app)
 read.register(app)
 queries.register(app)
+trail.register(app)
 projections.register(app)
 evidence.register(app)
 export.register(app)

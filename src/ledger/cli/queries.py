@@ -136,17 +136,35 @@ def slippage(ctx: typer.Context, item: ItemOption = None,
     echo(render(rows, fmt, COLUMNS))
 
 
-def changes(ctx: typer.Context, item: ItemOption = None,
-            by: Annotated[str | None, typer.Option("--by", help="Recorded by or attributed "
-                                                   "to this person.")] = None,
-            kind: Annotated[str | None, typer.Option("--kind", help="item_added, target_moved, "
-                                                     "lead_changed, update_recorded, ...")] = None,
-            since: Annotated[str | None, typer.Option("--since", help="Effective from.")] = None,
-            until: Annotated[str | None, typer.Option("--until", help="Effective until.")] = None,
-            late: Annotated[bool, typer.Option("--late", help="Only changes recorded long "
-                                               "after they took effect.")] = False,
-            late_days: Annotated[int, typer.Option("--late-days", min=0, help="What counts as "
-                                                   "late, in days.")] = 31,
+# The filters of `changes`, shared with `log` (the same rows, newest first, one line each).
+ByFilter = Annotated[str | None, typer.Option("--by", help="Recorded by or attributed "
+                                              "to this person.")]
+KindFilter = Annotated[str | None, typer.Option("--kind", help="item_added, target_moved, "
+                                                "lead_changed, update_recorded, ...")]
+SinceFilter = Annotated[str | None, typer.Option("--since", help="Effective from.")]
+UntilFilter = Annotated[str | None, typer.Option("--until", help="Effective until.")]
+LateFilter = Annotated[bool, typer.Option("--late", help="Only changes recorded long "
+                                          "after they took effect.")]
+LateDays = Annotated[int, typer.Option("--late-days", min=0, help="What counts as "
+                                       "late, in days.")]
+
+
+def change_rows(ctx: typer.Context, *, item: str | None, by: str | None, kind: str | None,
+                since: str | None, until: str | None, late: bool, late_days: int,
+                as_of: str | None, known_at: str | None, with_refs: bool = False,
+                ) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The rows `changes` and `log` show, oldest first; with `with_refs`, also each change's
+    `ITEM@N` (`plan@N` for the plan's own) by seq."""
+    since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
+    with reading(ctx, as_of, known_at) as (reader, slug, when):
+        rows = reader.changes(slug, when, item=item, by=by, kind=kind, since=since_day,
+                              until=until_day, late_days=late_days if late else None)
+        return rows, (reader.change_refs(slug) if with_refs else {})
+
+
+def changes(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
+            kind: KindFilter = None, since: SinceFilter = None, until: UntilFilter = None,
+            late: LateFilter = False, late_days: LateDays = 31,
             as_of: AsOf = None, known_at: KnownAt = None,
             fmt: FormatOption = Format.TABLE) -> None:
     """Who changed what, when and why: one row per change, oldest first.
@@ -155,10 +173,8 @@ def changes(ctx: typer.Context, item: ItemOption = None,
     """
     from projections.change_log import COLUMNS
 
-    since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
-    with reading(ctx, as_of, known_at) as (reader, slug, when):
-        rows = reader.changes(slug, when, item=item, by=by, kind=kind, since=since_day,
-                              until=until_day, late_days=late_days if late else None)
+    rows, _refs = change_rows(ctx, item=item, by=by, kind=kind, since=since, until=until,
+                              late=late, late_days=late_days, as_of=as_of, known_at=known_at)
     columns: tuple[str, ...] = (*COLUMNS, "corrected_by")
     if fmt is Format.TABLE:
         columns = ("seq", "effective", "item", "kind", "by", "before", "after", "note")

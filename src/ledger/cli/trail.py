@@ -1,0 +1,114 @@
+"""`ledger log` and `ledger blame`: the ledger's changes as `git log --oneline` shows commits,
+and which change set each current fact of an item, as `git blame` shows lines."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import typer
+
+from ledger.cli.context import echo, fail, refusing
+from ledger.cli.output import Format, FormatOption, render
+from ledger.cli.queries import (
+    AsOf,
+    ByFilter,
+    ItemOption,
+    KindFilter,
+    KnownAt,
+    LateDays,
+    LateFilter,
+    SinceFilter,
+    UntilFilter,
+    change_rows,
+    reading,
+)
+
+LOG_COLUMNS = ("ref", "recorded_at", "effective", "basis", "kind", "before", "after", "by",
+               "attributed_to", "source", "note")
+WHAT_WIDTH = 72
+
+
+def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
+        kind: KindFilter = None, since: SinceFilter = None, until: UntilFilter = None,
+        late: LateFilter = False, late_days: LateDays = 31,
+        as_of: AsOf = None, known_at: KnownAt = None,
+        fmt: FormatOption = Format.TABLE) -> None:
+    """Every change, newest first, one line each: ref, effective date, kind, what, who.
+
+    The filters are those of `ledger changes`. The ref ITEM@N is the one `history` and
+    `correct` use; the plan's own events are plan@N. JSON and CSV give every field.
+
+    Example: ledger log --item 1.3 --kind target_moved
+    """
+    rows, refs = change_rows(ctx, item=item, by=by, kind=kind, since=since, until=until,
+                             late=late, late_days=late_days, as_of=as_of, known_at=known_at,
+                             with_refs=True)
+    rows = [{"ref": refs.get(row["seq"], ""), **{k: row[k] for k in LOG_COLUMNS[1:]}}
+            for row in reversed(rows)]
+    if fmt is not Format.TABLE:
+        echo(render(rows, fmt, LOG_COLUMNS))
+        return
+    if rows:
+        echo("\n".join(log_line(row) for row in rows))
+
+
+def log_line(row: dict[str, Any]) -> str:
+    """One change as one line: `1.3@28 2018-10-31 target_moved outcome #5 due 2018-09→November
+    2018 by improvement.team [reported]`."""
+    who = row["by"]
+    if row["attributed_to"] and row["attributed_to"] != who:
+        who += f" for {row['attributed_to']}"
+    return (f"{row['ref']} {row['effective']} {row['kind']} {_what(row['before'], row['after'])}"
+            f" by {who} [{row['basis']}]")
+
+
+def _what(before: str, after: str) -> str:
+    """before→after in one short line: the words both share said once (`outcome #5 due
+    2018-09→November 2018`), cut with "…" past the width."""
+    old, new = _one_line(before).split(" "), _one_line(after).split(" ")
+    if not before:
+        text = " ".join(new)
+    else:
+        same = 0
+        while same < min(len(old), len(new)) - 1 and old[same] == new[same]:
+            same += 1
+        text = " ".join([*new[:same], " ".join(old[same:]) + "→" + " ".join(new[same:])])
+    return text if len(text) <= WHAT_WIDTH else text[:WHAT_WIDTH - 1] + "…"
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def blame(ctx: typer.Context,
+          item: Annotated[str, typer.Argument(help="Item number, such as 1.3.")],
+          as_of: AsOf = None, known_at: KnownAt = None,
+          fmt: FormatOption = Format.TABLE) -> None:
+    """Each current fact of an item and the change that set it: who, when, basis, source.
+
+    One row per fact (theme, aim, actions, each outcome's due month, each lead, RAG,
+    completion, latest update, derived status) with the event that set it: its ref
+    (ITEM@N, as `history` shows), when it took effect and on what basis (stated, reported,
+    entered), when the ledger recorded it (witnessed), who recorded it and whose it is,
+    and its source.
+
+    Example: ledger blame 1.3 --as-of 2018-10-31 --format json
+    """
+    from ledger.domain.ids import check_item_number
+    from projections.blame import COLUMNS, TABLE_COLUMNS
+
+    with refusing():
+        check_item_number(item)
+    with reading(ctx, as_of, known_at) as (reader, slug, when):
+        rows = reader.blame(slug, when, item)
+    if rows is None:
+        known = f" known at {when.known_at}" if when.known_at else ""
+        fail(f"no item {item} in plan {slug} as of {when.as_of.isoformat()}{known}")
+    echo(render(rows, fmt, TABLE_COLUMNS if fmt is Format.TABLE else COLUMNS))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `log` and `blame` to the app."""
+    app.command("log")(log)
+    app.command("blame")(blame)
