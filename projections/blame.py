@@ -52,7 +52,11 @@ def blame_rows(state: ItemState, events: list[PlanEvent], as_of: date,
         }
 
     touched = state.touched
-    rows = [row(name, getattr(state, name), touched.get(name, origin))
+    rows = []
+    if state.assumed:  # before its first report: the facts below are that report's
+        rows.append(row("assumed", f"structure assumed from the report of "
+                        f"{state.reported_from}", origin))
+    rows += [row(name, getattr(state, name), touched.get(name, origin))
             for name in ("theme", "aim", "actions")]
     for outcome in state.outcomes.values():
         if not outcome.withdrawn:

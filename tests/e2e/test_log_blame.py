@@ -199,3 +199,20 @@ def test_an_unknown_item_is_one_line_and_exit_2(october: Cli) -> None:
         error = october("--plan", "cgip-2018", "blame", item, code=2)
         assert error.count("\n") == 1
         assert error.startswith("error: ")
+
+
+def test_a_corrected_fact_is_blamed_on_its_event_and_names_the_correction(october: Cli) -> None:
+    """`correct 1.3@N --due`: blame shows the corrected month, still the edition's event (its
+    source), and the correction that fixed it; log's top line names the corrected ref."""
+    moved = field(as_json(october, "blame", "1.3"), "", REVIEW)
+    done = october("correct", moved["ref"], "--due", "2018-12", "--note", "typo in the import",
+                   "--by", "auditor")
+    correction = done.split()[2]
+    review = field(as_json(october, "blame", "1.3"), "", REVIEW)
+    assert (review["value"], review["ref"]) == ("2018-12", moved["ref"])
+    assert review["source"] == moved["source"]
+    assert review["corrected_by"] == correction
+    top = october("--plan", "cgip-2018", "log").splitlines()[0]
+    assert top.startswith(f"{correction} ")
+    assert f" correction {moved['ref']} target_moved" in top
+    assert as_json(october, "log")[0]["before"] == f"{moved['ref']} target_moved"

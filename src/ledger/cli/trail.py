@@ -23,6 +23,7 @@ from ledger.cli.queries import (
     change_rows,
     reading,
 )
+from ledger.domain.words import shown
 
 LOG_COLUMNS = ("ref", "recorded_at", "effective", "basis", "kind", "before", "after", "by",
                "attributed_to", "source", "note")
@@ -44,13 +45,22 @@ def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
     rows, refs = change_rows(ctx, item=item, by=by, kind=kind, since=since, until=until,
                              late=late, late_days=late_days, as_of=as_of, known_at=known_at,
                              with_refs=True)
-    rows = [{"ref": refs.get(row["seq"], ""), **{k: row[k] for k in LOG_COLUMNS[1:]}}
-            for row in reversed(rows)]
+    rows = [_log_row(row, refs) for row in reversed(rows)]
     if fmt is not Format.TABLE:
         echo(render(rows, fmt, LOG_COLUMNS))
         return
     if rows:
         echo("\n".join(log_line(row) for row in rows))
+
+
+def _log_row(row: dict[str, Any], refs: dict[int, str]) -> dict[str, Any]:
+    """A `changes` row as `log` gives it: its ref first; a correction names the event it
+    corrects by ref, as `history` does (`1.3@28 target_moved`)."""
+    out = {"ref": refs.get(row["seq"], ""), **{k: row[k] for k in LOG_COLUMNS[1:]}}
+    corrected = re.fullmatch(r"event (\d+) \((\w+)\)", row["before"])
+    if row["kind"] == "correction" and corrected and row["item"]:
+        out["before"] = f"{row['item']}@{corrected[1]} {corrected[2]}"
+    return out
 
 
 def log_line(row: dict[str, Any]) -> str:
@@ -59,8 +69,8 @@ def log_line(row: dict[str, Any]) -> str:
     who = row["by"]
     if row["attributed_to"] and row["attributed_to"] != who:
         who += f" for {row['attributed_to']}"
-    return (f"{row['ref']} {row['effective']} {row['kind']} {_what(row['before'], row['after'])}"
-            f" by {who} [{row['basis']}]")
+    return shown(f"{row['ref']} {row['effective']} {row['kind']} "
+                 f"{_what(row['before'], row['after'])} by {_one_line(who)} [{row['basis']}]")
 
 
 def _what(before: str, after: str) -> str:
