@@ -154,7 +154,8 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
     # The seal list starts after the anchor: the seal before the plan's first event (or before
     # the timestamped position, if earlier). Only the true link there leads to the head, and
     # no event of the plan is older (each stream's versions start at 1 in the pack).
-    anchor = max(min(pack.records[0][0].position, stamped or head.position) - 1, 0)
+    anchor = min(pack.records[0][0].position, stamped or head.position) - 1
+    anchor = anchor if anchor > 1 else 0  # the seal at 1 is proven from genesis, not anchored
     listed = _write_events(out, scope, pack, app, head, anchor)
     if reply is not None and not stamped:
         msg = (f"{request.timestamp_reply}: it timestamps {reply[1][:16]}…, which is no link of "
