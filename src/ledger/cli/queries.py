@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledger.cli.context import catch_up, echo, fail, plan_option, refusing, services_at
-from ledger.cli.output import Format, FormatOption, render
+from ledger.cli.output import Format, FormatOption, WideOption, render
 from ledger.domain.values import parse_day, parse_month
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ def _day(text: str) -> date:
 
 def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme")] = None,
          item: ItemOption = None, as_of: AsOf = None, known_at: KnownAt = None,
-         stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE) -> None:
+         stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE,
+         wide: WideOption = False) -> None:
     """The plan as of a date: each item's leads, RAG, status, outcomes and latest update.
 
     Example: ledger plan --as-of 2018-07-31 --format json
@@ -73,27 +74,15 @@ def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme"
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.plan(slug, when, theme, item)
     rows = [r for r in rows if not (stated_only and r["basis"] == "assumed")]
-    if fmt is Format.TABLE:
-        rows = [_plan_cells(r) for r in rows]
-        echo(render(rows, fmt, ("item", "basis", "leads", "rag", "status", "outcomes",
-                                "updates", "latest_update")))
-        return
-    echo(render(rows, fmt, COLUMNS))
-
-
-def _plan_cells(row: dict[str, Any]) -> dict[str, Any]:
-    latest = row["latest_update"]
-    month = latest and (latest["month"] or f"undated, reported in {latest['reported']}")
-    return {**row, "leads": "; ".join(row["leads"]),
-            "outcomes": "; ".join(f"{o['due'] or 'TBC'}" for o in row["outcomes"]),
-            "latest_update": f"[{month}] {latest['text'][:60]}" if latest else ""}
+    table = ("item", "basis", "leads", "rag", "status", "outcomes", "updates", "latest_update")
+    echo(render(rows, fmt, table if fmt is Format.TABLE else COLUMNS, wide=wide))
 
 
 def snapshots(ctx: typer.Context,
               first: Annotated[str | None, typer.Option("--from", help="First month.")] = None,
               last: Annotated[str | None, typer.Option("--to", help="Last month.")] = None,
               as_of: AsOf = None, known_at: KnownAt = None, stated_only: StatedOnly = False,
-              fmt: FormatOption = Format.TABLE) -> None:
+              fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """The plan at the end of each month: item × month of status and RAG (* assumed).
 
     Example: ledger snapshots --from 2018-07 --to 2018-09
@@ -114,13 +103,13 @@ def snapshots(ctx: typer.Context,
         cell = row["status"] + (f" ({row['rag']})" if row["rag"] else "") + (
             " *" if row["basis"] == "assumed" else "")
         grid.setdefault(row["item"], {"item": row["item"]})[row["month"]] = cell
-    echo(render(list(grid.values()), fmt, ("item", *months)))
+    echo(render(list(grid.values()), fmt, ("item", *months), wide=wide))
 
 
 def slippage(ctx: typer.Context, item: ItemOption = None,
              min_slips: Annotated[int, typer.Option("--min-slips", min=0)] = 0,
              as_of: AsOf = None, known_at: KnownAt = None,
-             fmt: FormatOption = Format.TABLE) -> None:
+             fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """Every outcome's baseline and current target, its moves (who, when, why), slips.
 
     Example: ledger slippage --min-slips 1 --format json
@@ -129,11 +118,7 @@ def slippage(ctx: typer.Context, item: ItemOption = None,
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.slippage(slug, when, item, min_slips)
-    if fmt is Format.TABLE:
-        rows = [{**r, "outcome": r["outcome"][:50],
-                 "moves": "; ".join(f"{m['from']}->{m['to']} {m['by']}" for m in r["moves"])}
-                for r in rows]
-    echo(render(rows, fmt, COLUMNS))
+    echo(render(rows, fmt, COLUMNS, wide=wide))
 
 
 def changes(ctx: typer.Context, item: ItemOption = None,
@@ -148,7 +133,7 @@ def changes(ctx: typer.Context, item: ItemOption = None,
             late_days: Annotated[int, typer.Option("--late-days", min=0, help="What counts as "
                                                    "late, in days.")] = 31,
             as_of: AsOf = None, known_at: KnownAt = None,
-            fmt: FormatOption = Format.TABLE) -> None:
+            fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """Who changed what, when and why: one row per change, oldest first.
 
     Example: ledger changes --kind target_moved --late --format csv
@@ -161,12 +146,13 @@ def changes(ctx: typer.Context, item: ItemOption = None,
                               until=until_day, late_days=late_days if late else None)
     columns: tuple[str, ...] = (*COLUMNS, "corrected_by")
     if fmt is Format.TABLE:
-        columns = ("seq", "effective", "item", "kind", "by", "before", "after", "note")
-    echo(render(rows, fmt, columns))
+        columns = ("seq", "ref", "effective", "kind", "by", "before", "after", "note")
+    echo(render(rows, fmt, columns, wide=wide))
 
 
 def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
-            stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE) -> None:
+            stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE,
+            wide: WideOption = False) -> None:
     """Items per status and per RAG as at a date, and the baseline execution index.
 
     The status is the 2015 legend's, derived from due dates, progress and the date.
@@ -183,13 +169,14 @@ def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
     rows.append({"measure": "evidence", "value": "no timescale", "items": result.without_timescale})
     rows.append({"measure": "evidence", "value": "no progress reported",
                  "items": result.without_progress})
-    echo(render(rows, fmt, ("measure", "value", "items")))
+    echo(render(rows, fmt, ("measure", "value", "items"), wide=wide))
 
 
 def diff(ctx: typer.Context,
          first: Annotated[str, typer.Argument(help="The earlier date, YYYY-MM-DD.")],
          second: Annotated[str, typer.Argument(help="The later date, YYYY-MM-DD.")],
-         known_at: KnownAt = None, fmt: FormatOption = Format.TABLE) -> None:
+         known_at: KnownAt = None, fmt: FormatOption = Format.TABLE,
+         wide: WideOption = False) -> None:
     """What changed in the plan between two dates, as an auditor compares two reports.
 
     Example: ledger diff 2018-07-31 2018-08-31
@@ -201,17 +188,19 @@ def diff(ctx: typer.Context,
         fail(f"{second} is before {first}")
     with reading(ctx, second, known_at) as (reader, slug, _when):
         rows = reader.diff(slug, start, end, _when.known_at)
-    echo(render(rows, fmt, COLUMNS))
+    echo(render(rows, fmt, COLUMNS, wide=wide))
 
 
-def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE,
+             wide: WideOption = False) -> None:
     """Each imported document: edition month, file, SHA-256, when and by whom, events.
 
     Example: ledger editions --format json
     """
     with reading(ctx, None, None) as (reader, slug, _when):
         rows = reader.editions(slug)
-    echo(render(rows, fmt, ("edition", "file", "sha256", "imported_at", "by", "events", "seq")))
+    echo(render(rows, fmt, ("edition", "file", "sha256", "imported_at", "by", "events", "seq"),
+                wide=wide))
 
 
 def register(app: typer.Typer) -> None:
