@@ -188,7 +188,9 @@ def diff(ctx: typer.Context,
         fail(f"{second} is before {first}")
     with reading(ctx, second, known_at) as (reader, slug, _when):
         rows = reader.diff(slug, start, end, _when.known_at)
-    echo(render(rows, fmt, COLUMNS, wide=wide))
+    # a table's first column is its key, never empty (a wrapped cell's lines continue under it)
+    table = ("item", "kind", "effective", "basis", "by", "before", "after")
+    echo(render(rows, fmt, table if fmt is Format.TABLE else COLUMNS, wide=wide))
 
 
 def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE,
