@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledger.cli.context import catch_up, echo, fail, plan_option, refusing, services_at
+from ledger.cli.filters import check_filters, check_range
 from ledger.cli.output import Format, FormatOption, WideOption, render
 from ledger.domain.values import parse_day, parse_month
 
@@ -72,6 +73,7 @@ def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme"
     from projections.current_plan import COLUMNS
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
+        check_filters(reader, slug, item=item, theme=theme)
         rows = reader.plan(slug, when, theme, item)
     rows = [r for r in rows if not (stated_only and r["basis"] == "assumed")]
     table = ("item", "basis", "leads", "rag", "status", "outcomes", "updates", "latest_update")
@@ -91,6 +93,7 @@ def snapshots(ctx: typer.Context,
 
     with refusing():
         first, last = (parse_month(first) if first else None), (parse_month(last) if last else None)
+    check_range(first, last, "--from and --to")
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.snapshots(slug, when, first, last)
     rows = [r for r in rows if not (stated_only and r["basis"] == "assumed")]
@@ -117,13 +120,15 @@ def slippage(ctx: typer.Context, item: ItemOption = None,
     from projections.slippage_history import COLUMNS
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
+        check_filters(reader, slug, item=item)
         rows = reader.slippage(slug, when, item, min_slips)
     echo(render(rows, fmt, COLUMNS, wide=wide))
 
 
 def changes(ctx: typer.Context, item: ItemOption = None,
             by: Annotated[str | None, typer.Option("--by", help="Recorded by or attributed "
-                                                   "to this person.")] = None,
+                                                   "to someone whose name holds this text, "
+                                                   "in any case.")] = None,
             kind: Annotated[str | None, typer.Option("--kind", help="item_added, target_moved, "
                                                      "lead_changed, update_recorded, ...")] = None,
             since: Annotated[str | None, typer.Option("--since", help="Effective from.")] = None,
@@ -141,7 +146,10 @@ def changes(ctx: typer.Context, item: ItemOption = None,
     from projections.change_log import COLUMNS
 
     since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
+    check_range(since_day.isoformat() if since_day else None,
+                until_day.isoformat() if until_day else None, "--since and --until")
     with reading(ctx, as_of, known_at) as (reader, slug, when):
+        check_filters(reader, slug, item=item, kind=kind)
         rows = reader.changes(slug, when, item=item, by=by, kind=kind, since=since_day,
                               until=until_day, late_days=late_days if late else None)
     columns: tuple[str, ...] = (*COLUMNS, "corrected_by")
