@@ -188,8 +188,9 @@ class Reader:
             conditions.append(c.recorded_at <= when.known_at)
         if item is not None:
             conditions.append(c.item == item)
-        if by is not None:
-            conditions.append(or_(c.by == by, c.attributed_to == by))
+        if by is not None:  # part of a name, in any case: "officer" finds "A Officer"
+            conditions.append(or_(c.by.icontains(by, autoescape=True),
+                                  c.attributed_to.icontains(by, autoescape=True)))
         if kind is not None:
             conditions.append(c.kind == kind)
         if since is not None:
@@ -208,7 +209,9 @@ class Reader:
             row["corrected_by"] = corrected.get((row["plan"], row["item"], version), "")
             if late_days is not None and _late_by(row) <= late_days:
                 continue
-            out.append(row)
+            # the reference `history` and `correct` use (none for the plan's own events)
+            ref = event_ref(row["item"], version) if row["item"] else ""
+            out.append({"seq": row.pop("seq"), "ref": ref, **row})
         return out
 
     def change_refs(self, plan: str) -> dict[int, str]:

@@ -16,7 +16,7 @@ def test_an_undelivered_outcome_reads_false_in_the_table_as_in_json(cli: Cli) ->
     args = ("--plan", "cgip-2018", "slippage", "--item", "1.1", "--as-of", "2018-09-30")
     from_json = json.loads(cli(*args, "--format", "json"))
     from_csv = list(csv.DictReader(io.StringIO(cli(*args, "--format", "csv"))))
-    table = [line for line in cli(*args, "--format", "table").splitlines()
+    table = [line for line in cli(*args, "--format", "table", "--wide").splitlines()
              if line.startswith("cgip-2018")]
     assert [r["delivered"] for r in from_json] == [False, False]
     assert [r["delivered"] for r in from_csv] == ["false", "false"]

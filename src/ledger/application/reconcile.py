@@ -293,13 +293,16 @@ def import_document(
     dry_run: bool = False,
     withdraw_missing: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    data: bytes | None = None,
 ) -> ImportReport:
-    """Read `path`, compare it with the ledger, record the changes in one transaction."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        msg = f"{path}: cannot read: {exc.strerror or exc}"
-        raise InvalidInputError(msg) from None
+    """Read `path` (or take `data`, a document read elsewhere, such as standard input, and
+    named `path.name`), compare it with the ledger, record the changes in one transaction."""
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            msg = f"{path}: cannot read: {exc.strerror or exc}"
+            raise InvalidInputError(msg) from None
     doc = read_document(data, path.name, fmt=fmt, month=edition)
     sha = hashlib.sha256(data).hexdigest()
     slug = plan or default_slug(doc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from ledger.domain.errors import InvalidInputError
-from ledger.domain.values import parse_day
+from ledger.domain.values import MAX_YEAR, MIN_YEAR, parse_day
 
 
 def parse_known_at(text: str) -> str:
@@ -19,6 +19,11 @@ def parse_known_at(text: str) -> str:
         except ValueError:
             msg = f"{text!r} is not a moment: use YYYY-MM-DD or an ISO 8601 timestamp"
             raise InvalidInputError(msg) from None
+        # the years every date may have, checked before any arithmetic: a moment at the
+        # calendar's edge (0001-01-01T00:00+01:00) overflows when moved to UTC
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            msg = f"{text!r}: year {moment.year} is outside {MIN_YEAR}-{MAX_YEAR}"
+            raise InvalidInputError(msg)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

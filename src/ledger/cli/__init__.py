@@ -9,6 +9,15 @@ from __future__ import annotations
 
 def main() -> None:
     """Entry point of the `ledger` console script."""
+    import sys
+
+    for arg in sys.argv[1:]:  # Python hands undecodable bytes on as lone surrogates
+        if not arg.isprintable() and any("\udc80" <= c <= "\udcff" for c in arg):
+            from ledger.domain.words import shown
+
+            text = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            sys.stderr.write(shown(f"error: the argument '{text}' is not valid UTF-8") + "\n")
+            raise SystemExit(2)
     from ledger.cli.app import app  # keeps `import ledger.cli` light
 
     app()

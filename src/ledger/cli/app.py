@@ -14,9 +14,17 @@ DEFAULT_DB = "sqlite:///ledger.db"
 app = typer.Typer(
     name="ledger",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # typer's --install-completion / --show-completion
     pretty_exceptions_enable=False,
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from ledger import __version__
+
+        typer.echo(f"ledger {__version__}")
+        raise typer.Exit
 
 
 @app.callback()
@@ -29,6 +37,9 @@ def main(
     plan: Annotated[str | None, typer.Option(
         "--plan", envvar="LEDGER_PLAN", help="Plan slug, where the ledger holds several.",
     )] = None,
+    version: Annotated[bool, typer.Option(  # acted on by its callback, _version
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.",
+    )] = False,
 ) -> None:
     """An audit ledger of improvement-plan changes: every change an immutable event.
 

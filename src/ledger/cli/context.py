@@ -167,5 +167,12 @@ def warn(text: str) -> None:
 
 def echo(text: str) -> None:
     """Print to stdout (kept here so commands never print by other means): on a terminal,
-    control characters typed into the data are shown as escapes, never sent."""
-    sys.stdout.write((shown(text) if sys.stdout.isatty() else text) + "\n")
+    control characters typed into the data are shown as escapes, never sent, and long text
+    goes through the pager (`ledger.cli.pager`)."""
+    if sys.stdout.isatty():
+        from ledger.cli.pager import paged
+
+        text = shown(text)
+        if paged(text):
+            return
+    sys.stdout.write(text + "\n")

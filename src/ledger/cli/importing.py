@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.cli.context import echo, ledger_at, parsed, plan_option, refusing
+from ledger.cli.context import echo, fail, ledger_at, parsed, plan_option, refusing
 from ledger.cli.output import Format, render
 from ledger.domain.errors import InvalidInputError
-from ledger.domain.values import parse_day
+from ledger.domain.values import parse_day, parse_month
 from ledger.importers.model import DocumentFormat
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ SUMMARY_KINDS = ("theme_added", "item_added", "outcome_added", "lead_changed", "
 def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The document: a monthly update edition (.md), "
-                                               "the 2015 action plan (.txt) or a CSV plan.")],
+                                               "the 2015 action plan (.txt) or a CSV plan; "
+                                               "- for standard input (with --edition and "
+                                               "--name).")],
     edition: Annotated[str, typer.Option("--edition", help="The edition's month, YYYY-MM "
                                          "(default: from the document's heading).")] = "",
     fmt: Annotated[DocumentFormat | None, typer.Option(
@@ -50,6 +52,8 @@ def import_(
     = False,
     withdraw_missing: Annotated[bool, typer.Option("--withdraw-missing", help="Record items and "
                                 "outcomes missing from the edition as withdrawn.")] = False,
+    name: Annotated[str, typer.Option("--name", help="With -: the document's file name, as "
+                                      "its events' source will cite it.")] = "",
 ) -> None:
     """Import a plan document: all of it the first time, then what each edition changes.
 
@@ -63,12 +67,28 @@ def import_(
 
     with refusing():
         since_day = parse_day(since) if since else None
+    data = None
+    if str(file) == "-":
+        file, data = _standard_input(edition, name)
     with ledger_at(ctx) as ledger, _Progress() as progress:
         report = import_document(
             ledger, file, plan=plan_option(ctx), edition=edition, fmt=fmt or "", by=by,
             since=since_day, dry_run=dry_run, withdraw_missing=withdraw_missing,
-            progress=progress)
+            progress=progress, data=data)
     _print_report(report, dry_run)
+
+
+def _standard_input(edition: str, name: str) -> tuple[Path, bytes]:
+    """The document on standard input, named by --name; its month must be given (--edition):
+    nothing on a pipe says which edition it is, and a source must cite a file name."""
+    if not edition or not name:
+        fail("import - reads standard input: name the document with --edition YYYY-MM and "
+             "--name FILE")
+    if Path(name).name != name or name in {".", ".."}:
+        fail(f"--name {name!r}: give a file name, without a directory")
+    with refusing():
+        parse_month(edition)
+    return Path(name), sys.stdin.buffer.read()
 
 
 class _Progress:

@@ -1,10 +1,21 @@
-"""Rows out: a tabulate table for people, JSON or CSV for scripts; the same rows in each."""
+"""Rows out: a table for people, JSON or CSV for scripts; the same rows in each.
+
+The table is laid out here, not by a library: each cell is the JSON value made one line of
+text (`ledger.export.files.flat`, control characters escaped), never re-typed; the table
+is as wide as the terminal (`COLUMNS`, else the terminal's width, else 100): long text is
+wrapped at spaces, and what does not fit is cut with "…", never broken inside a word (a
+SHA-256 is cut, not wrapped); `--wide` shows every cell whole on one line. Where even
+the narrowest columns do not fit, the columns are shown in bands, each repeating the
+first (key) column. Imports nothing heavy: `ledger --help` does not pay for tables.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any
@@ -23,9 +34,28 @@ class Format(StrEnum):
 FormatOption = Annotated[Format, typer.Option(
     "--format", "-f", help="table for people; json or csv for scripts.",
 )]
+WideOption = Annotated[bool, typer.Option(
+    "--wide", help="Table: every cell whole on one line, however wide (default: fit the "
+                   "terminal, wrapping or cutting long text with …).")]
+
+DEFAULT_WIDTH = 100
+GAP = "  "
+MIN_WIDTH = 8  # a column narrower than its header or this is not worth reading
+COMFORTABLE = 24  # a column this wide reads easily, when columns must go in bands
+MAX_LINES = 4  # lines a cell may wrap to before it is cut with …
+ELLIPSIS = "…"
 
 
-def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str]) -> str:
+def terminal_width() -> int:
+    """`COLUMNS` where set to a number, else the terminal's width, else 100."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str],
+           *, wide: bool = False) -> str:
     """The rows in the chosen format, columns in the given order."""
     if fmt is Format.JSON:
         return json.dumps([dict(r) for r in rows], indent=2, ensure_ascii=False, default=str)
@@ -38,11 +68,85 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str
         for row in rows:
             writer.writerow({k: inert(row.get(k)) for k in columns})
         return buffer.getvalue().rstrip("\n")
-    from tabulate import tabulate  # only tables need it, and it costs ~30 ms
-
     from ledger.domain.words import shown
 
-    table = [[shown(flat(row.get(c))) for c in columns] for row in rows]
-    return tabulate(table, headers=list(columns), tablefmt="simple", maxcolwidths=48,
-                    disable_numparse=True)  # item 1.10 is not the number 1.1
+    cells = [[" ".join(shown(flat(row.get(c))).split()) for c in columns] for row in rows]
+    return table(list(columns), cells, None if wide else terminal_width())
 
+
+def table(headers: list[str], rows: list[list[str]], width: int | None) -> str:
+    """Rows of one-line cells under their headers, no line wider than `width` (None: as wide
+    as the widest cell)."""
+    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    if width is None:
+        return _lay_out(headers, rows, natural, None)
+    least = [natural[0]] + [min(n, max(len(h), MIN_WIDTH)) for n, h in
+                            zip(natural[1:], headers[1:], strict=True)]
+    # Where the narrowest columns do not fit, bands of columns that fit at a comfortable
+    # width (a month of `snapshots` whole), each after the key column.
+    need = least if sum(least) + len(GAP) * (len(least) - 1) <= width else [
+        min(n, max(m, COMFORTABLE)) for n, m in zip(natural, least, strict=True)]
+    bands: list[list[int]] = [[]]
+    used = least[0]
+    for i in range(1, len(headers)):
+        if bands[-1] and used + len(GAP) + need[i] > width:
+            bands.append([])
+            used = least[0]
+        bands[-1].append(i)
+        used += len(GAP) + need[i]
+    parts = []
+    for band in bands:
+        keep = [0, *band] if len(headers) > 1 else [0]
+        widths = _fit([natural[i] for i in keep], [least[i] for i in keep],
+                      width - len(GAP) * (len(keep) - 1))
+        parts.append(_lay_out([headers[i] for i in keep], [[r[i] for i in keep] for r in rows],
+                              widths, width))
+    return "\n\n".join(parts)
+
+
+def _fit(natural: list[int], least: list[int], room: int) -> list[int]:
+    """Column widths from their least to their natural width, the room shared out a
+    character at a time so that narrow columns are whole before wide ones grow."""
+    widths = list(least)
+    spare = room - sum(widths)
+    while spare > 0 and any(w < n for w, n in zip(widths, natural, strict=True)):
+        for i, (w, n) in enumerate(zip(widths, natural, strict=True)):
+            if spare > 0 and w < n:
+                widths[i] += 1
+                spare -= 1
+    return widths
+
+
+def _lay_out(headers: list[str], rows: list[list[str]], widths: list[int],
+             width: int | None) -> str:
+    lines = [GAP.join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+             GAP.join("-" * w for w in widths)]
+    for row in rows:
+        wrapped = [_wrap(cell, w) for cell, w in zip(row, widths, strict=True)]
+        for n in range(max(len(c) for c in wrapped)):
+            lines.append(GAP.join((c[n] if n < len(c) else "").ljust(w)
+                                  for c, w in zip(wrapped, widths, strict=True)).rstrip())
+    if width is not None:  # only where even the key column does not fit
+        lines = [line if len(line) <= width else line[:width - 1] + ELLIPSIS for line in lines]
+    return "\n".join(lines)
+
+
+def _wrap(cell: str, width: int) -> list[str]:
+    """A cell as lines of at most `width`: wrapped at spaces, never inside a word; a word
+    longer than the line, or text beyond `MAX_LINES`, is cut with …."""
+    if len(cell) <= width:
+        return [cell]
+    import textwrap
+
+    lines = textwrap.wrap(cell, width, break_long_words=False, break_on_hyphens=False)
+    for n, line in enumerate(lines):
+        if len(line) > width:  # one word longer than the column: a hash, a path
+            return [*lines[:n], _cut(line, width)]
+    if len(lines) > MAX_LINES:
+        return [*lines[:MAX_LINES - 1], _cut(lines[MAX_LINES - 1] + " " + lines[MAX_LINES],
+                                             width)]
+    return lines
+
+
+def _cut(text: str, width: int) -> str:
+    return text[:max(width - 1, 1)].rstrip() + ELLIPSIS

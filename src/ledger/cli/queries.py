@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledger.cli.context import catch_up, echo, fail, plan_option, refusing, services_at
-from ledger.cli.output import Format, FormatOption, render
+from ledger.cli.filters import check_filters, check_range
+from ledger.cli.output import Format, FormatOption, WideOption, render
 from ledger.domain.values import parse_day, parse_month
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ def _day(text: str) -> date:
 
 def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme")] = None,
          item: ItemOption = None, as_of: AsOf = None, known_at: KnownAt = None,
-         stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE) -> None:
+         stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE,
+         wide: WideOption = False) -> None:
     """The plan as of a date: each item's leads, RAG, status, outcomes and latest update.
 
     Example: ledger plan --as-of 2018-07-31 --format json
@@ -71,29 +73,18 @@ def plan(ctx: typer.Context, theme: Annotated[str | None, typer.Option("--theme"
     from projections.current_plan import COLUMNS
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
+        check_filters(reader, slug, item=item, theme=theme)
         rows = reader.plan(slug, when, theme, item)
     rows = [r for r in rows if not (stated_only and r["basis"] == "assumed")]
-    if fmt is Format.TABLE:
-        rows = [_plan_cells(r) for r in rows]
-        echo(render(rows, fmt, ("item", "basis", "leads", "rag", "status", "outcomes",
-                                "updates", "latest_update")))
-        return
-    echo(render(rows, fmt, COLUMNS))
-
-
-def _plan_cells(row: dict[str, Any]) -> dict[str, Any]:
-    latest = row["latest_update"]
-    month = latest and (latest["month"] or f"undated, reported in {latest['reported']}")
-    return {**row, "leads": "; ".join(row["leads"]),
-            "outcomes": "; ".join(f"{o['due'] or 'TBC'}" for o in row["outcomes"]),
-            "latest_update": f"[{month}] {latest['text'][:60]}" if latest else ""}
+    table = ("item", "basis", "leads", "rag", "status", "outcomes", "updates", "latest_update")
+    echo(render(rows, fmt, table if fmt is Format.TABLE else COLUMNS, wide=wide))
 
 
 def snapshots(ctx: typer.Context,
               first: Annotated[str | None, typer.Option("--from", help="First month.")] = None,
               last: Annotated[str | None, typer.Option("--to", help="Last month.")] = None,
               as_of: AsOf = None, known_at: KnownAt = None, stated_only: StatedOnly = False,
-              fmt: FormatOption = Format.TABLE) -> None:
+              fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """The plan at the end of each month: item × month of status and RAG (* assumed).
 
     Example: ledger snapshots --from 2018-07 --to 2018-09
@@ -102,6 +93,7 @@ def snapshots(ctx: typer.Context,
 
     with refusing():
         first, last = (parse_month(first) if first else None), (parse_month(last) if last else None)
+    check_range(first, last, "--from and --to")
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.snapshots(slug, when, first, last)
     rows = [r for r in rows if not (stated_only and r["basis"] == "assumed")]
@@ -114,13 +106,13 @@ def snapshots(ctx: typer.Context,
         cell = row["status"] + (f" ({row['rag']})" if row["rag"] else "") + (
             " *" if row["basis"] == "assumed" else "")
         grid.setdefault(row["item"], {"item": row["item"]})[row["month"]] = cell
-    echo(render(list(grid.values()), fmt, ("item", *months)))
+    echo(render(list(grid.values()), fmt, ("item", *months), wide=wide))
 
 
 def slippage(ctx: typer.Context, item: ItemOption = None,
              min_slips: Annotated[int, typer.Option("--min-slips", min=0)] = 0,
              as_of: AsOf = None, known_at: KnownAt = None,
-             fmt: FormatOption = Format.TABLE) -> None:
+             fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """Every outcome's baseline and current target, its moves (who, when, why), slips.
 
     Example: ledger slippage --min-slips 1 --format json
@@ -128,17 +120,15 @@ def slippage(ctx: typer.Context, item: ItemOption = None,
     from projections.slippage_history import COLUMNS
 
     with reading(ctx, as_of, known_at) as (reader, slug, when):
+        check_filters(reader, slug, item=item)
         rows = reader.slippage(slug, when, item, min_slips)
-    if fmt is Format.TABLE:
-        rows = [{**r, "outcome": r["outcome"][:50],
-                 "moves": "; ".join(f"{m['from']}->{m['to']} {m['by']}" for m in r["moves"])}
-                for r in rows]
-    echo(render(rows, fmt, COLUMNS))
+    echo(render(rows, fmt, COLUMNS, wide=wide))
 
 
 # The filters of `changes`, shared with `log` (the same rows, newest first, one line each).
 ByFilter = Annotated[str | None, typer.Option("--by", help="Recorded by or attributed "
-                                              "to this person.")]
+                                              "to someone whose name holds this text, in "
+                                              "any case.")]
 KindFilter = Annotated[str | None, typer.Option("--kind", help="item_added, target_moved, "
                                                 "lead_changed, update_recorded, ...")]
 SinceFilter = Annotated[str | None, typer.Option("--since", help="Effective from.")]
@@ -156,7 +146,10 @@ def change_rows(ctx: typer.Context, *, item: str | None, by: str | None, kind: s
     """The rows `changes` and `log` show, oldest first; with `with_refs`, also each change's
     `ITEM@N` (`plan@N` for the plan's own) by seq."""
     since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
+    check_range(since_day.isoformat() if since_day else None,
+                until_day.isoformat() if until_day else None, "--since and --until")
     with reading(ctx, as_of, known_at) as (reader, slug, when):
+        check_filters(reader, slug, item=item, kind=kind)
         rows = reader.changes(slug, when, item=item, by=by, kind=kind, since=since_day,
                               until=until_day, late_days=late_days if late else None)
         return rows, (reader.change_refs(slug) if with_refs else {})
@@ -166,7 +159,7 @@ def changes(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
             kind: KindFilter = None, since: SinceFilter = None, until: UntilFilter = None,
             late: LateFilter = False, late_days: LateDays = 31,
             as_of: AsOf = None, known_at: KnownAt = None,
-            fmt: FormatOption = Format.TABLE) -> None:
+            fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """Who changed what, when and why: one row per change, oldest first.
 
     Example: ledger changes --kind target_moved --late --format csv
@@ -177,12 +170,13 @@ def changes(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
                               late=late, late_days=late_days, as_of=as_of, known_at=known_at)
     columns: tuple[str, ...] = (*COLUMNS, "corrected_by")
     if fmt is Format.TABLE:
-        columns = ("seq", "effective", "item", "kind", "by", "before", "after", "note")
-    echo(render(rows, fmt, columns))
+        columns = ("seq", "ref", "effective", "kind", "by", "before", "after", "note")
+    echo(render(rows, fmt, columns, wide=wide))
 
 
 def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
-            stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE) -> None:
+            stated_only: StatedOnly = False, fmt: FormatOption = Format.TABLE,
+            wide: WideOption = False) -> None:
     """Items per status and per RAG as at a date, and the baseline execution index.
 
     The status is the 2015 legend's, derived from due dates, progress and the date.
@@ -199,13 +193,14 @@ def summary(ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None,
     rows.append({"measure": "evidence", "value": "no timescale", "items": result.without_timescale})
     rows.append({"measure": "evidence", "value": "no progress reported",
                  "items": result.without_progress})
-    echo(render(rows, fmt, ("measure", "value", "items")))
+    echo(render(rows, fmt, ("measure", "value", "items"), wide=wide))
 
 
 def diff(ctx: typer.Context,
          first: Annotated[str, typer.Argument(help="The earlier date, YYYY-MM-DD.")],
          second: Annotated[str, typer.Argument(help="The later date, YYYY-MM-DD.")],
-         known_at: KnownAt = None, fmt: FormatOption = Format.TABLE) -> None:
+         known_at: KnownAt = None, fmt: FormatOption = Format.TABLE,
+         wide: WideOption = False) -> None:
     """What changed in the plan between two dates, as an auditor compares two reports.
 
     Example: ledger diff 2018-07-31 2018-08-31
@@ -217,17 +212,21 @@ def diff(ctx: typer.Context,
         fail(f"{second} is before {first}")
     with reading(ctx, second, known_at) as (reader, slug, _when):
         rows = reader.diff(slug, start, end, _when.known_at)
-    echo(render(rows, fmt, COLUMNS))
+    # a table's first column is its key, never empty (a wrapped cell's lines continue under it)
+    table = ("item", "kind", "effective", "basis", "by", "before", "after")
+    echo(render(rows, fmt, table if fmt is Format.TABLE else COLUMNS, wide=wide))
 
 
-def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE,
+             wide: WideOption = False) -> None:
     """Each imported document: edition month, file, SHA-256, when and by whom, events.
 
     Example: ledger editions --format json
     """
     with reading(ctx, None, None) as (reader, slug, _when):
         rows = reader.editions(slug)
-    echo(render(rows, fmt, ("edition", "file", "sha256", "imported_at", "by", "events", "seq")))
+    echo(render(rows, fmt, ("edition", "file", "sha256", "imported_at", "by", "events", "seq"),
+                wide=wide))
 
 
 def register(app: typer.Typer) -> None:

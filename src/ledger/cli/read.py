@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ledger.cli.context import echo, ledger_at, plan_option, warn
-from ledger.cli.output import Format, FormatOption, render
+from ledger.cli.output import Format, FormatOption, WideOption, render
 
 HISTORY_COLUMNS = (
     "event", "recorded_at", "effective", "basis", "kind", "by", "db_role", "attributed_to",
@@ -19,6 +19,7 @@ def history(
     ctx: typer.Context,
     item: Annotated[str, typer.Argument(help="Item number, such as 1.3.")],
     fmt: FormatOption = Format.TABLE,
+    wide: WideOption = False,
 ) -> None:
     """Every event of an item in order, and which later event corrected it.
 
@@ -32,7 +33,7 @@ def history(
     for where in outside:
         warn(f"a stored row of item {item} at {where} is outside the hash chain and is not "
              f"shown: run `ledger verify`")
-    echo(render([row.as_dict() for row in found], fmt, HISTORY_COLUMNS))
+    echo(render([row.as_dict() for row in found], fmt, HISTORY_COLUMNS, wide=wide))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.context import echo, fail, refusing
-from ledger.cli.output import Format, FormatOption, render
+from ledger.cli.output import Format, FormatOption, WideOption, render
 from ledger.cli.queries import (
     AsOf,
     ByFilter,
@@ -94,7 +94,7 @@ def _one_line(text: str) -> str:
 def blame(ctx: typer.Context,
           item: Annotated[str, typer.Argument(help="Item number, such as 1.3.")],
           as_of: AsOf = None, known_at: KnownAt = None,
-          fmt: FormatOption = Format.TABLE) -> None:
+          fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """Each current fact of an item and the change that set it: who, when, basis, source.
 
     One row per fact (theme, aim, actions, each outcome's due month, each lead, RAG,
@@ -115,7 +115,7 @@ def blame(ctx: typer.Context,
     if rows is None:
         known = f" known at {when.known_at}" if when.known_at else ""
         fail(f"no item {item} in plan {slug} as of {when.as_of.isoformat()}{known}")
-    echo(render(rows, fmt, TABLE_COLUMNS if fmt is Format.TABLE else COLUMNS))
+    echo(render(rows, fmt, TABLE_COLUMNS if fmt is Format.TABLE else COLUMNS, wide=wide))
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,7 @@ from ledger.domain.events import (
 )
 from ledger.domain.ids import CATALOGUE_ID, check_slug, check_theme_number, plan_id
 from ledger.domain.values import Provenance
+from ledger.domain.words import did_you_mean
 
 
 @dataclass
@@ -75,13 +76,14 @@ class Plan(Aggregate):
             return self.themes[number]
         except KeyError:
             known = ", ".join(self.themes) or "none yet"
-            msg = f"plan {self.slug} has no theme {number} (themes: {known})"
+            msg = (f"plan {self.slug} has no theme {number} (themes: {known})"
+                   f"{did_you_mean(number, self.themes)}")
             raise NotFoundError(msg) from None
 
     def check_item(self, number: str) -> None:
         """Raise unless the plan holds this item."""
         if number not in self.items:
-            msg = f"plan {self.slug} has no item {number}"
+            msg = f"plan {self.slug} has no item {number}{did_you_mean(number, self.items)}"
             raise NotFoundError(msg)
 
     def add_theme(self, number: str, title: str, description: str, prov: Provenance) -> None:
@@ -145,7 +147,8 @@ class Catalogue(Aggregate):
         if slug is not None:
             if slug not in self.plans:
                 known = ", ".join(self.plans) or "none yet"
-                msg = f"the ledger holds no plan {slug} (plans: {known})"
+                msg = (f"the ledger holds no plan {slug} (plans: {known})"
+                       f"{did_you_mean(slug, self.plans)}")
                 raise NotFoundError(msg)
             return slug
         if len(self.plans) == 1:

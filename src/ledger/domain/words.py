@@ -5,6 +5,7 @@ text is shown on a terminal without acting on it. Pure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _TAG_GROUP = re.compile(r"[(\[][^()\[\]]*(?:update|(?:19|20)\d\d)[^()\[\]]*[)\]]", re.IGNORECASE)
 COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
@@ -26,3 +27,11 @@ def shown(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """A suggestion for a name not known (" did you mean target_moved?"), else ""."""
+    import difflib  # noqa: PLC0415 - only on an error: the CLI's start-up need not pay for it
+
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""

@@ -50,7 +50,7 @@ EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", 
                  "kind", "topic", "recorded_at", "db_role", "effective", "basis", "edition",
                  "recorded_by", "attributed_to", "before", "after", "source", "note",
                  "corrected_by")
-CHANGES_COLUMNS = (*CHANGE_COLUMNS, "corrected_by")
+CHANGES_COLUMNS = (CHANGE_COLUMNS[0], "ref", *CHANGE_COLUMNS[1:], "corrected_by")  # as `changes`
 MTA_MILESTONES = 10
 CSV_RULE = ("cells that would start a formula (=, +, -, @, tab, carriage return) or that start "
             "with ' are prefixed with ' (OWASP); events.jsonl keeps every text as typed")
@@ -250,7 +250,8 @@ def derive(scope: Scope, pack: PlanEvents) -> Derived:
         event_rows.append(_event_row(record, seal, pack.plan, item, event, ref))
         if ev.kind_of(event) not in HIDDEN_KINDS and event.effective <= scope.as_of:
             row = change_row(record.position, pack.plan, item, event, seal.witness)
-            changes.append({**{k: row[k] for k in CHANGE_COLUMNS}, "corrected_by": ref})
+            changes.append({**{k: row[k] for k in CHANGE_COLUMNS}, "corrected_by": ref,
+                            "ref": event_ref(item, record.version) if item else ""})
     params = scope.parameters(pack.title())
     per_kind = dict(sorted(Counter(r["kind"] for r in event_rows).items()))
     slips = {"slips": sum(r["slip_count"] for r in slippage),
