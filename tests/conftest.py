@@ -8,12 +8,15 @@ skipped test is not a pass. LEDGER_TEST_BACKENDS=sqlite opts out knowingly.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import typer.testing
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from ledger.cli.app import app as cli_app
@@ -42,6 +45,16 @@ def _pg_admin_url() -> str:
         pytest.fail("LEDGER_TEST_PG_URL is not set: run the tests with scripts/test.sh, "
                     "or set LEDGER_TEST_BACKENDS=sqlite to leave PostgreSQL out knowingly")
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _command_tree_built_once() -> Iterator[None]:
+    """typer's test runner rebuilds the click command tree from the app on every invoke
+    (about 40 ms, over a thousand times a run); the `ledger` process builds it once, and so
+    does the suite. Same app, same tree: only the rebuilding is saved."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", functools.cache(get_command))
+        yield
 
 
 @contextmanager
