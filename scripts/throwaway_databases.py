@@ -29,6 +29,12 @@ class ThrowawayDatabases:
         self.made.append(name)
         return self.admin.rsplit("/", 1)[0] + f"/{name}"
 
+    def disconnect(self, name: str) -> None:
+        """End every other session on the database `name` and wait until they are gone: it can
+        serve as a template only then (a process's idle pooled connections count too)."""
+        self._run("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                  f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+
     def drop_all(self) -> None:
         """Drop every database this made."""
         for name in self.made:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,9 +86,15 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=BACKEND_PARAMS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn: "sqlite", then "postgres" (marked `postgres`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """A fresh ledger database URL, once per backend."""
-    with fresh_database(request.param, tmp_path) as url:
+    with fresh_database(backend, tmp_path) as url:
         yield url
 
 
@@ -119,9 +126,76 @@ class Cli:
         return result.stdout if code == 0 else result.stderr
 
 
+Recipe = Callable[["Cli"], None]
+
+
+class Prepared:
+    """Ledgers made once per backend and session (in each xdist worker) by a recipe of `ledger`
+    commands, and copied for each test that starts from one: SQLite's backup API copies the
+    file, PostgreSQL's `CREATE DATABASE ... TEMPLATE` the database. A copy holds the very rows
+    that running the recipe in the test would write; only the time they were recorded differs
+    (earlier in the session), and the recipe's own commands are no test's subject."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.made: dict[tuple[Recipe, str], str] = {}  # SQLite path, or PostgreSQL database
+        self.server: ThrowawayDatabases | None = None
+
+    def made_by(self, recipe: Recipe, backend: str) -> str:
+        """The ledger `recipe` made on `backend`, made now if not yet."""
+        if (recipe, backend) not in self.made:
+            if backend == "postgres":
+                self.server = self.server or ThrowawayDatabases(_pg_admin_url(), "prepared")
+                url = self.server.fresh()
+                recipe(Cli(url))
+                name = url.rsplit("/", 1)[1]
+                self.server.disconnect(name)
+                self.made[recipe, backend] = name
+            else:
+                path = self.directory / f"{recipe.__name__}.db"
+                recipe(Cli(f"sqlite:///{path}"))
+                self.made[recipe, backend] = str(path)
+        return self.made[recipe, backend]
+
+    @contextmanager
+    def copy(self, recipe: Recipe, backend: str, directory: Path) -> Iterator[Cli]:
+        """The CLI on a fresh copy of the ledger `recipe` makes (a file in `directory`, or a
+        new PostgreSQL database dropped afterwards)."""
+        seed = self.made_by(recipe, backend)
+        if backend != "postgres":
+            target = directory / "ledger.db"
+            with closing(sqlite3.connect(seed)) as source, \
+                    closing(sqlite3.connect(target)) as copy:
+                source.backup(copy)
+            yield Cli(f"sqlite:///{target}")
+            return
+        databases = ThrowawayDatabases(_pg_admin_url(), "t")
+        try:
+            yield Cli(databases.fresh(template=seed))
+        finally:
+            databases.drop_all()
+
+    def drop(self) -> None:
+        """Drop the PostgreSQL ledgers (the SQLite ones go with the session's temporary files)."""
+        if self.server is not None:
+            self.server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prepared]:
+    """The session's prepared ledgers, dropped at its end."""
+    made = Prepared(tmp_path_factory.mktemp("prepared"))
+    yield made
+    made.drop()
+
+
+def initialised(cli: Cli) -> None:
+    """`ledger init`, as the user "tester"."""
+    cli("init")
+
+
 @pytest.fixture
-def cli(db_url: str) -> Cli:
-    """The CLI on a fresh, initialised ledger."""
-    runner = Cli(db_url)
-    runner("init")
-    return runner
+def cli(backend: str, prepared: Prepared, tmp_path: Path) -> Iterator[Cli]:
+    """The CLI on a fresh, initialised ledger (a copy of one that `ledger init` made)."""
+    with prepared.copy(initialised, backend, tmp_path) as runner:
+        yield runner

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import When
 from projections import schema
-from tests.conftest import Cli
+from tests.conftest import Cli, Prepared
 from tests.editions import KERSLAKE, SEPTEMBER, write_october
 
 
@@ -28,12 +29,18 @@ def by_item(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["item"]: r for r in found}
 
 
-@pytest.fixture
-def imported(cli: Cli) -> Cli:
-    """The September 2018 edition and the 2015 action plan, imported."""
+def both_imported(cli: Cli) -> None:
+    """A new ledger; the September 2018 edition and the 2015 action plan imported."""
+    cli("init")
     cli("import", str(SEPTEMBER), "--by", "improvement.team")
     cli("import", str(KERSLAKE), "--by", "improvement.team")
-    return cli
+
+
+@pytest.fixture
+def imported(backend: str, prepared: Prepared, tmp_path: Path) -> Iterator[Cli]:
+    """A copy of a ledger `both_imported` made (the read models not yet caught up)."""
+    with prepared.copy(both_imported, backend, tmp_path) as cli:
+        yield cli
 
 
 def test_the_plan_as_of_july_shows_only_what_was_reported_by_july(imported: Cli) -> None:
