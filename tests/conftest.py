@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer.testing
@@ -32,12 +33,41 @@ BACKEND_PARAMS = [pytest.param(b, marks=[POSTGRES] if b == "postgres" else []) f
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With LEDGER_TEST_BACKENDS leaving PostgreSQL out, its tests are deselected, not errors."""
+    """Tests marked `slow` first (under xdist they start first, and no worker is left running
+    one alone at the end); with LEDGER_TEST_BACKENDS leaving PostgreSQL out, its tests are
+    deselected, not errors."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: else as found
     if "postgres" in BACKENDS:
         return
     keep = [item for item in items if item.get_closest_marker("postgres") is None]
     config.hook.pytest_deselected(items=[item for item in items if item not in keep])
     items[:] = keep
+
+
+# Modules whose tests share a fixture built once per module and backend (the evidence pack).
+ONCE_PER_MODULE = ("tests/e2e/test_evidence_pack.py",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under xdist (scripts/test.sh runs two workers), tests go one at a time to whichever
+    worker is free, except that the tests of one backend in a module of ONCE_PER_MODULE go
+    together to one worker, which builds their fixture once, as a run without xdist does.
+    (xdist's own `--dist loadgroup` does this by rewriting node ids, which pytest 9.2 no
+    longer lets it do.) Tests marked `slow` are collected first, so they start first."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only under xdist
+
+    class OneFixtureOneWorker(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module, _, name = nodeid.partition("::")
+            if module not in ONCE_PER_MODULE:
+                return nodeid
+            backend = "postgres" if "postgres" in name.partition("[")[2] else "sqlite"
+            return f"{module}[{backend}]"
+
+    return OneFixtureOneWorker(config, log)
 
 
 def _pg_admin_url() -> str:
