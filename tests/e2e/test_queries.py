@@ -36,9 +36,22 @@ def both_imported(cli: Cli) -> None:
     cli("import", str(KERSLAKE), "--by", "improvement.team")
 
 
+def both_imported_and_projected(cli: Cli) -> None:
+    """`both_imported`, and the read models caught up, as the first query would."""
+    both_imported(cli)
+    cli("projections", "run", "--until-caught-up")
+
+
 @pytest.fixture
 def imported(backend: str, prepared: Prepared, tmp_path: Path) -> Iterator[Cli]:
-    """A copy of a ledger `both_imported` made (the read models not yet caught up)."""
+    """A copy of a ledger `both_imported_and_projected` made."""
+    with prepared.copy(both_imported_and_projected, backend, tmp_path) as cli:
+        yield cli
+
+
+@pytest.fixture
+def unprojected(backend: str, prepared: Prepared, tmp_path: Path) -> Iterator[Cli]:
+    """A copy of a ledger `both_imported` made: nothing projected yet."""
     with prepared.copy(both_imported, backend, tmp_path) as cli:
         yield cli
 
@@ -204,29 +217,30 @@ def read_models(db: str) -> dict[str, list[tuple[Any, ...]]]:
         ledger.close()
 
 
-def test_a_rebuild_from_zero_equals_incremental_catch_up(imported: Cli, tmp_path: Path) -> None:
+def test_a_rebuild_from_zero_equals_incremental_catch_up(unprojected: Cli, tmp_path: Path
+                                                         ) -> None:
     """Catch up after each change, then rebuild from nothing: every read-model row is equal."""
-    rows(imported, "plan")  # catch up after the two imports
-    imported("import", str(write_october(tmp_path)))
-    imported("--plan", "cgip-2018", "correct", "1.2@5", "--text", "Survey being planned now",
-             "--note", "wording")
-    rows(imported, "slippage")  # catch up incrementally
-    incremental = read_models(imported.db)
-    out = imported("projections", "rebuild", "--batch", "97")
+    rows(unprojected, "plan")  # catch up after the two imports
+    unprojected("import", str(write_october(tmp_path)))
+    unprojected("--plan", "cgip-2018", "correct", "1.2@5", "--text",
+                "Survey being planned now", "--note", "wording")
+    rows(unprojected, "slippage")  # catch up incrementally
+    incremental = read_models(unprojected.db)
+    out = unprojected("projections", "rebuild", "--batch", "97")
     assert "rebuilt the read models from" in out
-    assert read_models(imported.db) == incremental
-    status = imported("projections", "status", "--format", "json")
+    assert read_models(unprojected.db) == incremental
+    status = unprojected("projections", "status", "--format", "json")
     assert {r["lag"] for r in json.loads(status)} == {0}
 
 
-def test_projections_status_shows_the_lag_before_a_query(imported: Cli) -> None:
+def test_projections_status_shows_the_lag_before_a_query(unprojected: Cli) -> None:
     """After an import nothing has been projected; a query catches up."""
-    with bootstrap(imported.db) as services:
+    with bootstrap(unprojected.db) as services:
         head = services.projector.head()
-        lag = {r["model"]: r["lag"] for r in json.loads(imported("projections", "status", "-f",
-                                                                 "json"))}
+        lag = {r["model"]: r["lag"] for r in json.loads(unprojected("projections", "status",
+                                                                    "-f", "json"))}
         assert lag["current_plan"] == head
-        rows(imported, "plan")
+        rows(unprojected, "plan")
         assert services.projector.positions()["current_plan"] == head
 
 
