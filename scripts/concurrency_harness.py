@@ -82,9 +82,14 @@ def stored_by_writer(url: str) -> dict[str, Counter[str]]:
 def run(url: str, writers: int, commands: int, mode: str) -> dict[str, Any]:
     """Run one trial; the result says whether every committed command is stored."""
     prepare(url, writers)
-    results: Any = multiprocessing.get_context("spawn").Queue()
-    processes = [multiprocessing.get_context("spawn").Process(
-        target=writer, args=(url, i, commands, mode, results)) for i in range(writers)]
+    # Each writer is its own process with its own connections, forked from a server that has
+    # imported this harness (and so the ledger) once: spawning made every writer import
+    # Python, SQLAlchemy and eventsourcing anew, a second of CPU each that tested nothing.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    results: Any = context.Queue()
+    processes = [context.Process(target=writer, args=(url, i, commands, mode, results))
+                 for i in range(writers)]
     started = time.perf_counter()
     for process in processes:
         process.start()

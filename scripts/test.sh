@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, starts a throwaway PostgreSQL, runs every test
 # on SQLite and on PostgreSQL, stops the server, and fails if no PostgreSQL test passed.
+# Two pytest-xdist workers (LEDGER_TEST_WORKERS; `-n 0` after it runs in one process): each
+# has its own databases and temporary files; tests/conftest.py says how work is shared out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --for-tests
@@ -11,7 +13,8 @@ export LEDGER_TEST_PG_URL
 unset LEDGER_TEST_BACKENDS
 report=$(mktemp "${TMPDIR:-/tmp}/ledger-junit.XXXXXX.xml")
 status=0
-.venv/bin/python -m pytest -p no:cacheprovider --junitxml="$report" "$@" || status=$?
+.venv/bin/python -m pytest -p no:cacheprovider -n "${LEDGER_TEST_WORKERS:-2}" \
+  --junitxml="$report" "$@" || status=$?
 # A PostgreSQL test that was skipped or never collected is not a pass.
 .venv/bin/python - "$report" <<'PY' || status=1
 import sys, xml.etree.ElementTree as ET

@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import Cli
 from tests.editions import SEPTEMBER, write_november, write_october
 
+pytestmark = pytest.mark.slow
+
 MONTH_ENDS = ("2018-06-30", "2018-07-31", "2018-08-31", "2018-09-30", "2018-10-31",
               "2018-11-30", "2018-12-31")
 

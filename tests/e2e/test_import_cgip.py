@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ledger.bootstrap import bootstrap
 from ledger.domain.item import Item
-from tests.conftest import Cli
+from tests.conftest import Cli, Prepared
 from tests.editions import SEPTEMBER, write_october
 
 ITEMS = (
@@ -21,12 +22,18 @@ ITEMS = (
 )
 
 
-@pytest.fixture
-def imported(cli: Cli) -> Cli:
-    """A ledger holding the September 2018 edition, imported through the CLI."""
+def september_imported(cli: Cli) -> None:
+    """A new ledger; the September 2018 edition imported through the CLI."""
+    cli("init")
     out = cli("import", str(SEPTEMBER), "--by", "improvement.team")
     assert "plan cgip-2018" in out
-    return cli
+
+
+@pytest.fixture
+def imported(backend: str, prepared: Prepared, tmp_path: Path) -> Iterator[Cli]:
+    """A copy of a ledger `september_imported` made."""
+    with prepared.copy(september_imported, backend, tmp_path) as cli:
+        yield cli
 
 
 def item(cli: Cli, number: str) -> Item:

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import When
 from projections import schema
-from tests.conftest import Cli
+from tests.conftest import Cli, Prepared
 from tests.editions import KERSLAKE, SEPTEMBER, write_october
 
 
@@ -28,12 +29,31 @@ def by_item(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["item"]: r for r in found}
 
 
-@pytest.fixture
-def imported(cli: Cli) -> Cli:
-    """The September 2018 edition and the 2015 action plan, imported."""
+def both_imported(cli: Cli) -> None:
+    """A new ledger; the September 2018 edition and the 2015 action plan imported."""
+    cli("init")
     cli("import", str(SEPTEMBER), "--by", "improvement.team")
     cli("import", str(KERSLAKE), "--by", "improvement.team")
-    return cli
+
+
+def both_imported_and_projected(cli: Cli) -> None:
+    """`both_imported`, and the read models caught up, as the first query would."""
+    both_imported(cli)
+    cli("projections", "run", "--until-caught-up")
+
+
+@pytest.fixture
+def imported(backend: str, prepared: Prepared, tmp_path: Path) -> Iterator[Cli]:
+    """A copy of a ledger `both_imported_and_projected` made."""
+    with prepared.copy(both_imported_and_projected, backend, tmp_path) as cli:
+        yield cli
+
+
+@pytest.fixture
+def unprojected(backend: str, prepared: Prepared, tmp_path: Path) -> Iterator[Cli]:
+    """A copy of a ledger `both_imported` made: nothing projected yet."""
+    with prepared.copy(both_imported, backend, tmp_path) as cli:
+        yield cli
 
 
 def test_the_plan_as_of_july_shows_only_what_was_reported_by_july(imported: Cli) -> None:
@@ -197,29 +217,30 @@ def read_models(db: str) -> dict[str, list[tuple[Any, ...]]]:
         ledger.close()
 
 
-def test_a_rebuild_from_zero_equals_incremental_catch_up(imported: Cli, tmp_path: Path) -> None:
+def test_a_rebuild_from_zero_equals_incremental_catch_up(unprojected: Cli, tmp_path: Path
+                                                         ) -> None:
     """Catch up after each change, then rebuild from nothing: every read-model row is equal."""
-    rows(imported, "plan")  # catch up after the two imports
-    imported("import", str(write_october(tmp_path)))
-    imported("--plan", "cgip-2018", "correct", "1.2@5", "--text", "Survey being planned now",
-             "--note", "wording")
-    rows(imported, "slippage")  # catch up incrementally
-    incremental = read_models(imported.db)
-    out = imported("projections", "rebuild", "--batch", "97")
+    rows(unprojected, "plan")  # catch up after the two imports
+    unprojected("import", str(write_october(tmp_path)))
+    unprojected("--plan", "cgip-2018", "correct", "1.2@5", "--text",
+                "Survey being planned now", "--note", "wording")
+    rows(unprojected, "slippage")  # catch up incrementally
+    incremental = read_models(unprojected.db)
+    out = unprojected("projections", "rebuild", "--batch", "97")
     assert "rebuilt the read models from" in out
-    assert read_models(imported.db) == incremental
-    status = imported("projections", "status", "--format", "json")
+    assert read_models(unprojected.db) == incremental
+    status = unprojected("projections", "status", "--format", "json")
     assert {r["lag"] for r in json.loads(status)} == {0}
 
 
-def test_projections_status_shows_the_lag_before_a_query(imported: Cli) -> None:
+def test_projections_status_shows_the_lag_before_a_query(unprojected: Cli) -> None:
     """After an import nothing has been projected; a query catches up."""
-    with bootstrap(imported.db) as services:
+    with bootstrap(unprojected.db) as services:
         head = services.projector.head()
-        lag = {r["model"]: r["lag"] for r in json.loads(imported("projections", "status", "-f",
-                                                                 "json"))}
+        lag = {r["model"]: r["lag"] for r in json.loads(unprojected("projections", "status",
+                                                                    "-f", "json"))}
         assert lag["current_plan"] == head
-        rows(imported, "plan")
+        rows(unprojected, "plan")
         assert services.projector.positions()["current_plan"] == head
 
 

@@ -6,9 +6,13 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.editions import SEPTEMBER_EVENTS, SEPTEMBER_HEAD
 
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
 
 
 def test_the_demo_imports_the_real_seeds_and_verifies() -> None:

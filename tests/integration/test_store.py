@@ -130,6 +130,7 @@ def test_an_uninitialised_database_is_not_created_by_accident(tmp_path: object) 
     assert not path.exists()
 
 
+@pytest.mark.slow
 def test_several_processes_initialising_at_once_all_succeed(db_url: str) -> None:
     """Six `ledger init` at the same moment: all exit 0, one catalogue, guards in place."""
     import subprocess  # noqa: PLC0415

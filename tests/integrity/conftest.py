@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 from ledger.application.reconcile import import_document
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import Provenance
+from scripts.throwaway_databases import ThrowawayDatabases
 from tests.conftest import _pg_admin_url
 from tests.editions import SEPTEMBER, SEPTEMBER_HEAD
 
@@ -94,31 +96,33 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
 
 
 @pytest.fixture
-def url(db_url: str, templates: Templates) -> str:
-    """A copy of the built ledger at `db_url` (a fresh database of each backend)."""
-    return copy_template(db_url, templates)
+def url(backend: str, templates: Templates, tmp_path: Path) -> Iterator[str]:
+    """A copy of the built ledger on each backend."""
+    with copy_of_template(backend, templates, tmp_path) as copy:
+        yield copy
 
 
 @pytest.fixture
-def pg(pg_url: str, templates: Templates) -> str:
+def pg(templates: Templates, tmp_path: Path) -> Iterator[str]:
     """A copy of the built ledger on PostgreSQL only (for attacks by its roles)."""
-    return copy_template(pg_url, templates)
+    with copy_of_template("postgres", templates, tmp_path) as copy:
+        yield copy
 
 
-def copy_template(db_url: str, templates: Templates) -> str:
-    """Make the (fresh) database at `db_url` a copy of the built ledger."""
-    parsed = make_url(db_url)
-    if parsed.get_backend_name() == "sqlite":
-        assert parsed.database
-        shutil.copyfile(templates.sqlite(), parsed.database)
-        return db_url
-    template = templates.postgres()
-    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template}"'))
-    admin.dispose()
-    return db_url
+@contextmanager
+def copy_of_template(backend: str, templates: Templates, directory: Path) -> Iterator[str]:
+    """A new database that is a copy of the built ledger: a file copy in `directory` on
+    SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL (dropped afterwards)."""
+    if backend != "postgres":
+        target = directory / "ledger.db"
+        shutil.copyfile(templates.sqlite(), target)
+        yield f"sqlite:///{target}"
+        return
+    databases = ThrowawayDatabases(_pg_admin_url(), "t")
+    try:
+        yield databases.fresh(template=templates.postgres())
+    finally:
+        databases.drop_all()
 
 
 def as_role(url: str, role: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.integrity.attack import count, intact, ledger
 from tests.integrity.conftest import HEAD
 
@@ -26,6 +28,7 @@ def test_a_1_mb_update_text_is_refused(url: str) -> None:
     assert count(url) == HEAD
 
 
+@pytest.mark.slow
 def test_a_190_character_by_works_through_every_query(url: str, tmp_path: Path) -> None:
     """A long (190 characters, non-ASCII) recorder's name: written, shown by plan and changes,
     exported, rebuilt, verified."""

@@ -153,6 +153,7 @@ def test_postgres_a_read_model_edited_by_the_projector_is_named(
     assert found.startswith(report), found
 
 
+@pytest.mark.slow
 def test_postgres_a_190_character_by_works_as_the_roles(pg: str, tmp_path: object) -> None:
     """Written by the writer, caught up by the projector, exported and verified by the
     auditor, rebuilt by the projector."""

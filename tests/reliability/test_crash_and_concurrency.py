@@ -8,6 +8,8 @@ import pytest
 
 from scripts import concurrency_harness, crash_harness
 
+pytestmark = pytest.mark.slow
+
 QUICK_CRASH_RUNS = 4
 
 

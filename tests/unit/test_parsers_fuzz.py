@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +45,7 @@ def test_markup_soup_never_crashes_a_reader(text: str, fmt: str) -> None:
     reads_or_refuses(text.encode(), fmt)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=30))
 def test_damaged_real_documents_never_crash(rng: random.Random, damage: int) -> None:
