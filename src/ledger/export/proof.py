@@ -416,14 +416,24 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def read_plain_file(directory: Path, name: str) -> bytes:
+def check_plain_file(directory: Path, name: str) -> Path:
     """A regular file of the pack, not a link, pipe or device (MalformedPack otherwise)."""
     path = directory / name
     try:
         mode = path.lstat().st_mode
-        if not stat.S_ISREG(mode):
-            msg = f"{name}: not a plain file (a link, pipe or directory)"
-            raise MalformedPack(msg)
+    except OSError as exc:
+        msg = f"{name}: cannot be read: {exc.strerror or exc}"
+        raise MalformedPack(msg) from None
+    if not stat.S_ISREG(mode):
+        msg = f"{name}: not a plain file (a link, pipe or directory)"
+        raise MalformedPack(msg)
+    return path
+
+
+def read_plain_file(directory: Path, name: str) -> bytes:
+    """The bytes of a regular file of the pack (MalformedPack for a link, pipe or device)."""
+    path = check_plain_file(directory, name)
+    try:
         return path.read_bytes()
     except OSError as exc:
         msg = f"{name}: cannot be read: {exc.strerror or exc}"
@@ -554,7 +564,7 @@ def _check_files(directory: Path, listed: dict[str, dict[str, Any]], found: Find
         if not path.is_symlink() and not path.exists():
             found.add(f"{name}: listed in the manifest but missing")
             continue
-        read_plain_file(directory, name)  # a link or a pipe is malformed, not missing
+        check_plain_file(directory, name)  # a link or a pipe is malformed, not missing
         if files.sha256_of(path) != entry.get("sha256"):
             found.add(f"{name}: its SHA-256 differs from the manifest's")
     signed = [n for n in SIGNATURE if (directory / n).is_symlink() or (directory / n).exists()]
