@@ -16,7 +16,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ledger.domain.chain import ChainCheck, EventRecord, Head, Problem, content_hash, pair_up
+from ledger.domain.chain import (
+    ENCODING,
+    ChainCheck,
+    EventRecord,
+    Head,
+    Problem,
+    content_hash,
+    pair_up,
+)
 from ledger.domain.errors import InvalidInputError
 from ledger.store import LedgerApp
 from ledger.store.chain import iter_seals, sealed_at
@@ -46,8 +54,6 @@ def parse_digest(data: object, where: str) -> Digest:
 
 
 Progress = Callable[[int], None]
-LINK_ALGORITHM = ("link = sha256(previous link:position:content:witnessed_at:witnessed_by), "
-                  "content = sha256(canonical event JSON)")
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ def take_digest(app: LedgerApp, actor: str) -> dict[str, Any]:
         "recorded_at": verdict.head.at,
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "taken_by": actor,
-        "algorithm": LINK_ALGORITHM,
+        "algorithm": ENCODING,
     }
 
 

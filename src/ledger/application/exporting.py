@@ -23,7 +23,7 @@ from uuid import UUID
 from ledger import __version__
 from ledger.application.evidence import Digest, parse_digest, verify
 from ledger.application.services import Ledger
-from ledger.domain.chain import Seal, content_hash
+from ledger.domain.chain import ENCODING, Seal, content_hash
 from ledger.domain.errors import InvalidInputError, NotFoundError, TamperedError
 from ledger.domain.events import ItemFiled, ThemeAdded
 from ledger.domain.ids import item_id, plan_id
@@ -188,7 +188,7 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"), "run_by": request.actor,
         "ledger_digest": {"ledger": app.name, "position": head.position, "hash": head.link,
                           "recorded_at": head.witness.at},
-        "chain_encoding": proof.ENCODING, "csv_cells": proof.CSV_RULE,
+        "chain_encoding": ENCODING, "csv_cells": proof.CSV_RULE,
         **({"report_pdf": proof.PDF_NOTE} if request.pdf else {}),
         "control_totals": {**derived.totals, "events_in_pack": len(pack.records),
                            "positions": listed[proof.CHAIN]["rows"] - (anchor > 0)},

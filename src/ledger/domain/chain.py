@@ -22,6 +22,12 @@ from typing import Any
 from uuid import UUID
 
 GENESIS = "0" * 64
+# The encoding in words, as digests and evidence packs state it (README has it precisely).
+ENCODING = (
+    "content = sha256 of the compact sorted-key JSON {id, state, topic, version} of the stored "
+    "event (state: the stored text exactly); link = sha256 of the text "
+    "'previous link:position:stream:content:witnessed_at:witnessed_by' (stream as 32 hex "
+    "digits; the first previous link is 64 zeros)")
 # A store's witnessed time, exactly: fixed width, so that in a link's text
 # `...:CONTENT:AT:ROLE` nothing can move between the time and the role.
 WITNESS_TIME = re.compile(

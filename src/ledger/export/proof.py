@@ -22,7 +22,14 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain import events as ev
-from ledger.domain.chain import GENESIS, WITNESS_TIME, EventRecord, Seal, Witness, content_hash
+from ledger.domain.chain import (
+    GENESIS,
+    WITNESS_TIME,
+    EventRecord,
+    Seal,
+    Witness,
+    content_hash,
+)
 from ledger.domain.ids import event_ref, item_id, plan_id
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import month_end
@@ -54,11 +61,6 @@ CHANGES_COLUMNS = (CHANGE_COLUMNS[0], "ref", *CHANGE_COLUMNS[1:], "corrected_by"
 MTA_MILESTONES = 10
 CSV_RULE = ("cells that would start a formula (=, +, -, @, tab, carriage return) or that start "
             "with ' are prefixed with ' (OWASP); events.jsonl keeps every text as typed")
-ENCODING = (
-    "content = sha256 of the compact sorted-key JSON {id, state, topic, version} of the stored "
-    "event (state: the stored text exactly); link = sha256 of the text "
-    "'previous link:position:stream:content:witnessed_at:witnessed_by' (stream as 32 hex "
-    "digits; the first previous link is 64 zeros)")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")  # match() anchors the start, \Z the very end
 _HEX32 = re.compile(r"[0-9a-f]{32}\Z")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\Z")
