@@ -219,11 +219,9 @@ def test_a_corrected_fact_is_blamed_on_its_event_and_names_the_correction(octobe
 
 
 def test_log_lines_fit_the_terminal(october: Cli) -> None:
-    """With COLUMNS=80 no line of `log` is wider than 80 characters: what changed is cut with
-    …, and every line keeps its ref, kind, who and basis."""
+    """With COLUMNS=60 no line of `log` is wider than 60 characters; a cut line ends in …."""
     lines = october("--plan", "cgip-2018", "log", "--item", "1.3",
-                    env={"COLUMNS": "80"}).splitlines()
+                    env={"COLUMNS": "60"}).splitlines()
     assert lines
-    assert max(len(line) for line in lines) <= 80
-    assert any("…" in line for line in lines)
-    assert all(line.startswith("1.3@") and line.endswith("]") for line in lines)
+    assert max(len(line) for line in lines) <= 60
+    assert any(line.endswith("…") for line in lines)

@@ -51,7 +51,7 @@ def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
         return
     if rows:
         width = terminal_width()
-        echo("\n".join(log_line(row, width) for row in rows))
+        echo("\n".join(cut(log_line(row), width) for row in rows))
 
 
 def _log_row(row: dict[str, Any], refs: dict[int, str]) -> dict[str, Any]:
@@ -64,23 +64,14 @@ def _log_row(row: dict[str, Any], refs: dict[int, str]) -> dict[str, Any]:
     return out
 
 
-def log_line(row: dict[str, Any], width: int = 0) -> str:
+def log_line(row: dict[str, Any]) -> str:
     """One change as one line: `1.3@28 2018-10-31 target_moved outcome #5 due 2018-09→November
-    2018 by improvement.team [reported]`; with `width`, the what-changed part is cut with "…"
-    so that the line fits and its ref, kind, who and basis stay whole."""
+    2018 by improvement.team [reported]`."""
     who = row["by"]
     if row["attributed_to"] and row["attributed_to"] != who:
         who += f" for {row['attributed_to']}"
-    head = f"{row['ref']} {row['effective']} {row['kind']} "
-    basis = f" [{row['basis']}]"
-    who = _one_line(who)
-    what = _what(row["before"], row["after"])
-    if width:  # who gets at most a third of what is left, what changed the rest
-        room = max(width - len(head) - len(basis) - len(" by "), 24)
-        who = cut(who, max(room // 3, room - len(what)))
-        what = cut(what, room - len(who))
-    tail = f" by {who}{basis}"
-    return shown(head + what + tail)
+    return shown(f"{row['ref']} {row['effective']} {row['kind']} "
+                 f"{_what(row['before'], row['after'])} by {_one_line(who)} [{row['basis']}]")
 
 
 def _what(before: str, after: str) -> str:
