@@ -216,12 +216,3 @@ def test_a_corrected_fact_is_blamed_on_its_event_and_names_the_correction(octobe
     assert top.startswith(f"{correction} ")
     assert f" correction {moved['ref']} target_moved" in top
     assert as_json(october, "log")[0]["before"] == f"{moved['ref']} target_moved"
-
-
-def test_log_lines_fit_the_terminal(october: Cli) -> None:
-    """With COLUMNS=60 no line of `log` is wider than 60 characters; a cut line ends in …."""
-    lines = october("--plan", "cgip-2018", "log", "--item", "1.3",
-                    env={"COLUMNS": "60"}).splitlines()
-    assert lines
-    assert max(len(line) for line in lines) <= 60
-    assert any(line.endswith("…") for line in lines)

@@ -148,10 +148,5 @@ def _wrap(cell: str, width: int) -> list[str]:
     return lines
 
 
-def cut(text: str, width: int) -> str:
-    """One line no wider than `width`: cut with "…" where it is longer."""
-    return text if len(text) <= width else _cut(text, width)
-
-
 def _cut(text: str, width: int) -> str:
     return text[:max(width - 1, 1)].rstrip() + ELLIPSIS

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.context import echo, fail, refusing
-from ledger.cli.output import Format, FormatOption, WideOption, cut, render, terminal_width
+from ledger.cli.output import Format, FormatOption, WideOption, render
 from ledger.cli.queries import (
     AsOf,
     ByFilter,
@@ -50,8 +50,7 @@ def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
         echo(render(rows, fmt, LOG_COLUMNS))
         return
     if rows:
-        width = terminal_width()
-        echo("\n".join(cut(log_line(row), width) for row in rows))
+        echo("\n".join(log_line(row) for row in rows))
 
 
 def _log_row(row: dict[str, Any], refs: dict[int, str]) -> dict[str, Any]:
