@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Table, create_engine, func, select
 
-from ledger.store import LedgerApp
+from ledger.store.app import LedgerApp
 from projections import schema, tracking
 from projections.runner import Projector
 

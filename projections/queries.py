@@ -48,6 +48,12 @@ class Reader:
 
     # --- plans ---------------------------------------------------------------
 
+    def plan_slugs(self) -> list[str]:
+        """The projected plans' slugs, in order."""
+        with self.engine.connect() as conn:
+            return [slug for (slug,) in conn.execute(
+                select(schema.plans.c.plan).order_by(schema.plans.c.plan)).all()]
+
     def plan_info(self, plan: str) -> dict[str, Any] | None:
         """One projected plan: title, themes and last month (None where not projected)."""
         with self.engine.connect() as conn:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.domain.chain import EventRecord, Seal
 from ledger.domain.errors import TamperedError
 from ledger.domain.events import EditionImported, ItemAdded, PlanEvent, PlanRegistered, ThemeAdded
-from ledger.store import LedgerApp
+from ledger.store.app import LedgerApp
 from projections import schema, tracking
 from projections.change_log import change_row, events_of
 from projections.derived import DERIVED_TABLES, DerivedRows, dumps
@@ -60,15 +60,8 @@ class Projector:
         return tracking.positions(self.engine)
 
     def can_write(self) -> bool:
-        """Whether this connection's role may write the read models (on PostgreSQL only the
-        projector role and the owner may)."""
-        if self.engine.dialect.name != "postgresql":
-            return True
-        with self.engine.connect() as conn:
-            return bool(conn.execute(text(
-                "SELECT bool_and(has_table_privilege(t, p)) FROM unnest(ARRAY["
-                "'proj_tracking', 'proj_changes', 'proj_items', 'proj_item_history']) t, "
-                "unnest(ARRAY['INSERT', 'UPDATE', 'DELETE']) p")).scalar())
+        """Whether this connection's role may write the read models."""
+        return tracking.can_write(self.engine)
 
     def lag(self) -> int:
         """How many stored events the read models have yet to apply."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from projections import schema
 
@@ -24,6 +24,18 @@ def positions(engine: Engine) -> dict[str, int]:
         rows: dict[str, int] = {model: position for model, position in conn.execute(
             select(schema.tracking.c.model, schema.tracking.c.position)).all()}
     return {model: int(rows.get(model, 0)) for model in MODELS}
+
+
+def can_write(engine: Engine) -> bool:
+    """Whether this connection's role may write the read models (on PostgreSQL only the
+    projector role and the owner may; on SQLite whoever may write the file)."""
+    if engine.dialect.name != "postgresql":
+        return True
+    with engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT bool_and(has_table_privilege(t, p)) FROM unnest(ARRAY["
+            "'proj_tracking', 'proj_changes', 'proj_items', 'proj_item_history']) t, "
+            "unnest(ARRAY['INSERT', 'UPDATE', 'DELETE']) p")).scalar())
 
 
 def log_position(at: dict[str, int]) -> int:

@@ -42,7 +42,7 @@ from ledger.bootstrap import bootstrap
 from ledger.domain.ids import item_id
 from ledger.domain.item import Item
 from ledger.domain.values import Provenance, When
-from ledger.store import EVENTS_TABLE
+from ledger.store.engine import EVENTS_TABLE
 from projections.current_plan import item_row
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file, import its sibling

@@ -2,23 +2,44 @@
 models, and its queries, wired in this one place.
 
 Dependencies point inwards: the CLI, scripts and tests ask here; the
-application, projections and store never construct one another.
+application, projections and store never construct one another. `reading(url)`
+wires queries on SQLAlchemy Core alone (the read models are plain tables), and
+opens the event store only when the read models must catch up: a query starts
+without the library's recorder, the ORM or the write path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING, Self
 
-from ledger.application.services import Ledger
-from ledger.store import open_ledger
+from ledger.store.engine import head, reading_engine
+from projections import tracking
 from projections.queries import Reader
-from projections.runner import Projector
-from projections.schema import create_tables
+
+if TYPE_CHECKING:
+    from ledger.application.services import Ledger
+    from ledger.domain.chain import EventRecord
+    from ledger.domain.events import PlanEvent
+    from projections.runner import Projector
+
+
+class _Closing:
+    def close(self) -> None:
+        """Release the database connections."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
-class Services:
+class Services(_Closing):
     """One ledger database, wired: `ledger` writes, `projector` catches the read models up,
     `reader` answers queries from them (and never writes)."""
 
@@ -30,17 +51,58 @@ class Services:
         """Release the database connections."""
         self.ledger.close()
 
-    def __enter__(self) -> Services:
-        return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
+@dataclass(frozen=True)
+class Reading(_Closing):
+    """One ledger's read models, for queries: `reader` answers from them; `lag` says how far
+    they stand behind the events; `catch_up` brings them up to date (the one write a query
+    may make, and only where the caller asks)."""
+
+    url: str
+    reader: Reader
+
+    def lag(self) -> int:
+        """How many stored events the read models have yet to apply."""
+        engine = self.reader.engine
+        return head(engine) - min(tracking.positions(engine).values())
+
+    def can_write(self) -> bool:
+        """Whether this connection's role may write the read models."""
+        return tracking.can_write(self.reader.engine)
+
+    def catch_up(self) -> int:
+        """Apply every stored event the read models lack (opens the event store to do so)."""
+        with bootstrap(self.url) as services:
+            return services.projector.catch_up()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.reader.engine.dispose()
 
 
 def bootstrap(url: str, *, create: bool = False) -> Services:
     """The ledger at `url`; with `create`, make its tables, immutability guards and the read
     models' tables first (so a role without CREATE can run every command afterwards)."""
+    from ledger.application.services import Ledger
+    from ledger.store.app import open_ledger
+    from projections.runner import Projector
+    from projections.schema import create_tables
+
     app = open_ledger(url, create=create, schema=create_tables)
     return Services(Ledger(app), Projector(app), Reader(app.engine, app.decode_all))
 
+
+def reading(url: str) -> Reading:
+    """The read models of the ledger at `url`, on SQLAlchemy Core alone; refuses a URL that
+    holds no ledger."""
+    engine = reading_engine(url)
+    head(engine)  # refuses a database `ledger init` never prepared
+    return Reading(url, Reader(engine, _decode_all))
+
+
+def _decode_all(records: Iterable[EventRecord]) -> list[PlanEvent]:
+    """Stored rows decoded (the library's mapper is imported on the first query that re-folds
+    events, such as one as known at an earlier moment)."""
+    from ledger.store.decoding import decode_all
+
+    return decode_all(records)

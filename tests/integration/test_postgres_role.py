@@ -15,7 +15,7 @@ from ledger.application.evidence import verify
 from ledger.application.reconcile import import_document
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import Provenance
-from ledger.store import EVENTS_TABLE
+from ledger.store.engine import EVENTS_TABLE
 from tests.editions import SEPTEMBER, SEPTEMBER_EVENTS, SEPTEMBER_HEAD
 
 ROLE_SQL = Path(__file__).resolve().parents[2] / "scripts" / "pg_roles.sql"

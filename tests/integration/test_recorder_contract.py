@@ -16,9 +16,9 @@ import pytest
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 from sqlalchemy import text
 
-from ledger.store import EVENTS_TABLE
 from ledger.store.app import LedgerApp, open_ledger
 from ledger.store.chain import ChainedRecorder, iter_seals
+from ledger.store.engine import EVENTS_TABLE
 from scripts.throwaway_databases import ThrowawayDatabases
 
 

@@ -13,7 +13,7 @@ from ledger.application.services import Ledger
 from ledger.bootstrap import bootstrap
 from ledger.domain.errors import ConflictError, LedgerError
 from ledger.domain.values import Provenance, Rag
-from ledger.store import EVENTS_TABLE
+from ledger.store.engine import EVENTS_TABLE
 
 
 def prov(by: str = "clerk", note: str = "") -> Provenance:

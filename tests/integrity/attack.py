@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 
 from ledger.cli.app import app as cli_app
 from ledger.domain.chain import EventRecord, Witness, seal
-from ledger.store import EVENTS_TABLE
-from ledger.store.app import normalise_url
 from ledger.store.chain import CHAIN_TABLE, seal_of
+from ledger.store.engine import EVENTS_TABLE, normalise_url
 from ledger.store.guards import PG_CLOCK
 
 EVENTS, CHAIN = EVENTS_TABLE, CHAIN_TABLE

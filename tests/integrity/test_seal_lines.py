@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import create_engine, select
 
 from ledger.export.proof import chain_line
-from ledger.store.app import normalise_url
 from ledger.store.chain import chain, iter_seal_lines
+from ledger.store.engine import normalise_url
 from tests.integrity.attack import CHAIN, drop_guards, execute
 
 

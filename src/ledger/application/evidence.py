@@ -26,7 +26,7 @@ from ledger.domain.chain import (
     pair_up,
 )
 from ledger.domain.errors import InvalidInputError
-from ledger.store import LedgerApp
+from ledger.store.app import LedgerApp
 from ledger.store.chain import iter_seals, sealed_at
 from projections.audit import check_read_models
 

@@ -29,7 +29,7 @@ from ledger.domain.events import ItemFiled, ThemeAdded
 from ledger.domain.ids import item_id, plan_id
 from ledger.domain.values import When
 from ledger.export import files, proof
-from ledger.store import LedgerApp
+from ledger.store.app import LedgerApp
 from ledger.store.chain import iter_seal_lines, last_seal, position_of_link
 
 Progress = Callable[[str], None]

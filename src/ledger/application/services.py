@@ -25,8 +25,9 @@ from ledger.domain.ids import CATALOGUE_ID, event_ref, item_id, parse_event_ref,
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.values import Provenance, Rag, month_of
-from ledger.store import EVENTS_TABLE, LedgerApp
+from ledger.store.app import LedgerApp
 from ledger.store.chain import stray_seal
+from ledger.store.engine import EVENTS_TABLE
 
 APPEND_RETRIES = 12
 A = TypeVar("A", bound=Aggregate)

@@ -18,6 +18,6 @@ def main() -> None:
             text = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             sys.stderr.write(shown(f"error: the argument '{text}' is not valid UTF-8") + "\n")
             raise SystemExit(2)
-    from ledger.cli.app import app  # keeps `import ledger.cli` light
+    from ledger.cli.root import app_for  # keeps `import ledger.cli` light
 
-    app()
+    app_for(sys.argv[1:])()

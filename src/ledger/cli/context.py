@@ -18,7 +18,7 @@ from ledger.domain.words import shown
 
 if TYPE_CHECKING:
     from ledger.application.services import Ledger
-    from ledger.bootstrap import Services
+    from ledger.bootstrap import Reading, Services
     from ledger.domain.values import Provenance
 
 EXIT_INVALID = 2
@@ -97,19 +97,43 @@ def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
         yield services.ledger
 
 
-def catch_up(services: Services) -> None:
-    """Bring the read models up to date before a query, where this role may write them (else
-    say how far behind they are). Where the store holds a row outside the chain, they stop
-    before it: say so loudly and answer from what they hold."""
-    projector = services.projector
-    if not projector.can_write():
-        if lag := projector.lag():
-            warn(f"the read models are {lag} events behind the ledger and this database role "
-                 f"cannot bring them up to date (the projector role runs `ledger projections "
-                 f"run`): the answer below is as of the last event they hold")
+@contextmanager
+def reading_at(ctx: typer.Context) -> Iterator[Reading]:
+    """The read models of `--db`, for a query (see `ledger.bootstrap.reading`: SQLAlchemy Core
+    alone), with every refusal turned into one line and an exit code."""
+    from ledger.bootstrap import reading
+
+    options: Options = ctx.find_root().obj
+    try:
+        models = reading(options.db)
+    except LedgerError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        fail(f"cannot open the ledger at {options.db}: {_first_line(exc)}", EXIT_STORE)
+    try:
+        yield models
+    except TamperedError as exc:
+        fail(str(exc), EXIT_STORE)
+    except LedgerError as exc:
+        fail(str(exc))
+    finally:
+        models.close()
+
+
+def catch_up(models: Reading) -> None:
+    """Bring the read models up to date before a query, where they lag and this role may write
+    them (else say how far behind they are). Where the store holds a row outside the chain,
+    they stop before it: say so loudly and answer from what they hold."""
+    lag = models.lag()
+    if not lag:
+        return
+    if not models.can_write():
+        warn(f"the read models are {lag} events behind the ledger and this database role "
+             f"cannot bring them up to date (the projector role runs `ledger projections "
+             f"run`): the answer below is as of the last event they hold")
         return
     try:
-        projector.catch_up()
+        models.catch_up()
     except TamperedError as exc:
         warn(f"{exc}; the answer below is as of the last event before it")
 

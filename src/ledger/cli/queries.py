@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.cli.context import catch_up, echo, fail, plan_option, refusing, services_at
+from ledger.cli.context import catch_up, echo, fail, plan_option, reading_at, refusing
 from ledger.cli.filters import check_filters, check_range
 from ledger.cli.output import Format, FormatOption, WideOption, render
 from ledger.domain.values import parse_day, parse_month
@@ -50,11 +50,14 @@ def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
             ) -> Iterator[tuple[Reader, str, When]]:
     """The read models (caught up first: the one write a query makes, and an explicit one),
     the plan meant, and the moment asked about."""
+    from ledger.domain.plan import choose_plan
+
     when = moment(as_of, known_at)
-    with services_at(ctx) as services:
-        slug = services.ledger.catalogue().check_plan(plan_option(ctx))
-        catch_up(services)
-        yield services.reader, slug, when
+    with reading_at(ctx) as models:
+        catch_up(models)
+        with refusing():
+            slug = choose_plan(plan_option(ctx), models.reader.plan_slugs())
+        yield models.reader, slug, when
 
 
 def _day(text: str) -> date:

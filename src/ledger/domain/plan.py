@@ -144,20 +144,24 @@ class Catalogue(Aggregate):
 
     def check_plan(self, slug: str | None) -> str:
         """The plan a command means: the one named, or the only one."""
-        if slug is not None:
-            if slug not in self.plans:
-                known = ", ".join(self.plans) or "none yet"
-                msg = (f"the ledger holds no plan {slug} (plans: {known})"
-                       f"{did_you_mean(slug, self.plans)}")
-                raise NotFoundError(msg)
-            return slug
-        if len(self.plans) == 1:
-            return self.plans[0]
-        if not self.plans:
-            msg = "the ledger holds no plan yet: run `ledger new-plan SLUG --title TEXT`"
+        return choose_plan(slug, self.plans)
+
+
+def choose_plan(slug: str | None, plans: list[str]) -> str:
+    """The plan a command means among the ledger's `plans`: the one named, or the only one."""
+    if slug is not None:
+        if slug not in plans:
+            known = ", ".join(plans) or "none yet"
+            msg = f"the ledger holds no plan {slug} (plans: {known}){did_you_mean(slug, plans)}"
             raise NotFoundError(msg)
-        msg = f"the ledger holds several plans ({', '.join(self.plans)}): name one with --plan"
-        raise InvalidInputError(msg)
+        return slug
+    if len(plans) == 1:
+        return plans[0]
+    if not plans:
+        msg = "the ledger holds no plan yet: run `ledger new-plan SLUG --title TEXT`"
+        raise NotFoundError(msg)
+    msg = f"the ledger holds several plans ({', '.join(plans)}): name one with --plan"
+    raise InvalidInputError(msg)
 
 
 stable_topic(Catalogue, "ledger.aggregates:Catalogue")

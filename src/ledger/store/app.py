@@ -9,40 +9,31 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
+from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from sqlalchemy import Select, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
 
 from ledger.domain.chain import EventRecord, Seal
-from ledger.domain.errors import InvalidInputError, LedgerError
+from ledger.domain.errors import LedgerError
 from ledger.domain.events import PlanEvent
 from ledger.store.chain import CHAIN_TABLE, READ_BATCH, chain, seal_of
+from ledger.store.decoding import ledger_transcodings
+from ledger.store.engine import (
+    APP_NAME,
+    EVENTS_TABLE,
+    normalise_url,
+    on_connect_sqlite,
+    refuse_missing_file,
+    sqlite_file,
+)
 from ledger.store.guards import install_guards
 
-APP_NAME = "ledger"  # fixed: the events table is named after it
-EVENTS_TABLE = f"{APP_NAME}_events"
-SQLITE_BUSY_MS = 30_000
 SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
-
-
-class DateAsISO(Transcoding):
-    """Calendar dates (effective dates) as ISO strings in stored events."""
-
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
 
 
 class LedgerApp(Application):  # type: ignore[type-arg]
@@ -52,7 +43,8 @@ class LedgerApp(Application):  # type: ignore[type-arg]
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
+        for transcoding in ledger_transcodings():
+            transcoder.register(transcoding)
 
     @property
     def engine(self) -> Engine:
@@ -134,37 +126,6 @@ def _uuid(value: Any) -> UUID:
     return UUID(str(value))
 
 
-def normalise_url(url: str) -> str:
-    """The SQLAlchemy URL for a ledger URL (plain `postgresql://` gets psycopg 3)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        msg = f"{url!r} is not a database URL: use sqlite:///FILE or postgresql://..."
-        raise InvalidInputError(msg) from None
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        msg = f"{url!r}: the ledger runs on SQLite or PostgreSQL"
-        raise InvalidInputError(msg)
-    return parsed.render_as_string(hide_password=False)
-
-
-def _sqlite_file(url: str) -> Path | None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    if parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
-
-
-def _on_connect_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # Wait for a writer instead of failing at once on a locked database.
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-    cursor.close()
-
-
 @contextmanager
 def _schema_lock(url: str, path: Path | None, create: bool) -> Iterator[None]:
     """Serialise the making of a schema: on PostgreSQL concurrent CREATE OR REPLACE of one
@@ -203,10 +164,7 @@ def open_ledger(
     """The ledger at `url`; with `create`, make its tables and immutability guards first,
     and then whatever else `schema` makes (the read models' tables), under the same lock."""
     url = normalise_url(url)
-    path = _sqlite_file(url)
-    if path is not None and not create and not path.exists():
-        msg = f"no ledger at {path}: run `ledger init` first (or pass --db)"
-        raise LedgerError(msg)
+    path = sqlite_file(url) if create else refuse_missing_file(url)
     with _schema_lock(url, path, create):
         app = _open(url, path, create)
         if create and schema is not None:
@@ -225,7 +183,7 @@ def _open(url: str, path: Path | None, create: bool) -> LedgerApp:
         "AGGREGATE_CACHE_MAXSIZE": "4096",
     })
     if path is not None:
-        event.listen(app.engine, "connect", _on_connect_sqlite)
+        event.listen(app.engine, "connect", on_connect_sqlite)
         app.engine.dispose()  # connections made while the app was built lack the busy timeout
     if create:
         chain.create(app.engine, checkfirst=True)
