@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from scripts.generate_history import generate
+from scripts.report_section import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 SEPTEMBER = ROOT.parent / "shared" / "seeds" / "cgip-2018-09-september-update.md"
-REPORT = ROOT / "docs" / "BENCHMARKS.md"
-BEGIN, END = "<!-- bench_export:begin -->", "<!-- bench_export:end -->"
 LATEST, OLDEST = "cgip-2018", "council-00000"
 
 
@@ -86,7 +85,7 @@ def measure(work: Path, events: int, runs: int, plan: str) -> dict[str, Any]:
 def write_report(rows: list[dict[str, Any]], command: str) -> None:
     latest = [r for r in rows if r["plan"] == LATEST]
     first, last = latest[0], latest[-1]
-    lines = [BEGIN, "## Export of one plan", "",
+    lines = ["## Export of one plan", "",
              f"`{command}` (SQLite; median of the runs; the exporting process's peak RSS; "
              f"load average {os.getloadavg()[0]:.1f} at the end). `{LATEST}` is the council's "
              "real September 2018 edition (479 events), imported after the generated history; "
@@ -110,13 +109,8 @@ def write_report(rows: list[dict[str, Any]], command: str) -> None:
               "parsed and re-linked by the export's own check). Memory stays flat. What would "
               "make every plan's export cost the plan: seals that also commit to a Merkle tree "
               "of the chain, so a pack carries log(N) hashes instead of N seals; that changes "
-              "the chain's encoding and is left for a later issue.", END]
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + "\n".join(lines) + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
-    REPORT.write_text(text, encoding="utf-8")
+              "the chain's encoding and is left for a later issue."]
+    write_section("bench_export", lines)
 
 
 def main(argv: list[str] | None = None) -> int:
