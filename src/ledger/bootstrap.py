@@ -14,8 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
+from uuid import UUID
 
+from ledger.application.history import HistoryRow, item_history
+from ledger.domain.errors import NotFoundError
+from ledger.domain.words import did_you_mean
 from ledger.store.engine import head, reading_engine
+from ledger.store.sealed import stream_sealed
 from projections import tracking
 from projections.queries import Reader
 
@@ -74,6 +79,18 @@ class Reading(_Closing):
         """Apply every stored event the read models lack (opens the event store to do so)."""
         with bootstrap(self.url) as services:
             return services.projector.catch_up()
+
+    def item_history(self, plan: str, number: str) -> tuple[list[HistoryRow], list[str]]:
+        """An item's every sealed event, read from the events table (see
+        `ledger.application.history.item_history`); refuses an item the plan does not hold."""
+        from ledger.store.decoding import decode
+
+        streams = {item: stream for stream, item in self.reader.streams(plan).items() if item}
+        if number not in streams:
+            msg = f"plan {plan} has no item {number}{did_you_mean(number, sorted(streams))}"
+            raise NotFoundError(msg)
+        stored = stream_sealed(self.reader.engine, UUID(hex=streams[number]))
+        return item_history(number, stored, decode)
 
     def close(self) -> None:
         """Release the database connections."""

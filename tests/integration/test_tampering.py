@@ -19,8 +19,9 @@ from ledger.application.services import Ledger
 from ledger.bootstrap import bootstrap
 from ledger.domain.chain import Witness, link_hash, seal
 from ledger.domain.values import Provenance
-from ledger.store.chain import CHAIN_TABLE, iter_seals
+from ledger.store.chain import iter_seals
 from ledger.store.engine import EVENTS_TABLE
+from ledger.store.sealed import CHAIN_TABLE
 from tests.conftest import Cli
 from tests.editions import SEPTEMBER, SEPTEMBER_HEAD
 

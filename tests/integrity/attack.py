@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from ledger.cli.app import app as cli_app
 from ledger.domain.chain import EventRecord, Witness, seal
-from ledger.store.chain import CHAIN_TABLE, seal_of
 from ledger.store.engine import EVENTS_TABLE, normalise_url
 from ledger.store.guards import PG_CLOCK
+from ledger.store.sealed import CHAIN_TABLE, seal_of
 
 EVENTS, CHAIN = EVENTS_TABLE, CHAIN_TABLE
 SEAL_COLUMNS = "position, content, link, previous, witnessed_at, witnessed_by, stream"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import create_engine, select
 
 from ledger.export.proof import chain_line
-from ledger.store.chain import chain, iter_seal_lines
+from ledger.store.chain import iter_seal_lines
 from ledger.store.engine import normalise_url
+from ledger.store.sealed import chain
 from tests.integrity.attack import CHAIN, drop_guards, execute
 
 

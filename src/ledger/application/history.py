@@ -5,10 +5,11 @@ Pure: turns events into rows; reading them is the service's job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from ledger.domain.chain import Witness
+from ledger.domain.chain import EventRecord, Seal, Witness
 from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
 from ledger.domain.ids import event_ref
 
@@ -70,3 +71,17 @@ def history_rows(number: str, sealed: list[tuple[PlanEvent, Witness]]) -> list[H
             corrected_by=", ".join(corrected_by.get(event.originator_version, [])),
         ))
     return rows
+
+
+def item_history(number: str, stored: list[tuple[EventRecord, Seal | None]],
+                 decode: Callable[[EventRecord], PlanEvent]) -> tuple[list[HistoryRow], list[str]]:
+    """An item's history from its stream's stored rows (each with its seal, in version order):
+    the sealed events as rows, and where each row outside the hash chain is (never shown as
+    history)."""
+    sealed, outside = [], []
+    for record, stamp in stored:
+        if stamp is None:
+            outside.append(f"position {record.position} (version {record.version})")
+        else:
+            sealed.append((decode(record), stamp.witness))
+    return history_rows(number, sealed), outside

@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from ledger.application.history import HistoryRow, history_rows
+from ledger.application.history import HistoryRow, item_history
 from ledger.domain.errors import ConflictError, LedgerError, NotFoundError, TamperedError
 from ledger.domain.events import PlanEvent, check_sizes
 from ledger.domain.ids import CATALOGUE_ID, event_ref, item_id, parse_event_ref, plan_id
@@ -216,13 +216,7 @@ class Ledger:
         """Every sealed event of the item in order, with who, when, what and why; and the
         stored rows of its stream that are outside the chain (never shown as history)."""
         item = self.item(slug, number)
-        sealed, outside = [], []
-        for record, stamp in self.app.stream_sealed(item.id):
-            if stamp is None:
-                outside.append(f"position {record.position} (version {record.version})")
-            else:
-                sealed.append((self.app.decode(record), stamp.witness))
-        return history_rows(number, sealed), outside
+        return item_history(number, self.app.stream_sealed(item.id), self.app.decode)
 
     def item_events(self, slug: str | None, number: str) -> list[PlanEvent]:
         """The item's stored events in order."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, ledger_at, plan_option, warn
+from ledger.cli.context import catch_up, echo, plan_option, reading_at, refusing, warn
 from ledger.cli.output import Format, FormatOption, WideOption, render
 
 HISTORY_COLUMNS = (
@@ -28,8 +28,13 @@ def history(
 
     Example: ledger history 1.3 --format json
     """
-    with ledger_at(ctx) as ledger:
-        found, outside = ledger.history(plan_option(ctx), item)
+    from ledger.domain.plan import choose_plan
+
+    with reading_at(ctx) as models:
+        catch_up(models)
+        with refusing():
+            found, outside = models.item_history(
+                choose_plan(plan_option(ctx), models.reader.plan_slugs()), item)
     for where in outside:
         warn(f"a stored row of item {item} at {where} is outside the hash chain and is not "
              f"shown: run `ledger verify`")

@@ -10,18 +10,16 @@ import fcntl
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
-from sqlalchemy import Select, Table, create_engine, event, inspect, select, text
+from sqlalchemy import Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
 from ledger.domain.chain import EventRecord, Seal
 from ledger.domain.errors import LedgerError
 from ledger.domain.events import PlanEvent
-from ledger.store.chain import CHAIN_TABLE, READ_BATCH, chain, seal_of
 from ledger.store.decoding import ledger_transcodings
 from ledger.store.engine import (
     APP_NAME,
@@ -32,6 +30,7 @@ from ledger.store.engine import (
     sqlite_file,
 )
 from ledger.store.guards import install_guards
+from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, chain, iter_sealed, stream_sealed
 
 SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
 
@@ -68,33 +67,11 @@ class LedgerApp(Application):  # type: ignore[type-arg]
     def iter_sealed(self, after: int | None = None, stop: int | None = None,
                     batch: int = READ_BATCH) -> Iterator[tuple[EventRecord, Seal | None]]:
         """As `iter_stored`, each row with its seal (None for a row outside the chain)."""
-        table = self.events_table
-        base = self._sealed_rows().order_by(table.c.id).limit(batch)
-        if stop is not None:
-            base = base.where(table.c.id <= stop)
-        while True:
-            query = base if after is None else base.where(table.c.id > after)
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).all()
-            yield from (_sealed(row) for row in rows)
-            if len(rows) < batch:
-                return
-            after = int(rows[-1][0])
+        return iter_sealed(self.engine, after, stop, batch)
 
     def stream_sealed(self, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
         """One stream's stored rows in version order, each with its seal (None: outside)."""
-        table = self.events_table
-        query = (self._sealed_rows().where(table.c.originator_id == stream)
-                 .order_by(table.c.originator_version, table.c.id))
-        with self.engine.connect() as conn:
-            return [_sealed(row) for row in conn.execute(query).all()]
-
-    def _sealed_rows(self) -> Select[Any]:
-        """Stored rows with their seal's columns (NULL for a row outside the chain)."""
-        table = self.events_table
-        return (select(table.c.id, table.c.originator_id, table.c.originator_version,
-                       table.c.topic, table.c.state, *chain.c)
-                .outerjoin(chain, chain.c.position == table.c.id))
+        return stream_sealed(self.engine, stream)
 
     def decode(self, record: EventRecord) -> PlanEvent:
         """The domain event a stored row holds (the library's own mapper and transcoder)."""
@@ -106,24 +83,6 @@ class LedgerApp(Application):  # type: ignore[type-arg]
     def decode_all(self, records: Iterable[EventRecord]) -> list[PlanEvent]:
         """The domain events of several stored rows, in the order given."""
         return [self.decode(record) for record in records]
-
-
-def _sealed(row: Any) -> tuple[EventRecord, Seal | None]:
-    return _record(row[:5]), (seal_of(row[5:]) if row[5] is not None else None)
-
-
-def _record(row: Any) -> EventRecord:
-    position, stream, version, topic, state = row
-    return EventRecord(int(position), _uuid(stream), int(version), str(topic), bytes(state))
-
-
-def _uuid(value: Any) -> UUID:
-    """A stream id as the driver returns it: 16 bytes on SQLite, a UUID on PostgreSQL."""
-    if isinstance(value, UUID):
-        return value
-    if isinstance(value, bytes | memoryview):
-        return UUID(bytes=bytes(value))
-    return UUID(str(value))
 
 
 @contextmanager

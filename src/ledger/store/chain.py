@@ -19,13 +19,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Engine,
-    MetaData,
-    String,
-    Table,
-    Text,
     insert,
     select,
     text,
@@ -36,30 +30,9 @@ from sqlalchemy.orm import Session
 from ledger.domain.chain import EventRecord, Seal, Witness, seal
 from ledger.domain.errors import ClockBehindError
 from ledger.store.guards import PG_CLOCK
+from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, SEAL_COLUMNS, chain, seal_of
 
-CHAIN_TABLE = "ledger_chain"
 WRITE_LOCK = 0x1ED6E5  # the advisory lock every writer of this ledger takes
-READ_BATCH = 5000
-
-chain = Table(
-    CHAIN_TABLE, MetaData(),
-    Column("position", BigInteger, primary_key=True, autoincrement=False),
-    Column("content", String(64), nullable=False),
-    Column("link", String(64), nullable=False),
-    Column("previous", BigInteger, nullable=False),
-    Column("witnessed_at", String(32), nullable=False),
-    Column("witnessed_by", Text, nullable=False),
-    Column("stream", String(32), nullable=False),
-)
-SEAL_COLUMNS = (chain.c.position, chain.c.content, chain.c.link, chain.c.previous,
-                chain.c.witnessed_at, chain.c.witnessed_by, chain.c.stream)
-
-
-def seal_of(row: Any) -> Seal:
-    """A seal from a row of the chain table's columns, in their order."""
-    position, content, link, previous, at, role, stream = row
-    return Seal(int(position), str(content), str(link), int(previous), Witness(str(at), str(role)),
-                str(stream))
 
 
 def last_seal(conn: Connection | Session, events_table: str) -> Seal | None:

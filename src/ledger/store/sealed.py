@@ -1,0 +1,101 @@
+"""Stored rows read with their seals, on SQLAlchemy Core alone: the chain table, and the events
+table as plain columns (the library's recorder owns its definition; reading needs only names).
+
+A row with no seal is outside the hash chain: put there around the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    column,
+    select,
+    table,
+)
+
+from ledger.domain.chain import EventRecord, Seal, Witness
+from ledger.store.engine import EVENTS_TABLE
+
+CHAIN_TABLE = "ledger_chain"
+READ_BATCH = 5000
+
+chain = Table(
+    CHAIN_TABLE, MetaData(),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("content", String(64), nullable=False),
+    Column("link", String(64), nullable=False),
+    Column("previous", BigInteger, nullable=False),
+    Column("witnessed_at", String(32), nullable=False),
+    Column("witnessed_by", Text, nullable=False),
+    Column("stream", String(32), nullable=False),
+)
+SEAL_COLUMNS = (chain.c.position, chain.c.content, chain.c.link, chain.c.previous,
+                chain.c.witnessed_at, chain.c.witnessed_by, chain.c.stream)
+events = table(EVENTS_TABLE, column("id"), column("originator_id"), column("originator_version"),
+               column("topic"), column("state"))
+
+
+def seal_of(row: Any) -> Seal:
+    """A seal from a row of the chain table's columns, in their order."""
+    position, content, link, previous, at, role, stream = row
+    return Seal(int(position), str(content), str(link), int(previous), Witness(str(at), str(role)),
+                str(stream))
+
+
+def iter_sealed(engine: Engine, after: int | None = None, stop: int | None = None,
+                batch: int = READ_BATCH) -> Iterator[tuple[EventRecord, Seal | None]]:
+    """Every stored row in id order, each with its seal (None for a row outside the chain),
+    streamed in batches: from the first row (or after position `after`) up to `stop`."""
+    base = _sealed_rows().order_by(events.c.id).limit(batch)
+    if stop is not None:
+        base = base.where(events.c.id <= stop)
+    while True:
+        query = base if after is None else base.where(events.c.id > after)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        yield from (_sealed(row) for row in rows)
+        if len(rows) < batch:
+            return
+        after = int(rows[-1][0])
+
+
+def stream_sealed(engine: Engine, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
+    """One stream's stored rows in version order, each with its seal (None: outside)."""
+    key: UUID | bytes = stream.bytes if engine.dialect.name == "sqlite" else stream
+    query = (_sealed_rows().where(events.c.originator_id == key)
+             .order_by(events.c.originator_version, events.c.id))
+    with engine.connect() as conn:
+        return [_sealed(row) for row in conn.execute(query).all()]
+
+
+def _sealed_rows() -> Select[Any]:
+    """Stored rows with their seal's columns (NULL for a row outside the chain)."""
+    return (select(events.c.id, events.c.originator_id, events.c.originator_version,
+                   events.c.topic, events.c.state, *SEAL_COLUMNS)
+            .outerjoin(chain, chain.c.position == events.c.id))
+
+
+def _sealed(row: Any) -> tuple[EventRecord, Seal | None]:
+    position, stream, version, topic, state = row[:5]
+    record = EventRecord(int(position), _uuid(stream), int(version), str(topic), bytes(state))
+    return record, (seal_of(row[5:]) if row[5] is not None else None)
+
+
+def _uuid(value: Any) -> UUID:
+    """A stream id as the driver returns it: 16 bytes on SQLite, a UUID on PostgreSQL."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, bytes | memoryview):
+        return UUID(bytes=bytes(value))
+    return UUID(str(value))
