@@ -216,3 +216,18 @@ def test_a_corrected_fact_is_blamed_on_its_event_and_names_the_correction(octobe
     assert top.startswith(f"{correction} ")
     assert f" correction {moved['ref']} target_moved" in top
     assert as_json(october, "log")[0]["before"] == f"{moved['ref']} target_moved"
+
+
+def test_log_lines_fit_the_terminal_and_keep_the_change(october: Cli) -> None:
+    """With COLUMNS=80 no line of `log` is wider than 80 characters; every line keeps its
+    ref, kind, who and basis; a cut line says so with …, and the October edition's move of
+    the review outcome keeps its months, `2018-09→November 2018`, whole."""
+    lines = october("--plan", "cgip-2018", "log", "--item", "1.3",
+                    env={"COLUMNS": "80"}).splitlines()
+    history = as_json(october, "history", "1.3")
+    assert [line.split()[0] for line in lines] == [h["event"] for h in reversed(history)]
+    assert max(len(line) for line in lines) <= 80
+    assert any("…" in line for line in lines)
+    assert all(line.endswith(("[reported]", "[stated]", "[entered]")) for line in lines)
+    assert "2018-09→November 2018" in lines[0]
+    assert " target_moved " in lines[0]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.context import echo, fail, refusing
-from ledger.cli.output import Format, FormatOption, WideOption, render
+from ledger.cli.output import ELLIPSIS, Format, FormatOption, WideOption, render, terminal_width
 from ledger.cli.queries import (
     AsOf,
     ByFilter,
@@ -27,7 +27,7 @@ from ledger.domain.words import shown
 
 LOG_COLUMNS = ("ref", "recorded_at", "effective", "basis", "kind", "before", "after", "by",
                "attributed_to", "source", "note")
-WHAT_WIDTH = 72
+MIN_WHAT, MIN_WHO = 16, 8  # what a line keeps of each, however narrow the terminal
 
 
 def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
@@ -50,7 +50,8 @@ def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
         echo(render(rows, fmt, LOG_COLUMNS))
         return
     if rows:
-        echo("\n".join(log_line(row) for row in rows))
+        width = terminal_width()
+        echo("\n".join(log_line(row, width) for row in rows))
 
 
 def _log_row(row: dict[str, Any], refs: dict[int, str]) -> dict[str, Any]:
@@ -63,28 +64,42 @@ def _log_row(row: dict[str, Any], refs: dict[int, str]) -> dict[str, Any]:
     return out
 
 
-def log_line(row: dict[str, Any]) -> str:
-    """One change as one line: `1.3@28 2018-10-31 target_moved outcome #5 due 2018-09→November
-    2018 by improvement.team [reported]`."""
+def log_line(row: dict[str, Any], width: int) -> str:
+    """One change as one line no wider than `width`: `1.3@28 2018-10-31 target_moved outcome
+    #5 due 2018-09→November 2018 by improvement.team [reported]`. Its ref, date, kind and basis
+    stay whole; who gets at most a third of the rest; what changed gets the remainder, and
+    where it must be cut, the words both sides share give way before the change itself."""
     who = row["by"]
     if row["attributed_to"] and row["attributed_to"] != who:
         who += f" for {row['attributed_to']}"
-    return shown(f"{row['ref']} {row['effective']} {row['kind']} "
-                 f"{_what(row['before'], row['after'])} by {_one_line(who)} [{row['basis']}]")
+    head, basis = f"{row['ref']} {row['effective']} {row['kind']} ", f" [{row['basis']}]"
+    shared, change = _what(row["before"], row["after"])
+    what = f"{shared} {change}".strip()
+    room = max(width - len(head) - len(" by ") - len(basis), MIN_WHAT + MIN_WHO)
+    who = _cut(_one_line(who), max(room // 3, room - len(what), MIN_WHO))
+    room -= len(who)
+    if len(what) > room:
+        if shared and len(change) + 2 <= room:
+            what = f"{_cut(shared, room - len(change) - 1)} {change}"
+        else:
+            what = _cut(what, room)
+    return shown(_cut(f"{head}{what} by {who}{basis}", width))  # a very narrow terminal
 
 
-def _what(before: str, after: str) -> str:
-    """before→after in one short line: the words both share said once (`outcome #5 due
-    2018-09→November 2018`), cut with "…" past the width."""
+def _what(before: str, after: str) -> tuple[str, str]:
+    """before→after as (the words both share, said once; the change): (`outcome #5 due`,
+    `2018-09→November 2018`)."""
     old, new = _one_line(before).split(" "), _one_line(after).split(" ")
     if not before:
-        text = " ".join(new)
-    else:
-        same = 0
-        while same < min(len(old), len(new)) - 1 and old[same] == new[same]:
-            same += 1
-        text = " ".join([*new[:same], " ".join(old[same:]) + "→" + " ".join(new[same:])])
-    return text if len(text) <= WHAT_WIDTH else text[:WHAT_WIDTH - 1] + "…"
+        return "", " ".join(new)
+    same = 0
+    while same < min(len(old), len(new)) - 1 and old[same] == new[same]:
+        same += 1
+    return " ".join(new[:same]), " ".join(old[same:]) + "→" + " ".join(new[same:])
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 0)] + ELLIPSIS
 
 
 def _one_line(text: str) -> str:
