@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def test_blame_names_the_october_edition_for_the_slipped_review(october: Cli) ->
     assert review["kind"] == "target_moved"
     assert (review["effective"], review["basis"]) == ("2018-10-31", "reported")
     assert review["source"].startswith("cgip-2018-10-october-update.md#L")
-    assert review["recorded_at"][:19] == moved[0]["recorded_at"][:19]
+    assert review["recorded_at"] == moved[0]["recorded_at"]
     assert review["by"] == "improvement.team"
     # As of September's end the same outcome was due in September, set by September's edition.
     before = field(as_json(october, "blame", "1.3", "--as-of", "2018-09-30"), "", REVIEW)
@@ -231,3 +232,22 @@ def test_log_lines_fit_the_terminal_and_keep_the_change(october: Cli) -> None:
     assert all(line.endswith(("[reported]", "[stated]", "[entered]")) for line in lines)
     assert "2018-09→November 2018" in lines[0]
     assert " target_moved " in lines[0]
+
+
+def test_every_timestamp_shown_has_one_precision(october: Cli) -> None:
+    """Every recorded moment in changes, log, history, blame and editions is UTC to the
+    microsecond, as the store witnessed it, so that any one can be given back as --known-at;
+    the same event shows the same moment everywhere."""
+    moment = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+    shown: dict[str, set[str]] = {}
+    for args in (("changes", "--item", "1.3"), ("log", "--item", "1.3"), ("history", "1.3"),
+                 ("blame", "1.3"), ("editions",)):
+        for row in as_json(october, *args):
+            for key in ("recorded_at", "imported_at"):
+                if row.get(key):
+                    assert moment.fullmatch(row[key]), (args, key, row[key])
+            if args[0] in ("log", "history"):
+                ref = row.get("ref") or row["event"]
+                shown.setdefault(ref, set()).add(row["recorded_at"])
+    assert shown
+    assert all(len(moments) == 1 for moments in shown.values())

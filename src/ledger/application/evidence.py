@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ledger.application.times import utc_text
 from ledger.domain.chain import (
     ENCODING,
     ChainCheck,
@@ -133,7 +134,7 @@ def take_digest(app: LedgerApp, actor: str) -> dict[str, Any]:
         "position": verdict.head.position,
         "hash": verdict.head.link,
         "recorded_at": verdict.head.at,
-        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "taken_at": utc_text(datetime.now(UTC)),
         "taken_by": actor,
         "algorithm": ENCODING,
     }

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from ledger.application.times import utc_text
 from ledger.domain.chain import EventRecord, Seal, Witness
 from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
 from ledger.domain.ids import event_ref
@@ -38,7 +39,7 @@ class HistoryRow:
 
 
 def _timestamp(witnessed: str) -> str:
-    return datetime.fromisoformat(witnessed).isoformat(timespec="seconds")
+    return utc_text(datetime.fromisoformat(witnessed))
 
 
 def history_rows(number: str, sealed: list[tuple[PlanEvent, Witness]]) -> list[HistoryRow]:

@@ -26,4 +26,10 @@ def parse_known_at(text: str) -> str:
             raise InvalidInputError(msg)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
+    return utc_text(moment)
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as the ledger shows every timestamp: UTC, to the microsecond (as the store
+    witnesses it), so that any moment shown can be given back as `--known-at` exactly."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

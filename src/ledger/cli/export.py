@@ -48,10 +48,13 @@ def export(
             length=STEPS, label="exporting", file=sys.stderr) as bar:
         manifest = export_pack(ledger, request, lambda _name: bar.update(1))
     totals = manifest["control_totals"]
-    echo(f"wrote {len(manifest['files']) + 2 + ('signer_fingerprint' in manifest) * 2} files "
-         f"to {out}: {totals['events_in_scope']} events in scope of {totals['events_in_pack']} "
-         f"in the pack, {totals['slips']} slips; check with: ledger verify-pack {out} --key "
-         f"PUB.pem, or without the ledger: python3 -I {out}/verify_pack.py {out}")
+    echo("\n".join([
+        f"wrote {len(manifest['files']) + 2 + ('signer_fingerprint' in manifest) * 2} files to "
+        f"{out}",
+        f"  {totals['events_in_scope']} events in scope of {totals['events_in_pack']} in the "
+        f"pack, {totals['slips']} slips",
+        f"  check with: ledger verify-pack {out} --key PUB.pem",
+        f"  or without the ledger: python3 -I {out}/verify_pack.py {out}"]))
 
 
 def verify_pack(
@@ -104,9 +107,9 @@ def verify_pack(
         fail(f"tampered: {problems[-1]}", EXIT_TAMPERED)
     found = verdict.findings
     head = found.head.position if found.head else 0
-    lines = [f"{directory}: intact: {found.events} events of the plan, {found.positions} "
-             f"positions of the chain to the head at {head}; every derived file agrees with "
-             f"the events"]
+    lines = [f"intact: {directory}", f"  {found.events} events of the plan, {found.positions} "
+             f"positions of the chain to the head at {head}",
+             "  every derived file agrees with the events"]
     if given is not None:
         lines.append(f"the chain passes through your digest at position {given.position}")
     if against_ledger:

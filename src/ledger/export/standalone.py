@@ -131,9 +131,10 @@ def main(argv):
         for problem in found.problems:
             print(shown(f"tampered: {problem}"), file=sys.stderr)
         return 1
-    print(f"intact: {found.events} events of the plan, {found.positions} positions of the "
-          f"chain to the digest's head at {found.head.position}; every derived file agrees "
-          f"with the events")
+    print("intact:")
+    print(f"  {found.events} events of the plan, {found.positions} positions of the chain to "
+          f"the digest's head at {found.head.position}")
+    print("  every derived file agrees with the events")
     if (directory / "report.pdf").exists():
         print(PDF_NOTE)
     if signer is None:
