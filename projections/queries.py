@@ -25,7 +25,7 @@ from ledger.domain.values import When, month_end
 from projections import schema
 from projections.blame import blame_rows
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
-from projections.change_log import HIDDEN_KINDS, events_of
+from projections.change_log import HIDDEN_KINDS, events_of, lateness
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.current_plan import item_row, item_sort_key
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
@@ -177,8 +177,10 @@ class Reader:
     def changes(self, plan: str | None, when: When, *, item: str | None = None,
                 by: str | None = None, kind: str | None = None, since: date | None = None,
                 until: date | None = None, late_days: int | None = None,
-                ) -> list[dict[str, Any]]:
-        """Who changed what: one row per change, filtered."""
+                source: str | None = None) -> list[dict[str, Any]]:
+        """Who changed what: one row per change, filtered (`late_days`: only those first
+        reported more than that many days after they took effect; `source`: only those an
+        `import` or a hand entry, `cli`, reported)."""
         c = schema.changes.c
         conditions: list[ColumnElement[bool]] = [c.kind.not_in(HIDDEN_KINDS),
                                                  c.effective <= when.as_of.isoformat()]
@@ -197,6 +199,8 @@ class Reader:
             conditions.append(c.effective >= since.isoformat())
         if until is not None:
             conditions.append(c.effective <= until.isoformat())
+        if source is not None:
+            conditions.append(c.edition != "" if source == "import" else c.edition == "")
         columns = [getattr(c, name) for name in CHANGE_COLUMNS]
         query = select(*columns, c.version, c.corrects).where(and_(*conditions)).order_by(c.seq)
         with self.engine.connect() as conn:
@@ -206,8 +210,9 @@ class Reader:
         for row in rows:
             version = row.pop("version")
             row.pop("corrects")
+            row.update(lateness(row["recorded_at"], row["effective"], row["edition"]))
             row["corrected_by"] = corrected.get((row["plan"], row["item"], version), "")
-            if late_days is not None and _late_by(row) <= late_days:
+            if late_days is not None and row["days_late"] <= late_days:
                 continue
             # the reference `history` and `correct` use (none for the plan's own events)
             ref = event_ref(row["item"], version) if row["item"] else ""
@@ -279,8 +284,3 @@ class Reader:
         with self.engine.connect() as conn:
             return [json.loads(r) for (r,) in conn.execute(query).all()]
 
-
-def _late_by(row: dict[str, Any]) -> int:
-    """Days between when a change took effect and when the ledger recorded it."""
-    recorded = date.fromisoformat(row["recorded_at"][:10])
-    return (recorded - date.fromisoformat(row["effective"])).days

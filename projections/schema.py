@@ -43,6 +43,7 @@ changes = Table(
     Column("recorded_at", String(40), nullable=False),
     Column("effective", String(10), nullable=False),
     Column("basis", Text, nullable=False),
+    Column("edition", String(7), nullable=False),  # "" for a hand entry
     Column("plan", Text, nullable=False),
     Column("item", Text, nullable=False),
     Column("kind", Text, nullable=False),
