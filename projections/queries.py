@@ -31,6 +31,7 @@ from projections.current_plan import item_row, item_sort_key
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from projections.monthly_snapshots import months_from, snapshot_rows
 from projections.plan_diff import item_changes
+from projections.restatements import restated_rows
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 from projections.slippage_history import outcome_rows
 from projections.status_summary import Summary, status_at, summarise
@@ -268,6 +269,42 @@ class Reader:
         for events in self.item_events(plan, when, effective=False):
             rows += item_changes(fold(events, first), fold(events, second))
         return sorted(rows, key=lambda r: (r["effective"], item_sort_key(r["item"]), r["kind"]))
+
+    # --- ledger restatements -------------------------------------------------------
+
+    def first_import(self, plan: str, month: str) -> str | None:
+        """When the plan first imported an edition of `month` (its recorded time), if ever."""
+        found = [row["imported_at"] for row in self.editions(plan) if row["edition"] == month]
+        return min(found, default=None)
+
+    def restatements(self, plan: str, as_of: date, reported_at: str,
+                     known_at: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """The plan on `as_of` as known at `reported_at` beside the same date as known at
+        `known_at` (default now): how many items the report had, and one row per fact that
+        differs, with the events recorded since that restated it."""
+        c = schema.changes.c
+        conditions: list[ColumnElement[bool]] = [c.plan == plan, c.item != ""]
+        if known_at is not None:
+            conditions.append(c.recorded_at <= known_at)
+        query = (select(c.item, c.version, c.recorded_at, c.db_role, c.stream, c.topic, c.state)
+                 .where(and_(*conditions)).order_by(c.stream, c.version))
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        by_stream: dict[str, list[Any]] = defaultdict(list)
+        for row in found:
+            by_stream[row.stream].append(row)
+        reported, rows = 0, []
+        for stream_rows in by_stream.values():
+            events = events_of(self.decode_all,
+                               [(r.stream, r.version, r.topic, r.state) for r in stream_rows])
+            # a stream's versions follow its recorded order: the report knew a prefix
+            known = sum(1 for r in stream_rows if r.recorded_at <= reported_at)
+            then = fold(events[:known], as_of) if known else None
+            reported += then is not None and not then.withdrawn
+            witnessed = {r.version: (r.recorded_at, r.db_role) for r in stream_rows}
+            rows += restated_rows(stream_rows[0].item, events, known, as_of, witnessed)
+        rows.sort(key=lambda r: item_sort_key(r["item"]))  # stable: facts keep their order
+        return reported, rows
 
     # --- ledger summary / editions -------------------------------------------------
 

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import evidence, export, importing, projections, queries, read, trail, write
+from ledger.cli import (
+    evidence,
+    export,
+    importing,
+    projections,
+    queries,
+    read,
+    restated,
+    trail,
+    write,
+)
 from ledger.cli.context import Options
 
 DEFAULT_DB = "sqlite:///ledger.db"
@@ -55,6 +65,7 @@ importing.register(app)
 read.register(app)
 queries.register(app)
 trail.register(app)
+restated.register(app)
 projections.register(app)
 evidence.register(app)
 export.register(app)
