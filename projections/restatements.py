@@ -45,7 +45,7 @@ def facts(state: ItemState | None, as_of: date) -> Facts:
     found["complete"] = ("completion", f"complete ({state.completed_month or 'no month'})"
                          if state.complete else "not complete")
     for update in state.updates:
-        found[f"update:{update.words}"] = (
+        found[f"update:{update.version}"] = (
             "update", f"[{update.month or 'undated'}] {update.text}")
     found["status"] = ("status (derived)", derived_status(state, as_of))
     return found

@@ -130,7 +130,7 @@ def restated(september: Cli, tmp_path: Path) -> Cli:
     cli("--plan", "cgip-2018", "status", "1.4", "amber", "--effective", "2018-09-20",
         "--by", "audit.lead")
     review = next(r for r in rows_of(cli, "slippage", "--item", "1.3")
-                  if r["text"].startswith(REVIEW))
+                  if r["outcome"].startswith(REVIEW))
     cli("--plan", "cgip-2018", "target", "1.3", str(review["outcome_no"]), "2018-12",
         "--effective", "2018-09-30", "--note", "Cabinet deferred the review in September",
         "--by", "audit.lead")
@@ -141,35 +141,37 @@ def restated(september: Cli, tmp_path: Path) -> Cli:
 def test_restatements_name_exactly_the_facts_changed_after_the_september_report(
         restated: Cli) -> None:
     """`restatements --month 2018-09`: the plan on 30 September 2018 as known at the import of
-    the September edition beside as known now. Exactly the hand RAG of 1.4, the corrected
-    month of 1.4's August update, 1.3's review target, and 2.1's completion (with its derived
-    status) that the October edition states for September; October's own changes (the review
+    the September edition beside as known now. Exactly the hand RAG of 1.4, 1.3's review
+    target, the corrected month of 1.4's August update (and the October edition stating it as
+    August's again, after the correction), and 2.1's completion (with its derived status)
+    that the October edition states for September; October's own changes (the review
     slipping to November, 1.6's new lead) are not about September."""
     rows = rows_of(restated, "restatements", "--month", "2018-09")
-    facts = {(r["item"], r["fact"]): r for r in rows}
-    review_fact = next(f for i, f in facts if i == "1.3")
+    review_fact = next(r["fact"] for r in rows if r["item"] == "1.3")
     assert review_fact.endswith(" target")
-    assert sorted(facts) == sorted([("1.3", review_fact), ("1.4", "RAG"), ("1.4", "update"),
-                                    ("2.1", "completion"), ("2.1", "status (derived)")])
-    rag = facts["1.4", "RAG"]
+    assert [(r["item"], r["fact"]) for r in rows] == [
+        ("1.3", review_fact), ("1.4", "RAG"), ("1.4", "update"), ("1.4", "update"),
+        ("2.1", "completion"), ("2.1", "status (derived)")]
+    target, rag, corrected, again, done, status = rows
+    assert (target["as_reported"], target["as_now"]) == ("2018-09", "2018-12")
+    assert target["note"] == "Cabinet deferred the review in September"
+    assert (target["kind"], target["effective"], target["by"]) == (
+        "target_moved", "2018-09-30", "audit.lead")
+    assert " " not in target["refs"]  # one event restated it
     assert (rag["as_reported"], rag["as_now"], rag["by"], rag["kind"]) == (
         "", "amber", "audit.lead", "rag_changed")
     assert rag["source"].startswith("cli:ledger status 1.4 amber")
-    update = facts["1.4", "update"]
-    assert update["as_reported"].startswith(f"[2018-08] {AUGUST_UPDATE}")
-    assert update["as_now"].startswith(f"[2018-07] {AUGUST_UPDATE}")
-    assert (update["kind"], update["note"]) == ("correction", "the work programmes update was "
-                                                              "July's")
-    target = facts["1.3", review_fact]
-    assert (target["as_reported"], target["as_now"]) == ("2018-09", "2018-12")
-    assert target["note"] == "Cabinet deferred the review in September"
-    assert target["refs"] == target["refs"].split()[0]  # one event restated it
-    done = facts["2.1", "completion"]
+    assert corrected["as_reported"].startswith(f"[2018-08] {AUGUST_UPDATE}")
+    assert corrected["as_now"].startswith(f"[2018-07] {AUGUST_UPDATE}")
+    assert (corrected["kind"], corrected["note"]) == (
+        "correction", "the work programmes update was July's")
+    assert (again["as_reported"], again["kind"]) == ("", "update_recorded")
+    assert again["as_now"].startswith(f"[2018-08] {AUGUST_UPDATE}")
+    assert again["source"].startswith("cgip-2018-10-october-update.md#L")
     assert (done["as_reported"], done["as_now"]) == ("not complete", "complete (2018-09)")
     assert (done["kind"], done["by"], done["basis"]) == ("completed", "improvement.team", "stated")
     assert done["source"].startswith("cgip-2018-10-october-update.md#L")
-    assert facts["2.1", "status (derived)"]["as_now"] == "Complete"
-    assert facts["2.1", "status (derived)"]["refs"] == done["refs"]
+    assert (status["as_now"], status["refs"]) == ("Complete", done["refs"])
     # every restating event was recorded after the report, which was the September import
     edition = next(e for e in rows_of(restated, "editions") if e["edition"] == "2018-09")
     assert {r["reported_at"] for r in rows} == {edition["imported_at"]}
