@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, stored_events
-from tests.editions import SEPTEMBER, write_october
+from tests.editions import KERSLAKE, SEPTEMBER, write_october
 
 REVIEW = "Complete the constitutional review"
 # Item 1.2 of the September edition, line 12: an update tagged July, first printed in September.
@@ -42,10 +42,16 @@ def september(cli: Cli) -> Cli:
 
 def test_only_the_hand_entry_backdated_three_years_is_over_a_year_late(september: Cli,
                                                                        tmp_path: Path) -> None:
-    """The September and October editions (imported in 2026 for 2018) plus one hand update of
-    1.3 effective three years ago: `changes --late --late-days 365` lists exactly that entry;
-    no imported change is a year late (an edition reports at its month end)."""
+    """The September and October editions (imported in 2026 for 2018) and the 2015 action plan,
+    plus one hand update of 1.3 effective three years ago: `changes --late --late-days 365`
+    lists exactly that entry; no imported change is a year late (an edition reports at its
+    month end)."""
     september("import", str(write_october(tmp_path)), "--by", "improvement.team")
+    september("import", str(KERSLAKE), "--by", "improvement.team")
+    kerslake = json.loads(september("--plan", "kerslake-2015", "changes", "--format", "json"))
+    assert len(kerslake) > 200
+    assert json.loads(september("--plan", "kerslake-2015", "changes", "--late", "--late-days",
+                                "365", "--format", "json")) == []
     backdated = three_years_ago()
     september("--plan", "cgip-2018", "update", "1.3", "Review papers found in the archive",
               "--effective", backdated.isoformat(), "--by", "audit.lead")
