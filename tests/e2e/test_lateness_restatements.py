@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import Cli, stored_events
 from tests.editions import KERSLAKE, SEPTEMBER, write_october
+from tests.integrity.attack import execute, scalar
 
 REVIEW = "Complete the constitutional review"
 # Item 1.2 of the September edition, line 12: an update tagged July, first printed in September.
@@ -246,3 +247,16 @@ def test_known_at_before_the_report_is_refused(september: Cli) -> None:
     err = september("--plan", "cgip-2018", "restatements", "--month", "2018-09", "--known-at",
                     "2019-01-01", code=2)
     assert err.startswith("error: --known-at 2019-01-01 is before the report for 2018-09 (")
+
+
+def test_init_brings_a_change_log_without_editions_up_to_date(september: Cli) -> None:
+    """A ledger whose change log predates the `edition` column: `ledger init` adds it, the read
+    models are derived again from the events, the July update is 61 days late, and `verify`
+    finds the read models agree with the events."""
+    execute(september.db, "ALTER TABLE proj_changes DROP COLUMN edition")
+    september("init")
+    assert scalar(september.db, "SELECT count(*) FROM proj_changes") == 0  # derived again
+    rows = rows_of(september, "changes", "--item", "1.2")
+    (july,) = [r for r in rows if JULY_UPDATE in r["after"]]
+    assert (july["edition"], july["days_late"], july["source_kind"]) == ("2018-09", 61, "import")
+    assert "the read models agree with the events" in september("verify")
