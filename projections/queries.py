@@ -25,12 +25,13 @@ from ledger.domain.values import When, month_end
 from projections import schema
 from projections.blame import blame_rows
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
-from projections.change_log import HIDDEN_KINDS, events_of
+from projections.change_log import HIDDEN_KINDS, events_of, lateness
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.current_plan import item_row, item_sort_key
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from projections.monthly_snapshots import months_from, snapshot_rows
 from projections.plan_diff import item_changes
+from projections.restatements import restated_rows
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 from projections.slippage_history import outcome_rows
 from projections.status_summary import Summary, status_at, summarise
@@ -183,8 +184,10 @@ class Reader:
     def changes(self, plan: str | None, when: When, *, item: str | None = None,
                 by: str | None = None, kind: str | None = None, since: date | None = None,
                 until: date | None = None, late_days: int | None = None,
-                ) -> list[dict[str, Any]]:
-        """Who changed what: one row per change, filtered."""
+                source: str | None = None) -> list[dict[str, Any]]:
+        """Who changed what: one row per change, filtered (`late_days`: only those first
+        reported more than that many days after they took effect; `source`: only those an
+        `import` or a hand entry, `cli`, reported)."""
         c = schema.changes.c
         conditions: list[ColumnElement[bool]] = [c.kind.not_in(HIDDEN_KINDS),
                                                  c.effective <= when.as_of.isoformat()]
@@ -203,6 +206,8 @@ class Reader:
             conditions.append(c.effective >= since.isoformat())
         if until is not None:
             conditions.append(c.effective <= until.isoformat())
+        if source is not None:
+            conditions.append(c.edition != "" if source == "import" else c.edition == "")
         columns = [getattr(c, name) for name in CHANGE_COLUMNS]
         query = select(*columns, c.version, c.corrects).where(and_(*conditions)).order_by(c.seq)
         with self.engine.connect() as conn:
@@ -212,8 +217,9 @@ class Reader:
         for row in rows:
             version = row.pop("version")
             row.pop("corrects")
+            row.update(lateness(row["recorded_at"], row["effective"], row["edition"]))
             row["corrected_by"] = corrected.get((row["plan"], row["item"], version), "")
-            if late_days is not None and _late_by(row) <= late_days:
+            if late_days is not None and row["days_late"] <= late_days:
                 continue
             # the reference `history` and `correct` use (none for the plan's own events)
             ref = event_ref(row["item"], version) if row["item"] else ""
@@ -270,6 +276,42 @@ class Reader:
             rows += item_changes(fold(events, first), fold(events, second))
         return sorted(rows, key=lambda r: (r["effective"], item_sort_key(r["item"]), r["kind"]))
 
+    # --- ledger restatements -------------------------------------------------------
+
+    def first_import(self, plan: str, month: str) -> str | None:
+        """When the plan first imported an edition of `month` (its recorded time), if ever."""
+        found = [row["imported_at"] for row in self.editions(plan) if row["edition"] == month]
+        return min(found, default=None)
+
+    def restatements(self, plan: str, as_of: date, reported_at: str,
+                     known_at: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """The plan on `as_of` as known at `reported_at` beside the same date as known at
+        `known_at` (default now): how many items the report had, and one row per fact that
+        differs, with the events recorded since that restated it."""
+        c = schema.changes.c
+        conditions: list[ColumnElement[bool]] = [c.plan == plan, c.item != ""]
+        if known_at is not None:
+            conditions.append(c.recorded_at <= known_at)
+        query = (select(c.item, c.version, c.recorded_at, c.db_role, c.stream, c.topic, c.state)
+                 .where(and_(*conditions)).order_by(c.stream, c.version))
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        by_stream: dict[str, list[Any]] = defaultdict(list)
+        for row in found:
+            by_stream[row.stream].append(row)
+        reported, rows = 0, []
+        for stream_rows in by_stream.values():
+            events = events_of(self.decode_all,
+                               [(r.stream, r.version, r.topic, r.state) for r in stream_rows])
+            # a stream's versions follow its recorded order: the report knew a prefix
+            known = sum(1 for r in stream_rows if r.recorded_at <= reported_at)
+            then = fold(events[:known], as_of) if known else None
+            reported += then is not None and not then.withdrawn
+            witnessed = {r.version: (r.recorded_at, r.db_role) for r in stream_rows}
+            rows += restated_rows(stream_rows[0].item, events, known, as_of, witnessed)
+        rows.sort(key=lambda r: item_sort_key(r["item"]))  # stable: facts keep their order
+        return reported, rows
+
     # --- ledger summary / editions -------------------------------------------------
 
     def summary(self, plan: str, when: When, *, stated_only: bool = False) -> Summary:
@@ -285,8 +327,3 @@ class Reader:
         with self.engine.connect() as conn:
             return [json.loads(r) for (r,) in conn.execute(query).all()]
 
-
-def _late_by(row: dict[str, Any]) -> int:
-    """Days between when a change took effect and when the ledger recorded it."""
-    recorded = date.fromisoformat(row["recorded_at"][:10])
-    return (recorded - date.fromisoformat(row["effective"])).days

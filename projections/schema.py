@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
+    text,
 )
 
 metadata = MetaData()
@@ -43,6 +45,7 @@ changes = Table(
     Column("recorded_at", String(40), nullable=False),
     Column("effective", String(10), nullable=False),
     Column("basis", Text, nullable=False),
+    Column("edition", String(7), nullable=False),  # "" for a hand entry
     Column("plan", Text, nullable=False),
     Column("item", Text, nullable=False),
     Column("kind", Text, nullable=False),
@@ -118,5 +121,14 @@ ALL_READ_TABLES = (streams, changes, items, outcomes, snapshots, item_history, e
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the read models' tables that do not exist yet."""
+    """Create the read models' tables that do not exist yet. A change log made before it kept
+    each change's edition gets the column, and the read models are emptied so that the next
+    catch-up derives them all again from the events (read models are derived data)."""
+    if "proj_changes" in inspect(engine).get_table_names() and "edition" not in {
+            c["name"] for c in inspect(engine).get_columns("proj_changes")}:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE proj_changes ADD COLUMN edition VARCHAR(7) "
+                              "NOT NULL DEFAULT ''"))
+            for table in (*ALL_READ_TABLES, tracking):
+                conn.execute(table.delete())
     metadata.create_all(engine)

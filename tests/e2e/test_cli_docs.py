@@ -32,7 +32,7 @@ def test_every_command_is_found() -> None:
     names = {" ".join(path) for path, _help in COMMANDS}
     assert {"", "init", "correct", "import", "history", "plan", "verify-pack",
             "projections", "projections rebuild"} <= names
-    assert len(names) == 32
+    assert len(names) == 33
 
 
 @pytest.mark.parametrize(("path", "text"), COMMANDS, ids=[" ".join(p) or "ledger"

@@ -50,8 +50,8 @@ def test_long_output_on_a_terminal_goes_through_the_pager(cli: Cli, tmp_path: Pa
     on_a_terminal([LEDGER, "--plan", "cgip-2018", "changes"], env)
     lines = paged.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "LESS=FRX"
-    assert lines[1].split() == ["seq", "ref", "effective", "kind", "by", "before", "after",
-                                "note"]
+    assert lines[1].split() == ["seq", "ref", "effective", "days_late", "kind", "by", "before",
+                                "after", "note"]
     assert len(lines) > 433
     paged.unlink()
     piped = subprocess.run([LEDGER, "--plan", "cgip-2018", "changes"], env=env,

@@ -74,6 +74,7 @@ def test_the_plan_as_of_a_date_imports_neither_the_write_path_nor_the_event_deco
     ("log", "--item", "1.3"),
     ("blame", "1.3"),
     ("history", "1.3"),
+    ("restatements", "--month", "2018-09"),
     ("plan", "--known-at", "2099-01-01"),
 ])
 def test_every_query_stays_off_the_write_path(projected: Cli, args: tuple[str, ...]) -> None:

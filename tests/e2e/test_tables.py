@@ -19,7 +19,7 @@ QUERIES = (
     ("plan",), ("plan", "--as-of", "2018-07-31"), ("snapshots",),
     ("snapshots", "--from", "2018-01", "--to", "2018-12"), ("slippage",), ("changes",),
     ("summary", "--as-of", "2018-09-30"), ("diff", "2018-07-31", "2018-09-30"), ("editions",),
-    ("history", "1.3"),
+    ("history", "1.3"), ("restatements", "--month", "2018-09"),
 )
 HOSTILE = "Escaped \x1b]0;owned\x07\x1b[2J and https://example.org/" + "x" * 120 + " after"
 

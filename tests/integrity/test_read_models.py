@@ -18,7 +18,7 @@ EDITS = {
     "changes-deleted": ("DELETE FROM proj_changes WHERE seq = 300",
                         "proj_changes (seq=300): missing from the read model"),
     "changes-inserted": ("INSERT INTO proj_changes SELECT 1000000000, stream, version, "
-                         "recorded_at, effective, basis, plan, item, kind, by, db_role, "
+                         "recorded_at, effective, basis, edition, plan, item, kind, by, db_role, "
                          "attributed_to, "
                          "before, after, source, note, corrects, topic, state FROM proj_changes "
                          "WHERE seq = 300",

@@ -1,6 +1,6 @@
 """A filter that names nothing the plan holds is an error, not an empty answer.
 
-An unknown item, theme or change kind, or a range that ends before it starts, is exit 2
+An unknown item, theme, change kind or source, or a range that ends before it starts, is exit 2
 with one line and, where one is close, a suggestion ("did you mean target_moved?").
 Items are every item the plan has ever held: one not yet in the plan on the date asked
 about is a true empty answer, not a typo.
@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 
 def check_filters(reader: Reader, plan: str, *, item: str | None = None,
-                  theme: str | None = None, kind: str | None = None) -> None:
-    """Refuse (exit 2) an item, theme or kind that the plan does not hold."""
+                  theme: str | None = None, kind: str | None = None,
+                  source: str | None = None) -> None:
+    """Refuse (exit 2) an item, theme, kind or source that the plan does not hold."""
     if item is not None:
         items = {number for number in reader.streams(plan).values() if number}
         if item not in items:
@@ -37,6 +38,12 @@ def check_filters(reader: Reader, plan: str, *, item: str | None = None,
         if kind not in kinds:
             fail(f"no change is of kind {kind}{did_you_mean(kind, kinds)} (kinds: "
                  f"{', '.join(kinds)})")
+    if source is not None:
+        from projections.change_log import SOURCE_KINDS
+
+        if source not in SOURCE_KINDS:
+            fail(f"no change has source {source}{did_you_mean(source, SOURCE_KINDS)} "
+                 f"(sources: {', '.join(SOURCE_KINDS)})")
 
 
 def check_range(first: str | None, last: str | None, what: str) -> None:

@@ -139,7 +139,7 @@ def _wrap(cell: str, width: int) -> list[str]:
     import textwrap
 
     lines = textwrap.wrap(cell, width, break_long_words=False, break_on_hyphens=False)
-    for n, line in enumerate(lines):
+    for n, line in enumerate(lines[:MAX_LINES]):
         if len(line) > width:  # one word longer than the column: a hash, a path
             return [*lines[:n], _cut(line, width)]
     if len(lines) > MAX_LINES:

@@ -136,44 +136,55 @@ KindFilter = Annotated[str | None, typer.Option("--kind", help="item_added, targ
                                                 "lead_changed, update_recorded, ...")]
 SinceFilter = Annotated[str | None, typer.Option("--since", help="Effective from.")]
 UntilFilter = Annotated[str | None, typer.Option("--until", help="Effective until.")]
-LateFilter = Annotated[bool, typer.Option("--late", help="Only changes recorded long "
-                                          "after they took effect.")]
+LateFilter = Annotated[bool, typer.Option("--late", help="Only changes first reported more "
+                                          "than --late-days after they took effect (an "
+                                          "import: at its edition's month end; a hand entry: "
+                                          "when recorded).")]
 LateDays = Annotated[int, typer.Option("--late-days", min=0, help="What counts as "
                                        "late, in days.")]
+SourceFilter = Annotated[str | None, typer.Option("--source", help="Only changes an import "
+                                                  "reported (import) or entered by hand (cli).")]
 
 
 def change_rows(ctx: typer.Context, *, item: str | None, by: str | None, kind: str | None,
                 since: str | None, until: str | None, late: bool, late_days: int,
-                as_of: str | None, known_at: str | None, with_refs: bool = False,
-                ) -> tuple[list[dict[str, Any]], dict[int, str]]:
+                as_of: str | None, known_at: str | None, source: str | None = None,
+                with_refs: bool = False) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """The rows `changes` and `log` show, oldest first; with `with_refs`, also each change's
     `ITEM@N` (`plan@N` for the plan's own) by seq."""
     since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
     check_range(since_day.isoformat() if since_day else None,
                 until_day.isoformat() if until_day else None, "--since and --until")
     with reading(ctx, as_of, known_at) as (reader, slug, when):
-        check_filters(reader, slug, item=item, kind=kind)
+        check_filters(reader, slug, item=item, kind=kind, source=source)
         rows = reader.changes(slug, when, item=item, by=by, kind=kind, since=since_day,
-                              until=until_day, late_days=late_days if late else None)
+                              until=until_day, late_days=late_days if late else None,
+                              source=source)
         return rows, (reader.change_refs(slug) if with_refs else {})
 
 
 def changes(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
             kind: KindFilter = None, since: SinceFilter = None, until: UntilFilter = None,
-            late: LateFilter = False, late_days: LateDays = 31,
+            late: LateFilter = False, late_days: LateDays = 31, source: SourceFilter = None,
             as_of: AsOf = None, known_at: KnownAt = None,
             fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """Who changed what, when and why: one row per change, oldest first.
 
-    Example: ledger changes --kind target_moved --late --format csv
+    Each change says when it was first reported (an import: its edition's month end; a hand
+    entry: the day it was recorded), how many days after it took effect (days_late, never
+    below 0) and whether an import or a hand entry (source_kind: import or cli) reported it.
+
+    Example: ledger changes --late --late-days 365 --source cli
     """
-    from projections.change_log import COLUMNS
+    from projections.change_log import COLUMNS, LATENESS
 
     rows, _refs = change_rows(ctx, item=item, by=by, kind=kind, since=since, until=until,
-                              late=late, late_days=late_days, as_of=as_of, known_at=known_at)
-    columns: tuple[str, ...] = (*COLUMNS, "corrected_by")
+                              late=late, late_days=late_days, as_of=as_of, known_at=known_at,
+                              source=source)
+    columns: tuple[str, ...] = (*COLUMNS, *LATENESS, "corrected_by")
     if fmt is Format.TABLE:
-        columns = ("seq", "ref", "effective", "kind", "by", "before", "after", "note")
+        columns = ("seq", "ref", "effective", "days_late", "kind", "by", "before", "after",
+                   "note")
     echo(render(rows, fmt, columns, wide=wide))
 
 

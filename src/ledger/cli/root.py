@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "read": ("history",),
     "queries": ("plan", "snapshots", "slippage", "changes", "summary", "diff", "editions"),
     "trail": ("log", "blame"),
+    "restated": ("restatements",),
     "projections": ("projections",),
     "evidence": ("digest", "verify"),
     "export": ("export", "verify-pack"),

@@ -19,20 +19,21 @@ from ledger.cli.queries import (
     LateDays,
     LateFilter,
     SinceFilter,
+    SourceFilter,
     UntilFilter,
     change_rows,
     reading,
 )
 from ledger.domain.words import shown
 
-LOG_COLUMNS = ("ref", "recorded_at", "effective", "basis", "kind", "before", "after", "by",
-               "attributed_to", "source", "note")
+LOG_COLUMNS = ("ref", "recorded_at", "effective", "reported", "days_late", "basis",
+               "source_kind", "kind", "before", "after", "by", "attributed_to", "source", "note")
 MIN_WHAT, MIN_WHO = 16, 8  # what a line keeps of each, however narrow the terminal
 
 
 def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
         kind: KindFilter = None, since: SinceFilter = None, until: UntilFilter = None,
-        late: LateFilter = False, late_days: LateDays = 31,
+        late: LateFilter = False, late_days: LateDays = 31, source: SourceFilter = None,
         as_of: AsOf = None, known_at: KnownAt = None,
         fmt: FormatOption = Format.TABLE) -> None:
     """Every change, newest first, one line each: ref, effective date, kind, what, who.
@@ -44,7 +45,7 @@ def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
     """
     rows, refs = change_rows(ctx, item=item, by=by, kind=kind, since=since, until=until,
                              late=late, late_days=late_days, as_of=as_of, known_at=known_at,
-                             with_refs=True)
+                             source=source, with_refs=True)
     rows = [_log_row(row, refs) for row in reversed(rows)]
     if fmt is not Format.TABLE:
         echo(render(rows, fmt, LOG_COLUMNS))

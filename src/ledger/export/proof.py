@@ -36,7 +36,7 @@ from ledger.domain.values import month_end
 from ledger.export import ed25519, files
 from ledger.export.report import render_report
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
-from projections.change_log import HIDDEN_KINDS, change_row
+from projections.change_log import HIDDEN_KINDS, LATENESS, change_row, lateness
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.current_plan import item_row, item_sort_key
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
@@ -57,7 +57,8 @@ EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", 
                  "kind", "topic", "recorded_at", "db_role", "effective", "basis", "edition",
                  "recorded_by", "attributed_to", "before", "after", "source", "note",
                  "corrected_by")
-CHANGES_COLUMNS = (CHANGE_COLUMNS[0], "ref", *CHANGE_COLUMNS[1:], "corrected_by")  # as `changes`
+CHANGES_COLUMNS = (CHANGE_COLUMNS[0], "ref", *CHANGE_COLUMNS[1:], *LATENESS,  # as `changes`
+                   "corrected_by")
 MTA_MILESTONES = 10
 CSV_RULE = ("cells that would start a formula (=, +, -, @, tab, carriage return) or that start "
             "with ' are prefixed with ' (OWASP); events.jsonl keeps every text as typed")
@@ -253,6 +254,7 @@ def derive(scope: Scope, pack: PlanEvents) -> Derived:
         if ev.kind_of(event) not in HIDDEN_KINDS and event.effective <= scope.as_of:
             row = change_row(record.position, pack.plan, item, event, seal.witness)
             changes.append({**{k: row[k] for k in CHANGE_COLUMNS}, "corrected_by": ref,
+                            **lateness(row["recorded_at"], row["effective"], row["edition"]),
                             "ref": event_ref(item, record.version) if item else ""})
     params = scope.parameters(pack.title())
     per_kind = dict(sorted(Counter(r["kind"] for r in event_rows).items()))

@@ -1,0 +1,98 @@
+"""What was reported for a month end beside what is known now for the same date: every fact of
+an item that changed after the report, and the events that restated it (who, when, why).
+
+Pure: an item's events in stream order (which is the order they were recorded), how many
+of them the report knew, and the date in; one row per fact that differs out. A fact's
+restating events are found by folding the item as known after each later event in turn:
+an event restated a fact when the fact's value on the date changed with it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ledger.domain.events import PlanEvent, kind_of
+from ledger.domain.ids import event_ref
+from ledger.domain.state import ItemState, fold
+from projections.status_summary import derived_status
+
+COLUMNS = ("item", "fact", "as_reported", "as_now", "refs", "kind", "effective", "basis",
+           "recorded_at", "by", "db_role", "attributed_to", "note", "source")
+# The table leaves out the kind, effective date, basis, database role, whose it is and the
+# source (JSON and CSV keep them).
+TABLE_COLUMNS = ("item", "fact", "as_reported", "as_now", "refs", "recorded_at", "by", "note")
+Facts = dict[str, tuple[str, str]]
+
+
+def facts(state: ItemState | None, as_of: date) -> Facts:
+    """The item's facts on `as_of` that a report states: key -> (name shown, value). An item
+    not in the plan then has only its `item` fact (empty)."""
+    if state is None:
+        return {"item": ("item", "")}
+    presence = "withdrawn" if state.withdrawn else "in the plan"
+    if state.assumed:
+        presence += f" (structure assumed from its report of {state.reported_from})"
+    found: Facts = {"item": ("item", presence)}
+    for name in ("theme", "aim", "actions"):
+        found[name] = (name, getattr(state, name))
+    for outcome in state.outcomes.values():
+        target = "withdrawn" if outcome.withdrawn else (outcome.due or "none")
+        found[f"outcome:{outcome.id}:due"] = (f"outcome {outcome.number} target", target)
+        found[f"outcome:{outcome.id}:text"] = (f"outcome {outcome.number} text", outcome.text)
+    found["leads"] = ("lead", "; ".join(state.leads))
+    found["rag"] = ("RAG", state.rag)
+    found["complete"] = ("completion", f"complete ({state.completed_month or 'no month'})"
+                         if state.complete else "not complete")
+    for update in state.updates:
+        found[f"update:{update.version}"] = (
+            "update", f"[{update.month or 'undated'}] {update.text}")
+    found["status"] = ("status (derived)", derived_status(state, as_of))
+    return found
+
+
+def _differing(then: Facts, now: Facts) -> list[str]:
+    """The keys whose value differs, in the order the facts are listed (now's, then the
+    ones only the report had); with the item absent on one side, only the item itself."""
+    if then["item"][1] == "" or now["item"][1] == "":
+        return ["item"] if then["item"] != now["item"] else []
+    keys = [*now, *(k for k in then if k not in now)]
+    return [k for k in keys if then.get(k, ("", ""))[1] != now.get(k, ("", ""))[1]]
+
+
+def restated_rows(number: str, events: list[PlanEvent], known: int, as_of: date,
+                  witnessed: dict[int, tuple[str, str]]) -> list[dict[str, Any]]:
+    """One row per fact of the item on `as_of` that the first `known` events (the report)
+    state otherwise than all of them (now): as reported, as now, and the later events that
+    changed it (`refs`, in the order recorded; the other columns describe the last, which
+    gave the value now). `witnessed`: event version -> (recorded_at, db_role)."""
+    if known >= len(events):
+        return []
+    then = facts(fold(events[:known], as_of), as_of)
+    now = facts(fold(events, as_of), as_of)
+    keys = _differing(then, now)
+    if not keys:
+        return []
+    by: dict[str, list[PlanEvent]] = {key: [] for key in keys}
+    before = then
+    for count in range(known + 1, len(events) + 1):
+        after = facts(fold(events[:count], as_of), as_of) if count < len(events) else now
+        for key in keys:
+            if before.get(key, ("", ""))[1] != after.get(key, ("", ""))[1]:
+                by[key].append(events[count - 1])
+        before = after
+    rows = []
+    for key in keys:
+        name = (now.get(key) or then[key])[0]
+        last = by[key][-1]
+        recorded_at, db_role = witnessed.get(last.originator_version, ("", ""))
+        rows.append({
+            "item": number, "fact": name,
+            "as_reported": then.get(key, ("", ""))[1], "as_now": now.get(key, ("", ""))[1],
+            "refs": " ".join(event_ref(number, e.originator_version) for e in by[key]),
+            "kind": kind_of(last), "effective": last.effective.isoformat(),
+            "basis": last.basis, "recorded_at": recorded_at, "by": last.recorded_by,
+            "db_role": db_role, "attributed_to": last.attributed_to, "note": last.note,
+            "source": last.source,
+        })
+    return rows
