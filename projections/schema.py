@@ -132,3 +132,18 @@ def create_tables(engine: Engine) -> None:
             for table in (*ALL_READ_TABLES, tracking):
                 conn.execute(table.delete())
     metadata.create_all(engine)
+
+
+def out_of_date(engine: Engine) -> str | None:
+    """Which read-model table lacks a column this version writes (made by an older ledger),
+    as `table.column`; None where they are all current."""
+    found = inspect(engine)
+    names = set(found.get_table_names())
+    for table in (*ALL_READ_TABLES, tracking):
+        if table.name not in names:
+            return table.name
+        have = {c["name"] for c in found.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in have]
+        if missing:
+            return f"{table.name}.{missing[0]}"
+    return None

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from ledger.application.history import HistoryRow, item_history
-from ledger.domain.errors import NotFoundError
+from ledger.domain.errors import LedgerError, NotFoundError
 from ledger.domain.words import did_you_mean
 from ledger.store.engine import head, reading_engine
 from ledger.store.sealed import stream_sealed
 from projections import tracking
 from projections.queries import Reader
+from projections.schema import out_of_date
 
 if TYPE_CHECKING:
     from ledger.application.services import Ledger
@@ -114,6 +115,13 @@ def reading(url: str) -> Reading:
     holds no ledger."""
     engine = reading_engine(url)
     head(engine)  # refuses a database `ledger init` never prepared
+    missing = out_of_date(engine)
+    if missing is not None:
+        engine.dispose()
+        msg = (f"the read models were made by an older version of ledger ({missing} is "
+               f"missing): run `ledger init`, which brings them up to date (it touches no "
+               f"event; the next query derives them again)")
+        raise LedgerError(msg)
     return Reading(url, Reader(engine, _decode_all))
 
 

@@ -250,10 +250,15 @@ def test_known_at_before_the_report_is_refused(september: Cli) -> None:
 
 
 def test_init_brings_a_change_log_without_editions_up_to_date(september: Cli) -> None:
-    """A ledger whose change log predates the `edition` column: `ledger init` adds it, the read
-    models are derived again from the events, the July update is 61 days late, and `verify`
-    finds the read models agree with the events."""
+    """A ledger whose change log predates the `edition` column: a query says so in one line
+    (exit 2) and names `ledger init`; `init` adds it, the read models are derived again from
+    the events, the July update is 61 days late, and `verify` finds the read models agree
+    with the events."""
     execute(september.db, "ALTER TABLE proj_changes DROP COLUMN edition")
+    said = september("--plan", "cgip-2018", "changes", "--item", "1.2", code=2)
+    assert said == ("error: the read models were made by an older version of ledger "
+                    "(proj_changes.edition is missing): run `ledger init`, which brings them up "
+                    "to date (it touches no event; the next query derives them again)\n")
     september("init")
     assert scalar(september.db, "SELECT count(*) FROM proj_changes") == 0  # derived again
     rows = rows_of(september, "changes", "--item", "1.2")
