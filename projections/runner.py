@@ -23,6 +23,7 @@ from ledger.domain.chain import EventRecord, Seal
 from ledger.domain.errors import TamperedError
 from ledger.domain.events import EditionImported, ItemAdded, PlanEvent, PlanRegistered, ThemeAdded
 from ledger.store.app import LedgerApp
+from ledger.store.replica import Standing, standing
 from projections import schema, tracking
 from projections.change_log import change_row, events_of
 from projections.derived import DERIVED_TABLES, DerivedRows, dumps
@@ -62,6 +63,10 @@ class Projector:
     def can_write(self) -> bool:
         """Whether this connection's role may write the read models."""
         return tracking.can_write(self.engine)
+
+    def standing(self) -> Standing:
+        """Whether the read models' database is a standby, and how far behind it replays."""
+        return standing(self.engine)
 
     def lag(self) -> int:
         """How many stored events the read models have yet to apply."""

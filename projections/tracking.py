@@ -28,12 +28,14 @@ def positions(engine: Engine) -> dict[str, int]:
 
 def can_write(engine: Engine) -> bool:
     """Whether this connection's role may write the read models (on PostgreSQL only the
-    projector role and the owner may; on SQLite whoever may write the file)."""
+    projector role and the owner may, and never on a standby; on SQLite whoever may write the
+    file)."""
     if engine.dialect.name != "postgresql":
         return True
     with engine.connect() as conn:
         return bool(conn.execute(text(
-            "SELECT bool_and(has_table_privilege(t, p)) FROM unnest(ARRAY["
+            "SELECT NOT pg_is_in_recovery() AND bool_and(has_table_privilege(t, p)) "
+            "FROM unnest(ARRAY["
             "'proj_tracking', 'proj_changes', 'proj_items', 'proj_item_history']) t, "
             "unnest(ARRAY['INSERT', 'UPDATE', 'DELETE']) p")).scalar())
 

@@ -20,6 +20,7 @@ from ledger.application.history import HistoryRow, item_history
 from ledger.domain.errors import LedgerError, NotFoundError
 from ledger.domain.words import did_you_mean
 from ledger.store.engine import head, reading_engine
+from ledger.store.replica import Standing, standing
 from ledger.store.sealed import stream_sealed
 from projections import tracking
 from projections.queries import Reader
@@ -47,11 +48,13 @@ class _Closing:
 @dataclass(frozen=True)
 class Services(_Closing):
     """One ledger database, wired: `ledger` writes, `projector` catches the read models up,
-    `reader` answers queries from them (and never writes)."""
+    `reader` answers queries from them (and never writes). `read_only`: every connection is
+    read-only (a replica, or `--read-only`), so nothing here may write."""
 
     ledger: Ledger
     projector: Projector
     reader: Reader
+    read_only: bool = False
 
     def close(self) -> None:
         """Release the database connections."""
@@ -62,19 +65,30 @@ class Services(_Closing):
 class Reading(_Closing):
     """One ledger's read models, for queries: `reader` answers from them; `lag` says how far
     they stand behind the events; `catch_up` brings them up to date (the one write a query
-    may make, and only where the caller asks)."""
+    may make, and only where the caller asks). `read_only`: every connection is read-only (a
+    streaming replica, or `--read-only`): they are never caught up, only their lag said."""
 
     url: str
     reader: Reader
+    read_only: bool = False
 
     def lag(self) -> int:
         """How many stored events the read models have yet to apply."""
         engine = self.reader.engine
         return head(engine) - min(tracking.positions(engine).values())
 
+    def held(self) -> tuple[int, int]:
+        """The last event the read models have applied, and the head of the stored events."""
+        engine = self.reader.engine
+        return min(tracking.positions(engine).values()), head(engine)
+
     def can_write(self) -> bool:
         """Whether this connection's role may write the read models."""
         return tracking.can_write(self.reader.engine)
+
+    def standing(self) -> Standing:
+        """Whether the database is a standby, and how long ago it replayed a transaction."""
+        return standing(self.reader.engine)
 
     def catch_up(self) -> int:
         """Apply every stored event the read models lack (opens the event store to do so)."""
@@ -98,22 +112,24 @@ class Reading(_Closing):
         self.reader.engine.dispose()
 
 
-def bootstrap(url: str, *, create: bool = False) -> Services:
+def bootstrap(url: str, *, create: bool = False, read_only: bool = False) -> Services:
     """The ledger at `url`; with `create`, make its tables, immutability guards and the read
-    models' tables first (so a role without CREATE can run every command afterwards)."""
+    models' tables first (so a role without CREATE can run every command afterwards); with
+    `read_only`, open it for reading only (a streaming replica: see docs/SCALING.md)."""
     from ledger.application.services import Ledger
     from ledger.store.app import open_ledger
     from projections.runner import Projector
     from projections.schema import create_tables
 
-    app = open_ledger(url, create=create, schema=create_tables)
-    return Services(Ledger(app), Projector(app), Reader(app.engine, app.decode_all))
+    app = open_ledger(url, create=create, schema=create_tables, read_only=read_only)
+    return Services(Ledger(app), Projector(app), Reader(app.engine, app.decode_all),
+                    read_only=read_only)
 
 
-def reading(url: str) -> Reading:
+def reading(url: str, *, read_only: bool = False) -> Reading:
     """The read models of the ledger at `url`, on SQLAlchemy Core alone; refuses a URL that
-    holds no ledger."""
-    engine = reading_engine(url)
+    holds no ledger. With `read_only`, every connection is read-only."""
+    engine = reading_engine(url, read_only=read_only)
     head(engine)  # refuses a database `ledger init` never prepared
     missing = out_of_date(engine)
     if missing is not None:
@@ -122,7 +138,7 @@ def reading(url: str) -> Reading:
                f"missing): run `ledger init`, which brings them up to date (it touches no "
                f"event; the next query derives them again)")
         raise LedgerError(msg)
-    return Reading(url, Reader(engine, _decode_all))
+    return Reading(url, Reader(engine, _decode_all), read_only=read_only)
 
 
 def _decode_all(records: Iterable[EventRecord]) -> list[PlanEvent]:

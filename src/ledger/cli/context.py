@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ledger.application.services import Ledger
     from ledger.bootstrap import Reading, Services
     from ledger.domain.values import Provenance
+    from ledger.store.replica import Standing
 
 EXIT_INVALID = 2
 EXIT_CONFLICT = 3
@@ -30,10 +31,18 @@ T = TypeVar("T")
 
 @dataclass
 class Options:
-    """The global options: where the ledger is and which plan."""
+    """The global options: where the ledger is, which plan, and where reads go: with
+    `read_only`, the ledger at `db` is opened for reading only; with `read_db`, commands that
+    only read open that database (a streaming replica) read-only, and writes go to `db`."""
 
     db: str
     plan: str | None
+    read_only: bool = False
+    read_db: str | None = None
+
+    def reads(self) -> tuple[str, bool]:
+        """Where a command that only reads goes, and whether read-only."""
+        return (self.read_db, True) if self.read_db else (self.db, self.read_only)
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
@@ -62,20 +71,30 @@ def parsed(parse: Callable[[str], T]) -> Callable[[str], T]:
 
 
 @contextmanager
-def services_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Services]:
+def services_at(ctx: typer.Context, *, create: bool = False,
+                reads_only: bool = False) -> Iterator[Services]:
     """The ledger of `--db`, wired (see `ledger.bootstrap`), with every refusal turned into
-    one line and an exit code."""
+    one line and an exit code. A command that `reads_only` opens `--read-db` where one is
+    given; a command that writes is refused in read-only mode, and so is any write the
+    database itself refuses as read-only (a standby): one line, exit 1, nothing written."""
     from eventsourcing.persistence import PersistenceError
 
     from ledger.bootstrap import bootstrap
+    from ledger.store.replica import read_only_refusal
 
     options: Options = ctx.find_root().obj
+    url, read_only = options.reads() if reads_only else (options.db, options.read_only)
+    if read_only and not reads_only:
+        fail(f"read-only: `{ctx.command_path}` writes, and the ledger is opened read-only "
+             f"(--read-only): send writes to the primary, without --read-only", EXIT_STORE)
     try:
-        services = bootstrap(options.db, create=create)
+        services = bootstrap(url, create=create, read_only=read_only)
     except LedgerError as exc:
         fail(str(exc))
     except Exception as exc:
-        fail(f"cannot open the ledger at {options.db}: {_first_line(exc)}", EXIT_STORE)
+        if refusal := read_only_refusal(exc):
+            fail(_read_only(url, refusal), EXIT_STORE)
+        fail(f"cannot open the ledger at {url}: {_first_line(exc)}", EXIT_STORE)
     try:
         yield services
     except ConflictError as exc:
@@ -84,58 +103,96 @@ def services_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Service
         fail(str(exc), EXIT_STORE)
     except LedgerError as exc:
         fail(str(exc))
-    except PersistenceError as exc:
-        fail(f"the database refused the change: {_first_line(exc)}", EXIT_STORE)
+    except Exception as exc:
+        if refusal := read_only_refusal(exc):
+            fail(_read_only(url, refusal), EXIT_STORE)
+        if isinstance(exc, PersistenceError):
+            fail(f"the database refused the change: {_first_line(exc)}", EXIT_STORE)
+        raise
     finally:
         services.close()
 
 
+def _read_only(url: str, refusal: str) -> str:
+    return (f"read-only: the database at {url} refused to write ({refusal}): it is a "
+            f"standby or a read-only session; nothing was written: send writes to the primary")
+
+
 @contextmanager
-def ledger_at(ctx: typer.Context, *, create: bool = False) -> Iterator[Ledger]:
+def ledger_at(ctx: typer.Context, *, create: bool = False,
+              reads_only: bool = False) -> Iterator[Ledger]:
     """The ledger's commands on `--db` (see `services_at`)."""
-    with services_at(ctx, create=create) as services:
+    with services_at(ctx, create=create, reads_only=reads_only) as services:
         yield services.ledger
 
 
 @contextmanager
 def reading_at(ctx: typer.Context) -> Iterator[Reading]:
-    """The read models of `--db`, for a query (see `ledger.bootstrap.reading`: SQLAlchemy Core
-    alone), with every refusal turned into one line and an exit code."""
+    """The read models of `--db` (or `--read-db`, read-only), for a query (see
+    `ledger.bootstrap.reading`: SQLAlchemy Core alone), with every refusal turned into one
+    line and an exit code."""
     from ledger.bootstrap import reading
+    from ledger.store.replica import read_only_refusal
 
     options: Options = ctx.find_root().obj
+    url, read_only = options.reads()
     try:
-        models = reading(options.db)
+        models = reading(url, read_only=read_only)
     except LedgerError as exc:
         fail(str(exc))
     except Exception as exc:
-        fail(f"cannot open the ledger at {options.db}: {_first_line(exc)}", EXIT_STORE)
+        fail(f"cannot open the ledger at {url}: {_first_line(exc)}", EXIT_STORE)
     try:
         yield models
     except TamperedError as exc:
         fail(str(exc), EXIT_STORE)
     except LedgerError as exc:
         fail(str(exc))
+    except Exception as exc:
+        if refusal := read_only_refusal(exc):
+            fail(_read_only(url, refusal), EXIT_STORE)
+        raise
     finally:
         models.close()
 
 
 def catch_up(models: Reading) -> None:
     """Bring the read models up to date before a query, where they lag and this role may write
-    them (else say how far behind they are). Where the store holds a row outside the chain,
-    they stop before it: say so loudly and answer from what they hold."""
+    them (else say how far behind they are; read-only, always say it, in one line). Where the
+    store holds a row outside the chain, they stop before it: say so loudly and answer from
+    what they hold."""
+    if models.read_only:
+        report_lag(*models.held(), models.standing())
+        return
     lag = models.lag()
     if not lag:
         return
     if not models.can_write():
-        warn(f"the read models are {lag} events behind the ledger and this database role "
-             f"cannot bring them up to date (the projector role runs `ledger projections "
-             f"run`): the answer below is as of the last event they hold")
+        who = ("this database is a standby, where they are brought up to date by the "
+               "primary's `ledger projections run`" if models.standing().standby else
+               "this database role cannot bring them up to date (the projector role runs "
+               "`ledger projections run`)")
+        warn(f"the read models are {lag} events behind the ledger and {who}: the answer "
+             f"below is as of the last event they hold")
         return
     try:
         models.catch_up()
     except TamperedError as exc:
         warn(f"{exc}; the answer below is as of the last event before it")
+
+
+def report_lag(held: int, head: int, standing: Standing) -> None:
+    """One line on stderr: how far the read models (holding the ledger to event `held`) lag
+    the head of the events in the database read (on a standby both are replicated), and on a
+    standby how long ago the last transaction it replayed was committed on the primary."""
+    line = (f"read-only: the read models hold the ledger to event {held} of {head} "
+            f"({head - held} behind)")
+    if standing.standby:
+        line += ("; a standby: " + ("it has replayed no transaction yet"
+                                    if standing.replayed_seconds_ago is None else
+                                    f"the last transaction it replayed was committed on the "
+                                    f"primary {standing.replayed_seconds_ago:.1f} s ago"))
+    typer.echo(shown(line), err=True)
 
 
 def _first_line(exc: BaseException) -> str:

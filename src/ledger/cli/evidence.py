@@ -45,7 +45,7 @@ def digest(
     for path, what in ((out, "a digest"), (tsq, "a timestamp request")):
         if path is not None and path.exists():
             fail(f"{path} exists: {what} is never written over another")
-    with ledger_at(ctx) as ledger:
+    with ledger_at(ctx, reads_only=True) as ledger:
         taken = take_digest(ledger.app, current_actor(by))
     if signer is not None:
         from ledger.export.signing import fingerprint
@@ -102,8 +102,8 @@ def verify(
     with refusing():
         given = read_digest(digest_file) if digest_file else None
     stamped = _timestamped(given.hash if given else None, tsr, tsa_cert)
-    with ledger_at(ctx) as ledger, _progress(ledger.app.recorder.max_notification_id() or 0,
-                                             "verifying") as advance:
+    with ledger_at(ctx, reads_only=True) as ledger, _progress(
+            ledger.app.recorder.max_notification_id() or 0, "verifying") as advance:
         verdict = check(ledger.app, given, advance, read_models=not events_only)
     for found in (verdict.problem, verdict.digest_problem, verdict.models_problem):
         if found:

@@ -44,7 +44,7 @@ def export(
 
     request = PackRequest(out, plan_option(ctx), moment(as_of, known_at), theme, sign, not no_pdf,
                           current_actor(by), tsr)
-    with ledger_at(ctx) as ledger, typer.progressbar(
+    with ledger_at(ctx, reads_only=True) as ledger, typer.progressbar(
             length=STEPS, label="exporting", file=sys.stderr) as bar:
         manifest = export_pack(ledger, request, lambda _name: bar.update(1))
     totals = manifest["control_totals"]
@@ -96,7 +96,7 @@ def verify_pack(
         given = read_digest(digest_file) if digest_file else None
         cert = read_file(tsa_cert) if tsa_cert else None
         if against_ledger:
-            with ledger_at(ctx) as ledger:
+            with ledger_at(ctx, reads_only=True) as ledger:
                 verdict = check(directory, ledger, key, fingerprint, given, cert)
         else:
             verdict = check(directory, None, key, fingerprint, given, cert)

@@ -50,9 +50,13 @@ def status(ctx: typer.Context,
 
     Example: ledger projections status
     """
-    with services_at(ctx) as services:
+    from ledger.cli.context import report_lag
+
+    with services_at(ctx, reads_only=True) as services:
         projector = services.projector
         head, positions = projector.head(), projector.positions()
+        if services.read_only:
+            report_lag(min(positions.values()), head, projector.standing())
     rows = [{"model": m, "position": p, "head": head, "lag": head - p}
             for m, p in positions.items()]
     echo(render(rows, fmt, ("model", "position", "head", "lag")))

@@ -48,8 +48,9 @@ def moment(as_of: str | None, known_at: str | None) -> When:
 @contextmanager
 def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
             ) -> Iterator[tuple[Reader, str, When]]:
-    """The read models (caught up first: the one write a query makes, and an explicit one),
-    the plan meant, and the moment asked about."""
+    """The read models (caught up first: the one write a query makes, and an explicit one;
+    read-only, never: how far they lag is said instead), the plan meant, and the moment
+    asked about."""
     from ledger.domain.plan import choose_plan
 
     when = moment(as_of, known_at)

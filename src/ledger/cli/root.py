@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "evidence": ("digest", "verify"),
     "export": ("export", "verify-pack"),
 }
-_GLOBAL_OPTIONS_WITH_VALUES = ("--db", "--plan")
+_GLOBAL_OPTIONS_WITH_VALUES = ("--db", "--plan", "--read-db")
 
 
 def _version(asked: bool) -> None:
@@ -53,6 +53,16 @@ def main(
     plan: Annotated[str | None, typer.Option(
         "--plan", envvar="LEDGER_PLAN", help="Plan slug, where the ledger holds several.",
     )] = None,
+    read_only: Annotated[bool, typer.Option(
+        "--read-only", envvar="LEDGER_READ_ONLY",
+        help="Open the ledger for reading only (a streaming replica): queries never catch the "
+             "read models up but say how far they lag; commands that write are refused.",
+    )] = False,
+    read_db: Annotated[str | None, typer.Option(
+        "--read-db", envvar="LEDGER_READ_DB",
+        help="Database URL for commands that only read (a streaming replica), opened "
+             "read-only; writes still go to --db.",
+    )] = None,
     version: Annotated[bool, typer.Option(  # acted on by its callback, _version
         "--version", callback=_version, is_eager=True, help="Print the version and exit.",
     )] = False,
@@ -63,7 +73,7 @@ def main(
 
     Example: ledger --db sqlite:///council.db history 1.3
     """
-    ctx.obj = Options(db=db, plan=plan)
+    ctx.obj = Options(db=db, plan=plan, read_only=read_only, read_db=read_db)
 
 
 def make_app(modules: Iterable[str]) -> typer.Typer:

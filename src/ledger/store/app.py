@@ -30,6 +30,7 @@ from ledger.store.engine import (
     sqlite_file,
 )
 from ledger.store.guards import install_guards
+from ledger.store.replica import make_read_only
 from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, chain, iter_sealed, stream_sealed
 
 SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
@@ -119,19 +120,25 @@ def _schema_lock(url: str, path: Path | None, create: bool) -> Iterator[None]:
 
 def open_ledger(
     url: str, *, create: bool = False, schema: Callable[[Engine], None] | None = None,
+    read_only: bool = False,
 ) -> LedgerApp:
     """The ledger at `url`; with `create`, make its tables and immutability guards first,
-    and then whatever else `schema` makes (the read models' tables), under the same lock."""
+    and then whatever else `schema` makes (the read models' tables), under the same lock.
+    With `read_only`, every connection is read-only (see `ledger.store.replica`): nothing is
+    made, and a read that tried to write would fail rather than write."""
+    if read_only and create:
+        msg = "a ledger opened read-only cannot be initialised"
+        raise LedgerError(msg)
     url = normalise_url(url)
     path = sqlite_file(url) if create else refuse_missing_file(url)
     with _schema_lock(url, path, create):
-        app = _open(url, path, create)
+        app = _open(url, path, create, read_only)
         if create and schema is not None:
             schema(app.engine)
         return app
 
 
-def _open(url: str, path: Path | None, create: bool) -> LedgerApp:
+def _open(url: str, path: Path | None, create: bool, read_only: bool) -> LedgerApp:
     app = LedgerApp(env={
         # eventsourcing-sqlalchemy, with a recorder that seals each event as it is stored
         "PERSISTENCE_MODULE": "ledger.store.chain:ChainedFactory",
@@ -143,7 +150,10 @@ def _open(url: str, path: Path | None, create: bool) -> LedgerApp:
     })
     if path is not None:
         event.listen(app.engine, "connect", on_connect_sqlite)
-        app.engine.dispose()  # connections made while the app was built lack the busy timeout
+    if read_only:
+        make_read_only(app.engine)
+    # connections made while the app was built lack the busy timeout and read-only mode
+    app.engine.dispose()
     if create:
         chain.create(app.engine, checkfirst=True)
         install_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ledger.domain.errors import InvalidInputError, LedgerError
+from ledger.store.replica import make_read_only
 
 APP_NAME = "ledger"  # fixed: the events table is named after it
 EVENTS_TABLE = f"{APP_NAME}_events"
@@ -62,13 +63,16 @@ def refuse_missing_file(url: str) -> Path | None:
     return path
 
 
-def reading_engine(url: str) -> Engine:
-    """A Core engine on an existing ledger, for reading its tables."""
+def reading_engine(url: str, *, read_only: bool = False) -> Engine:
+    """A Core engine on an existing ledger, for reading its tables; with `read_only`, every
+    connection read-only (see `ledger.store.replica`)."""
     url = normalise_url(url)
     path = refuse_missing_file(url)
     engine = create_engine(url)
     if path is not None:
         event.listen(engine, "connect", on_connect_sqlite)
+    if read_only:
+        make_read_only(engine)
     return engine
 
 
