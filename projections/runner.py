@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -23,6 +24,7 @@ from ledger.domain.chain import EventRecord, Seal
 from ledger.domain.errors import TamperedError
 from ledger.domain.events import EditionImported, ItemAdded, PlanEvent, PlanRegistered, ThemeAdded
 from ledger.store.app import LedgerApp
+from ledger.store.engine import EVENTS_TABLE
 from ledger.store.replica import Standing, standing
 from projections import schema, tracking
 from projections.change_log import change_row, events_of
@@ -30,7 +32,9 @@ from projections.derived import DERIVED_TABLES, DerivedRows, dumps
 from projections.monthly_snapshots import months_from
 
 BATCH = 2000
+FOLLOW_BATCH = 20_000  # a runner behind takes the backlog in few transactions: items derived once
 Progress = Callable[[int, int], None]
+Woken = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -161,11 +165,27 @@ class Projector:
             writer.flush()
             tracking.reset(conn, tracking.DERIVED_MODELS, position)
 
-    def run(self, poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
-        """Follow new events until `stop()` says so (a long-lived projection process)."""
-        while not stop():
-            if not self.catch_up():
-                time.sleep(poll_seconds)
+    def run(self, poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False,
+            woken: Woken | None = None, batch: int = FOLLOW_BATCH) -> None:
+        """Follow new events until `stop()` says so (a long-lived projection process).
+
+        On PostgreSQL the runner LISTENs on the events' channel, which every writer NOTIFYs in
+        the transaction that stores its events (delivered when it commits), and wakes at once;
+        `poll_seconds` is then only a fallback (a lost connection, a notification missed).
+        On SQLite it looks every `poll_seconds`. Each catch-up takes everything recorded
+        since the last one, up to `batch` events a transaction, and derives each item it
+        touched once. `woken(reason, applied, position)` hears of every catch-up that applied
+        something: reason "start", "notify" or "poll".
+        """
+        with _wakeups(self.app, poll_seconds) as wait:
+            reason = "start"
+            while not stop():
+                applied = self.catch_up(batch)
+                if applied and woken is not None:
+                    woken(reason, applied, tracking.log_position(self.positions()))
+                if stop():
+                    return
+                reason = wait()
 
     # --- one batch ----------------------------------------------------------
 
@@ -243,6 +263,35 @@ class Projector:
         rows = conn.execute(select(c.stream, c.version, c.topic, c.state)
                             .where(c.plan == plan, c.item == item).order_by(c.version)).all()
         return events_of(self.app.decode_all, rows)
+
+
+@contextmanager
+def _wakeups(app: LedgerApp, poll_seconds: float) -> Iterator[Callable[[], str]]:
+    """A wait for new events: "notify" when a writer's NOTIFY arrives (PostgreSQL), else
+    "poll" after `poll_seconds`. Notifications that arrive together wake the runner once."""
+    if app.engine.dialect.name != "postgresql":
+        def sleep() -> str:
+            time.sleep(poll_seconds)
+            return "poll"
+
+        yield sleep
+        return
+    pooled = app.engine.raw_connection()
+    try:
+        listener: Any = pooled.driver_connection  # psycopg 3, on its own connection
+        listener.autocommit = True
+        listener.execute(f"LISTEN {EVENTS_TABLE}")  # the channel writers notify
+
+        def wait() -> str:
+            if not any(True for _ in listener.notifies(timeout=poll_seconds, stop_after=1)):
+                return "poll"
+            for _ in listener.notifies(timeout=0):  # the rest, already here
+                pass
+            return "notify"
+
+        yield wait
+    finally:
+        pooled.invalidate()  # closes it: a LISTENing connection never goes back to the pool
 
 
 def _outside_chain(record: EventRecord) -> TamperedError:

@@ -8,6 +8,11 @@ what the store holds. Modes: `same` (every writer on the same 8 items) and
 `different` (each writer on its own item).
 
     python scripts/concurrency_harness.py --db sqlite:///tmp/c.db --writers 8 --commands 500
+
+With `--follow`, `ledger projections run` follows the writers as its own process and the
+harness samples, every SAMPLE seconds, how long the read models took to reach the head it
+saw: the lag over time (max and p95 while the writers ran), and how long after the last
+writer finished they were caught up.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from ledger.bootstrap import bootstrap
@@ -28,6 +36,7 @@ from ledger.domain.values import Provenance
 PLAN = "load-test"
 SHARED_ITEMS = 8
 DAY = date(2024, 1, 31)
+SAMPLE = 0.1  # seconds between lag samples
 
 
 def prepare(url: str, writers: int) -> None:
@@ -79,9 +88,62 @@ def stored_by_writer(url: str) -> dict[str, Counter[str]]:
     return counts
 
 
-def run(url: str, writers: int, commands: int, mode: str) -> dict[str, Any]:
-    """Run one trial; the result says whether every committed command is stored."""
+class LagSampler:
+    """Samples the runner's lag behind the writers: at each sample, the head of the events;
+    the lag of that sample is the time until the read models held it."""
+
+    def __init__(self, url: str) -> None:
+        self.services = bootstrap(url)
+        self.pending: list[tuple[float, int]] = []  # (when seen, head) not yet projected
+        self.lags: list[float] = []
+        self.behind: list[int] = []  # events behind, at each sample
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def caught_up(self) -> bool:
+        """Whether the read models hold every stored event."""
+        projector = self.services.projector
+        return min(projector.positions().values()) >= projector.head()
+
+    def _sample(self) -> None:
+        projector = self.services.projector
+        while not self.stopped.wait(SAMPLE):
+            now, head = time.perf_counter(), projector.head()
+            held = min(projector.positions().values())
+            self.behind.append(head - held)
+            self.pending.append((now, head))
+            self.lags += [now - seen for seen, wanted in self.pending if wanted <= held]
+            self.pending = [(seen, wanted) for seen, wanted in self.pending if wanted > held]
+
+    def start(self) -> None:
+        """Start sampling in a thread."""
+        self.thread.start()
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; the lag's max and p95 (seconds) and the most events behind."""
+        self.stopped.set()
+        self.thread.join()
+        self.services.close()
+        lags = sorted(self.lags) or [0.0]
+        return {"lag_max_s": round(lags[-1], 2),
+                "lag_p95_s": round(lags[min(len(lags) - 1, int(0.95 * len(lags)))], 2),
+                "lag_samples": len(self.lags), "behind_max_events": max(self.behind or [0])}
+
+
+def run(url: str, writers: int, commands: int, mode: str, *,
+        follow: bool = False) -> dict[str, Any]:
+    """Run one trial; the result says whether every committed command is stored (and, with
+    `follow`, how far `ledger projections run` fell behind the writers)."""
     prepare(url, writers)
+    runner = sampler = None
+    if follow:
+        runner = subprocess.Popen([str(Path(sys.executable).parent / "ledger"), "--db", url,
+                                   "projections", "run", "--poll", "1"],
+                                  stdout=subprocess.DEVNULL)
+        sampler = LagSampler(url)
+        while not sampler.caught_up():  # the prepared plan first
+            time.sleep(SAMPLE)
+        sampler.start()
     # Each writer is its own process with its own connections, forked from a server that has
     # imported this harness (and so the ledger) once: spawning made every writer import
     # Python, SQLAlchemy and eventsourcing anew, a second of CPU each that tested nothing.
@@ -97,6 +159,14 @@ def run(url: str, writers: int, commands: int, mode: str) -> dict[str, Any]:
     for process in processes:
         process.join()
     elapsed = time.perf_counter() - started
+    following: dict[str, Any] = {}
+    if runner is not None and sampler is not None:
+        while not sampler.caught_up():
+            time.sleep(SAMPLE / 10)
+        after = time.perf_counter() - started - elapsed
+        following = {**sampler.stop(), "caught_up_after_writers_s": round(after, 2)}
+        runner.terminate()
+        runner.wait()
     stored = stored_by_writer(url)
     lost = {r["writer"]: {k: v - stored.get(r["writer"], Counter())[k]
                           for k, v in r["committed"].items()
@@ -112,6 +182,7 @@ def run(url: str, writers: int, commands: int, mode: str) -> dict[str, Any]:
         "lead_conflicts_reported": sum(r["conflicts"] for r in reports),
         "lost": lost, "exit_codes": [p.exitcode for p in processes],
         "seconds": round(elapsed, 1), "commands_per_second": round(committed / elapsed, 1),
+        **following,
     }
 
 
@@ -121,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--commands", type=int, default=500)
     parser.add_argument("--mode", choices=("same", "different"), default="same")
+    parser.add_argument("--follow", action="store_true",
+                        help="run `ledger projections run` and measure its lag")
     args = parser.parse_args(argv)
-    result = run(args.db, args.writers, args.commands, args.mode)
+    result = run(args.db, args.writers, args.commands, args.mode, follow=args.follow)
     print(json.dumps(result, indent=2))
     ok = (not result["lost"] and result["stored"] == result["committed"]
           and result["updates_committed"] == result["updates_attempted"]

@@ -68,18 +68,28 @@ def run(ctx: typer.Context,
                                             "for new events.")] = 1.0,
         until_caught_up: Annotated[bool, typer.Option("--until-caught-up", help="Stop once "
                                                       "nothing is left to apply.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", help="One line on stderr per "
+                                              "catch-up: events applied, position, and what "
+                                              "woke the runner (notify, poll).")] = False,
         ) -> None:
     """Follow new events as a long-lived process, applying them as they arrive.
 
-    Example: ledger --db postgresql://ledger@db/ledger projections run
+    On PostgreSQL the runner is woken by the writers' NOTIFY as each commits; --poll is
+    then only a fallback. On SQLite it looks every --poll seconds.
+
+    Example: ledger --db postgresql://ledger@db/ledger projections run --verbose
     """
+    def woken(reason: str, applied: int, position: int) -> None:
+        typer.echo(f"applied {applied} events to position {position} (woken by {reason})",
+                   err=True)
+
     with services_at(ctx) as services:
         projector = services.projector
         if until_caught_up:
             echo(f"applied {projector.catch_up()} events")
             return
         try:
-            projector.run(poll)
+            projector.run(poll, woken=woken if verbose else None)
         except KeyboardInterrupt:
             echo("stopped")
 
