@@ -32,6 +32,7 @@ from projections.derived import DERIVED_TABLES, DerivedRows, dumps
 from projections.monthly_snapshots import months_from
 
 BATCH = 2000
+KEPT_EVENTS = 500_000  # decoded events a runner keeps between batches, at most
 FOLLOW_BATCH = 20_000  # a runner behind takes the backlog in few transactions: items derived once
 Progress = Callable[[int, int], None]
 Woken = Callable[[str, int, int], None]
@@ -46,6 +47,8 @@ class _Batch:
     items: set[tuple[str, str]] = field(default_factory=set)
     plans: set[str] = field(default_factory=set)
     edition_rows: list[dict[str, Any]] = field(default_factory=list)
+    news: dict[tuple[str, str], list[PlanEvent]] = field(default_factory=dict)
+    events: dict[tuple[str, str], list[PlanEvent]] = field(default_factory=dict)
     plan_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     themes: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
 
@@ -59,6 +62,11 @@ class Projector:
         # or a scratch one where `ledger verify` derives them afresh to compare.
         self.engine = target if target is not None else app.engine
         self._streams: dict[str, tuple[str, str]] = {}
+        # Each item's decoded events, kept by a runner between its own batches (an item's
+        # derived rows are folded from all its events, and decoding them again was a quarter
+        # of a catch-up); trusted only while the log position is the one this runner left.
+        self._events: dict[tuple[str, str], list[PlanEvent]] = {}
+        self._events_at = -1
 
     def positions(self) -> dict[str, int]:
         """Each read model's tracking position (the last event it has applied)."""
@@ -105,6 +113,7 @@ class Projector:
             for table in (*schema.ALL_READ_TABLES, schema.tracking):
                 conn.execute(delete(table))
         self._streams.clear()
+        self._forget_events()
         applied = self._follow(batch, progress, derive=False)
         self.derive_all()
         return applied
@@ -128,16 +137,36 @@ class Projector:
                 return applied
             derive_now = derive and not tracking.derived_lag(at)
             models = tracking.MODELS if derive_now else tracking.LOG_MODELS
+            if position != self._events_at:  # another runner (or a rebuild) moved it
+                self._forget_events()
             try:
                 with self.engine.begin() as conn:
-                    self._apply(conn, records, derive=derive_now)
+                    work = self._apply(conn, records, derive=derive_now)
                     tracking.track(conn, models, records[-1][0].position, at)
             except IntegrityError:
+                self._forget_events()
                 time.sleep(0.05)  # another runner applied this batch first
                 continue
+            except BaseException:
+                self._forget_events()
+                raise
+            self._keep_events(work, records[-1][0].position)
             applied += len(records)
             if progress is not None:
                 progress(records[-1][0].position, head)
+
+    def _forget_events(self) -> None:
+        self._events.clear()
+        self._events_at = -1
+
+    def _keep_events(self, work: _Batch, position: int) -> None:
+        """After a batch committed: its items' events, for the next batch."""
+        if sum(len(events) for events in self._events.values()) > KEPT_EVENTS:
+            self._events.clear()
+        for key in work.news.keys() - work.events.keys():  # new events, not derived: stale
+            self._events.pop(key, None)
+        self._events.update(work.events)
+        self._events_at = position
 
     def derive_all(self) -> None:
         """Recompute every item's derived rows from the change log, in one transaction."""
@@ -199,7 +228,7 @@ class Projector:
         return self._streams[stream]
 
     def _apply(self, conn: Connection, records: Sequence[tuple[EventRecord, Seal | None]], *,
-               derive: bool) -> None:
+               derive: bool) -> _Batch:
         work = _Batch()
         for record, stamp in records:
             assert stamp is not None  # rows outside the chain never reach a batch
@@ -223,6 +252,7 @@ class Projector:
             work.change_rows.append(row)
             if item:
                 work.items.add((plan, item))
+                work.news.setdefault((plan, item), []).append(event)
             if plan:
                 work.plans.add(plan)
             if isinstance(event, ThemeAdded):
@@ -234,6 +264,7 @@ class Projector:
                     "imported_at": row["recorded_at"], "by": event.recorded_by,
                     "events": event.events, "seq": record.position})})
         self._write(conn, work, derive=derive)
+        return work
 
     def _write(self, conn: Connection, work: _Batch, *, derive: bool) -> None:
         if work.new_streams:
@@ -254,8 +285,24 @@ class Projector:
         writer = DerivedRows(conn)
         for plan, item in sorted(touched):
             writer.forget(plan, item)
-            writer.add(plan, item, self.item_events(conn, plan, item), months[plan])
+            events = self._batch_item_events(conn, plan, item, work)
+            writer.add(plan, item, events, months[plan])
         writer.flush()
+
+    def _batch_item_events(self, conn: Connection, plan: str, item: str,
+                           work: _Batch) -> list[PlanEvent]:
+        """An item's events in stream order: those kept from earlier batches and this batch's
+        (its change rows are in), else read back from the change log."""
+        key = (plan, item)
+        kept = self._events.get(key)
+        new = work.news.get(key, [])
+        if kept is not None and (not kept or not new
+                                 or new[0].originator_version == kept[-1].originator_version + 1):
+            events = [*kept, *new]
+        else:
+            events = self.item_events(conn, plan, item)
+        work.events[key] = events
+        return events
 
     def item_events(self, conn: Connection, plan: str, item: str) -> list[PlanEvent]:
         """An item's events in stream order, decoded from the change log."""

@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ledger.bootstrap import bootstrap
+from ledger.bootstrap import Services, bootstrap
 from ledger.domain.errors import ConflictError
 from ledger.domain.values import Provenance
 
@@ -89,49 +89,59 @@ def stored_by_writer(url: str) -> dict[str, Counter[str]]:
 
 
 class LagSampler:
-    """Samples the runner's lag behind the writers: at each sample, the head of the events;
-    the lag of that sample is the time until the read models held it."""
+    """Samples the runner's lag behind the writers: at each sample, the head of the events on
+    the primary; the lag of that sample is the time until the read models held it, on the
+    primary and (with `replica`) on a streaming replica, where queries read them."""
 
-    def __init__(self, url: str) -> None:
-        self.services = bootstrap(url)
-        self.pending: list[tuple[float, int]] = []  # (when seen, head) not yet projected
-        self.lags: list[float] = []
-        self.behind: list[int] = []  # events behind, at each sample
+    def __init__(self, url: str, replica: str | None = None) -> None:
+        self.primary = bootstrap(url)
+        self.replica = bootstrap(replica, read_only=True) if replica else None
+        self.pending: dict[str, list[tuple[float, int]]] = {"": [], "replica_": []}
+        self.lags: dict[str, list[float]] = {"": [], "replica_": []}
+        self.behind: list[int] = []  # events behind on the primary, at each sample
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
     def caught_up(self) -> bool:
-        """Whether the read models hold every stored event."""
-        projector = self.services.projector
-        return min(projector.positions().values()) >= projector.head()
+        """Whether the read models hold every stored event (on the replica too)."""
+        head = self.primary.projector.head()
+        return all(min(s.projector.positions().values()) >= head for s in self._targets().values())
+
+    def _targets(self) -> dict[str, Services]:
+        return {"": self.primary, **({"replica_": self.replica} if self.replica else {})}
 
     def _sample(self) -> None:
-        projector = self.services.projector
         while not self.stopped.wait(SAMPLE):
-            now, head = time.perf_counter(), projector.head()
-            held = min(projector.positions().values())
-            self.behind.append(head - held)
-            self.pending.append((now, head))
-            self.lags += [now - seen for seen, wanted in self.pending if wanted <= held]
-            self.pending = [(seen, wanted) for seen, wanted in self.pending if wanted > held]
+            now, head = time.perf_counter(), self.primary.projector.head()
+            for name, services in self._targets().items():
+                held = min(services.projector.positions().values())
+                if not name:
+                    self.behind.append(head - held)
+                pending = [*self.pending[name], (now, head)]
+                self.lags[name] += [now - seen for seen, wanted in pending if wanted <= held]
+                self.pending[name] = [(seen, wanted) for seen, wanted in pending if wanted > held]
 
     def start(self) -> None:
         """Start sampling in a thread."""
         self.thread.start()
 
     def stop(self) -> dict[str, float]:
-        """Stop sampling; the lag's max and p95 (seconds) and the most events behind."""
+        """Stop sampling; the lag's max and p95 (seconds), on the primary and the replica,
+        and the most events the primary's read models were behind."""
         self.stopped.set()
         self.thread.join()
-        self.services.close()
-        lags = sorted(self.lags) or [0.0]
-        return {"lag_max_s": round(lags[-1], 2),
-                "lag_p95_s": round(lags[min(len(lags) - 1, int(0.95 * len(lags)))], 2),
-                "lag_samples": len(self.lags), "behind_max_events": max(self.behind or [0])}
+        found: dict[str, float] = {"behind_max_events": max(self.behind or [0])}
+        for name, services in self._targets().items():
+            services.close()
+            lags = sorted(self.lags[name]) or [0.0]
+            found |= {f"{name}lag_max_s": round(lags[-1], 2),
+                      f"{name}lag_p95_s": round(lags[min(len(lags) - 1, int(0.95 * len(lags)))], 2),
+                      f"{name}lag_samples": len(lags)}
+        return found
 
 
 def run(url: str, writers: int, commands: int, mode: str, *,
-        follow: bool = False) -> dict[str, Any]:
+        follow: bool = False, replica: str | None = None) -> dict[str, Any]:
     """Run one trial; the result says whether every committed command is stored (and, with
     `follow`, how far `ledger projections run` fell behind the writers)."""
     prepare(url, writers)
@@ -140,7 +150,7 @@ def run(url: str, writers: int, commands: int, mode: str, *,
         runner = subprocess.Popen([str(Path(sys.executable).parent / "ledger"), "--db", url,
                                    "projections", "run", "--poll", "1"],
                                   stdout=subprocess.DEVNULL)
-        sampler = LagSampler(url)
+        sampler = LagSampler(url, replica)
         while not sampler.caught_up():  # the prepared plan first
             time.sleep(SAMPLE)
         sampler.start()
@@ -194,8 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("same", "different"), default="same")
     parser.add_argument("--follow", action="store_true",
                         help="run `ledger projections run` and measure its lag")
+    parser.add_argument("--replica", help="with --follow: a streaming replica of --db, where "
+                        "the lag of the read models is measured too")
     args = parser.parse_args(argv)
-    result = run(args.db, args.writers, args.commands, args.mode, follow=args.follow)
+    result = run(args.db, args.writers, args.commands, args.mode, follow=args.follow,
+                 replica=args.replica)
     print(json.dumps(result, indent=2))
     ok = (not result["lost"] and result["stored"] == result["committed"]
           and result["updates_committed"] == result["updates_attempted"]
