@@ -118,6 +118,10 @@ class ItemState:
     # What last changed each fact: theme, aim, actions, leads (and `lead:NAME`, the event that
     # brought that lead in), rag, complete, withdrawn, `outcome:ID` (added, moved, withdrawn).
     touched: dict[str, PlanEvent] = field(default_factory=dict)
+    # The updates by their words (`_update` looks an update up by them: a scan of every
+    # update was quadratic in an item's history, most of the runner's catch-up).
+    by_words: dict[str, list[UpdateState]] = field(default_factory=dict, repr=False,
+                                                   compare=False)
 
     @classmethod
     def start(cls, event: ItemAdded) -> ItemState:
@@ -197,9 +201,7 @@ class ItemState:
 
     def _update(self, event: UpdateEvent) -> None:
         words = update_identity(event.text)
-        for known in self.updates:
-            if known.words != words:
-                continue
+        for known in self.by_words.get(words, ()):
             if known.month == event.month:
                 return  # the same update stated again
             if event.basis == Basis.STATED and known.basis != Basis.STATED:
@@ -208,10 +210,12 @@ class ItemState:
                 return
             if event.basis != Basis.STATED:
                 return  # a repetition, its month not stated: the update seen before
-        self.updates.append(UpdateState(
+        update = UpdateState(
             event.originator_version, event.month, event.text, event.attributed_to,
             event.recorded_by, event.effective, event.timestamp, event.basis, event.edition,
-            words))
+            words)
+        self.updates.append(update)
+        self.by_words.setdefault(words, []).append(update)
 
     def latest_update(self) -> UpdateState | None:
         """The update for the latest stated month (undated ones are older than any dated)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _TAG_GROUP = re.compile(r"[(\[][^()\[\]]*(?:update|(?:19|20)\d\d)[^()\[\]]*[)\]]", re.IGNORECASE)
 COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
@@ -16,6 +17,7 @@ def identity(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9£%]+", text.lower()))
 
 
+@lru_cache(maxsize=16_384)  # the runner folds an item's updates again on each catch-up
 def update_identity(text: str) -> str:
     """An update's words without its month tag or completion marker: what a re-spelling keeps."""
     return identity(COMPLETION.sub(" ", _TAG_GROUP.sub(" ", text)))
