@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # Modules whose tests share a fixture built once per module and backend (the evidence pack).
-ONCE_PER_MODULE = ("tests/e2e/test_evidence_pack.py",)
+ONCE_PER_MODULE = ("tests/e2e/test_evidence_pack.py", "tests/e2e/test_report.py")
 
 
 @pytest.hookimpl(optionalhook=True)
