@@ -222,12 +222,12 @@ def slippage_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def change_log(rows: Sequence[dict[str, Any]]) -> str:
     """The change log: every change in scope, one row each."""
-    columns = ("seq", "ref", "recorded_at", "effective", "kind", "by", "attributed_to",
-               "before", "after", "note", "corrected_by")
+    columns = ("seq", "ref", "recorded_at", "effective", "days_late", "kind", "by",
+               "attributed_to", "before", "after", "note", "corrected_by")
     cells = [[text(r.get(c)) for c in columns] for r in rows]
-    return table(cells, ("Seq", "Ref", "Recorded at", "Effective", "Kind", "By",
+    return table(cells, ("Seq", "Ref", "Recorded at", "Effective", "Days late", "Kind", "By",
                          "Attributed to", "Before", "After", "Note", "Corrected by"),
-                 "changes", (3, 5, 11, 6, 9, 8, 8, 14, 19, 11, 6))
+                 "changes", (3, 5, 11, 6, 4, 9, 8, 8, 13, 17, 10, 6))
 
 
 def render_report(params: dict[str, Any], stated: dict[str, Any],
