@@ -47,7 +47,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # Modules whose tests share a fixture built once per module and backend (the evidence pack).
 # The replica's module also starts its own pair of servers on fixed ports: two workers must
 # never both start them.
-ONCE_PER_MODULE = ("tests/e2e/test_evidence_pack.py", "tests/integration/test_postgres_replica.py")
+ONCE_PER_MODULE = ("tests/e2e/test_evidence_pack.py", "tests/e2e/test_report.py",
+                   "tests/integration/test_postgres_replica.py")
 
 
 @pytest.hookimpl(optionalhook=True)

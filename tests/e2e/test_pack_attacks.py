@@ -139,7 +139,7 @@ def rescope(pack: Path) -> None:
     for index, row in enumerate(rows):
         row["in_scope"] = proof.in_scope(scope, events, index, items)
     write_lines(pack / "events.jsonl", rows)
-    derived = proof.derive(scope, events)
+    derived = proof.derive(scope, events, proof.stated(manifest))
     for name, data in derived.files.items():
         (pack / name).write_bytes(data)
         manifest["files"][name]["rows"] = derived.rows[name]

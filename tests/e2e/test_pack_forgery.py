@@ -164,7 +164,7 @@ def rederive(pack: Path) -> None:
         record = EventRecord(row["position"], UUID(hex=row["stream"]), row["version"],
                              row["topic"], row["stored"].encode())
         events.add(record, seals[record.position])
-    derived = proof.derive(scope, events)
+    derived = proof.derive(scope, events, proof.stated(manifest))
     for name, data in derived.files.items():
         (pack / name).write_bytes(data)
     manifest["control_totals"].update(derived.totals)
@@ -223,6 +223,18 @@ def edited_report(pack: Path, council: Council) -> None:
 
 def edited_totals(pack: Path, council: Council) -> None:
     edit_manifest(pack, lambda m: m["control_totals"].update(slips=0))
+    reseal(pack, council.key)
+
+
+def edited_run_by(pack: Path, council: Council) -> None:
+    """The manifest's "run by" changed and re-signed: the report's cover states the manifest's
+    run by, so the report re-derived from the pack no longer matches report.html."""
+    edit_manifest(pack, lambda m: m.update(run_by="chief.executive"))
+    reseal(pack, council.key)
+
+
+def run_by_not_text(pack: Path, council: Council) -> None:
+    edit_manifest(pack, lambda m: m.update(run_by=["chief.executive"]))
     reseal(pack, council.key)
 
 
@@ -322,6 +334,8 @@ FORGERIES = [
     (edited_csv, "plan.csv: line", 1, 1, None),
     (edited_report, "report.html: line", 1, 1, None),
     (edited_totals, "control_totals differ from the events'", 1, 1, None),
+    (edited_run_by, "report.html: line", 1, 1, None),
+    (run_by_not_text, "manifest.json: run_by: not text", 2, 2, None),
     (flipped_scope, "in_scope: 'False', the events give 'True'", 1, 1, None),
     (edited_witness_time, "the link does not follow", 1, 1, None),
     (swapped_events, "the event differs from what was sealed", 1, 1, None),

@@ -162,7 +162,10 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
                f"this ledger's chain up to its head")
         raise InvalidInputError(msg)
     step("derived files")
-    derived = proof.derive(scope, pack)
+    claims = {"run_at": datetime.now(UTC).isoformat(timespec="seconds"), "run_by": request.actor,
+              "ledger_digest": {"ledger": app.name, "position": head.position, "hash": head.link,
+                                "recorded_at": head.witness.at}}
+    derived = proof.derive(scope, pack, proof.stated(claims))
     for name, data in derived.files.items():
         files.write_bytes(out / name, data)
         listed[name] = {"rows": derived.rows[name]}
@@ -185,9 +188,7 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
     manifest = {
         "format": proof.FORMAT, "tool": "ledger", "version": __version__,
         "parameters": derived.parameters,
-        "run_at": datetime.now(UTC).isoformat(timespec="seconds"), "run_by": request.actor,
-        "ledger_digest": {"ledger": app.name, "position": head.position, "hash": head.link,
-                          "recorded_at": head.witness.at},
+        **claims,
         "chain_encoding": ENCODING, "csv_cells": proof.CSV_RULE,
         **({"report_pdf": proof.PDF_NOTE} if request.pdf else {}),
         "control_totals": {**derived.totals, "events_in_pack": len(pack.records),

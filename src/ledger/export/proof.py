@@ -59,7 +59,6 @@ EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", 
                  "corrected_by")
 CHANGES_COLUMNS = (CHANGE_COLUMNS[0], "ref", *CHANGE_COLUMNS[1:], *LATENESS,  # as `changes`
                    "corrected_by")
-MTA_MILESTONES = 10
 CSV_RULE = ("cells that would start a formula (=, +, -, @, tab, carriage return) or that start "
             "with ' are prefixed with ' (OWASP); events.jsonl keeps every text as typed")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")  # match() anchors the start, \Z the very end
@@ -214,8 +213,19 @@ class Derived:
     parameters: dict[str, str]
 
 
-def derive(scope: Scope, pack: PlanEvents) -> Derived:
-    """The pack's derived files, from its events alone: the same folds the read models use."""
+def stated(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the report's cover states from the manifest: who ran the export and when, and
+    the ledger digest (head position, link, witnessed time) the pack proves."""
+    digest = manifest.get("ledger_digest")
+    digest = digest if isinstance(digest, dict) else {}
+    return {"run_by": manifest.get("run_by"), "run_at": manifest.get("run_at"),
+            "position": digest.get("position"), "hash": digest.get("hash"),
+            "recorded_at": digest.get("recorded_at")}
+
+
+def derive(scope: Scope, pack: PlanEvents, cover: dict[str, Any]) -> Derived:
+    """The pack's derived files, from its events alone (and, for the report's cover, what the
+    manifest states: `stated`): the same folds the read models use."""
     items = pack.items()
     in_theme = {s for s, (_n, theme) in items.items() if scope.theme in (None, theme)}
     known = [(r, s, e) for (r, s), e in zip(pack.records, pack.events, strict=True)
@@ -260,8 +270,9 @@ def derive(scope: Scope, pack: PlanEvents) -> Derived:
     per_kind = dict(sorted(Counter(r["kind"] for r in event_rows).items()))
     slips = {"slips": sum(r["slip_count"] for r in slippage),
              "months_slipped": sum(r["months_slipped"] for r in slippage)}
-    html = render_report(params, plan_rows, snapshots,
-                         _mta_series(scope, by_item, months, slippage), slippage, changes)
+    html = render_report(params, cover, plan_rows, snapshots,
+                         _mta_series(scope, by_item, months, slippage), months, slippage,
+                         changes)
     out = {
         "events.csv": files.csv_bytes(event_rows, EVENT_COLUMNS),
         "plan.csv": files.csv_bytes(plan_rows, PLAN_COLUMNS),
@@ -297,20 +308,25 @@ def _event_row(record: EventRecord, seal: Seal, plan: str, item: str, event: ev.
 
 def _mta_series(scope: Scope, by_item: dict[str, list[ev.PlanEvent]], months: list[str],
                 slippage: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Forecast month of each chosen milestone at each report month."""
-    chosen = [r for r in slippage if r["moves"]] or [r for r in slippage if r["current_due"]]
-    chosen = chosen[:MTA_MILESTONES]
+    """The target of every milestone whose target moved, at each month end (followed by its
+    id: its number is its place among the outcomes known at the as-of date)."""
     series = []
-    for row in chosen:
+    for row in (r for r in slippage if r["moves"]):
+        final = fold(by_item[row["item"]], scope.as_of)
+        assert final is not None  # the row comes from this fold
+        ident = final.outcomes[row["outcome_no"]].id
         points = []
         for month in months:
             state: ItemState | None = fold(by_item[row["item"]],
                                            min(month_end(month), scope.as_of))
-            outcome = state.outcomes.get(row["outcome_no"]) if state else None
+            outcome = next((o for o in state.outcomes.values() if o.id == ident),
+                           None) if state else None
             if outcome is not None:
-                points.append((month, outcome.due))
-        series.append({"label": f"{row['item']} #{row['outcome_no']} {row['outcome']}",
-                       "baseline": row["baseline_due"], "points": points})
+                points.append((month, "" if outcome.withdrawn else outcome.due))
+        key = f"{row['item']} #{row['outcome_no']}"
+        series.append({"key": key, "label": f"{key} {row['outcome']}", "outcome": row["outcome"],
+                       "baseline": row["baseline_due"], "moves": row["moves"],
+                       "points": points})
     return series
 
 
@@ -398,6 +414,10 @@ def read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     for name in listed:
         check_name(name, "manifest.json")
     Scope.from_parameters(manifest.get("parameters"))
+    for key in ("run_at", "run_by"):  # the report's cover states them
+        if not isinstance(manifest.get(key), str):
+            msg = f"manifest.json: {key}: not text"
+            raise MalformedPack(msg)
     read_digest_fields(manifest.get("ledger_digest"), "manifest.json: ledger_digest")
     stamp = manifest.get("timestamp")
     if (stamp is None) != ("digest.tsr" not in listed):
@@ -513,7 +533,7 @@ def check_pack(directory: Path) -> Findings:
     if found.problems:
         return found
     try:
-        derived = derive(scope, pack)
+        derived = derive(scope, pack, stated(manifest))
     except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as exc:
         found.add(f"{EVENTS}: the events cannot be folded into the plan: {exc!r}")
         return found
@@ -847,7 +867,8 @@ def _first_line_difference(actual: bytes, expected: bytes, *, table: bool) -> st
     for number, (a, b) in enumerate(zip(got, want, strict=False), 1):
         if a == b:
             continue
-        cells_a, cells_b = next(csv.reader([a]), []), next(csv.reader([b]), [])
+        cells_a = next(csv.reader([a]), []) if header else []  # a report line is no table's
+        cells_b = next(csv.reader([b]), []) if header else []
         if header and len(cells_a) == len(cells_b) == len(header):
             column = next(i for i, (x, y) in enumerate(zip(cells_a, cells_b, strict=True))
                           if x != y)
