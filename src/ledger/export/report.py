@@ -21,23 +21,36 @@ from projections.status_summary import (
     TBC,
 )
 
-# The 2015 legend's statuses: a short word for a heatmap cell, and its colour class.
+# The 2015 legend's statuses: a short word for a heatmap cell, its colour class, and the
+# class's colours (fill, text): the one definition the report's CSS and the workbook's fills use.
 SHORT = {COMPLETE: "done", IN_PROGRESS: "on track", IN_PROGRESS_SLIPPED: "slipped",
          NOT_STARTED_SLIPPED: "late", NOT_DUE: "not due", TBC: "TBC"}
 STATUS_CLASS = {COMPLETE: "done", IN_PROGRESS: "ontrack", IN_PROGRESS_SLIPPED: "slipped",
                 NOT_STARTED_SLIPPED: "late", NOT_DUE: "notdue", TBC: "tbc"}
+CLASS_COLOURS = {"done": ("#3d8c40", "#fff"), "ontrack": ("#a9d18e", ""),
+                 "slipped": ("#f4b183", ""), "late": ("#e06666", "#fff"),
+                 "notdue": ("#e7e6e6", ""), "tbc": ("#fff", "")}
 RAG_CLASSES = ("red", "amber", "green")
+RAG_COLOURS = {"red": "#c00", "amber": "#e69138", "green": "#38761d"}
+STATUS_COLOURS = {status: CLASS_COLOURS[css] for status, css in STATUS_CLASS.items()}
+
+
+def _css_colours() -> str:
+    status = "".join(f".{css}{{background:{fill}" + (f";color:{ink}" if ink else "") + "}"
+                     for css, (fill, ink) in CLASS_COLOURS.items())
+    rag = "".join(f".rag-{rag}{{outline:2px solid {colour}}}"
+                  for rag, colour in RAG_COLOURS.items())
+    return status + rag + "\n"
+
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1b1b}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;font-size:12px;margin:6px 0} td,th{border:1px solid #d0d0d0;
 padding:3px 6px;vertical-align:top;text-align:left} th{background:#f2f2f2}
-.heat td{width:64px;text-align:center;font-size:11px} .done{background:#3d8c40;color:#fff}
-.ontrack{background:#a9d18e} .slipped{background:#f4b183} .late{background:#e06666;color:#fff}
-.notdue{background:#e7e6e6} .tbc{background:#fff} .rag-red{outline:2px solid #c00}
-.rag-amber{outline:2px solid #e69138} .rag-green{outline:2px solid #38761d}
+.heat td{width:64px;text-align:center;font-size:11px}
 .small{color:#555;font-size:11px} svg text{font-size:10px;font-family:inherit}
-"""
+""" + _css_colours()
 
 
 def _cell(value: Any) -> str:

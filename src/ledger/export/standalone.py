@@ -17,8 +17,9 @@ MODULES = (
     "ledger.domain.words", "ledger.domain.ids", "ledger.domain.events", "ledger.domain.state",
     "ledger.domain.chain", "projections", "projections.status_summary",
     "projections.current_plan", "projections.monthly_snapshots", "projections.slippage_history",
-    "projections.change_log", "ledger.export", "ledger.export.files", "ledger.export.report",
-    "ledger.export.ed25519", "ledger.export.proof",
+    "projections.change_log", "ledger.export", "ledger.export.flat", "ledger.export.files",
+    "ledger.export.sheets", "ledger.export.report", "ledger.export.ed25519",
+    "ledger.export.proof",
 )
 
 # What the domain's events use of the event-sourcing library: a base class whose subclasses
