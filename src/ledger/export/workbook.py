@@ -11,6 +11,7 @@ document's created and modified times are the export's `run_at`, and every zip e
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from ledger.export.report import RAG_COLOURS, STATUS_COLOURS
 COLOURED = ("status", "rag")  # the columns whose cells the legend colours
 HEADER_FONT = Font(bold=True)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def _argb(colour: str) -> str:
@@ -69,7 +71,7 @@ def write_workbook(path: Path, manifest: dict[str, Any],
     book.properties.created = book.properties.modified = when
     buffer = io.BytesIO()
     book.save(buffer)
-    path.write_bytes(_dated(buffer.getvalue()))
+    path.write_bytes(_dated(buffer.getvalue(), when.strftime("%Y-%m-%dT%H:%M:%SZ")))
 
 
 def _cell(sheet: Any, value: Cell, header: bool,
@@ -88,9 +90,10 @@ def _cell(sheet: Any, value: Cell, header: bool,
     return cell
 
 
-def _dated(data: bytes) -> bytes:
-    """The same zip with every entry dated 1980-01-01, in the same order: the same workbook
-    gives the same bytes."""
+def _dated(data: bytes, stamp: str) -> bytes:
+    """The same zip with every entry dated 1980-01-01, in the same order, and the document
+    modified at `stamp` (openpyxl writes the time it saves): the same workbook gives the same
+    bytes."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
@@ -98,5 +101,8 @@ def _dated(data: bytes) -> bytes:
             entry = zipfile.ZipInfo(info.filename, ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o600 << 16
-            target.writestr(entry, source.read(info))
+            part = source.read(info)
+            if info.filename == "docProps/core.xml":
+                part = MODIFIED.sub(rb"\g<1>" + stamp.encode() + rb"\g<2>", part)
+            target.writestr(entry, part)
     return out.getvalue()
