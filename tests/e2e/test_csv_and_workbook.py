@@ -228,3 +228,22 @@ def test_the_same_pack_gives_the_same_workbook_bytes(ledger: Ledger, tmp_path: P
     derived = proof.derive(scope, events)
     write_workbook(tmp_path / "again.xlsx", manifest, derived.grids)
     assert (tmp_path / "again.xlsx").read_bytes() == (ledger.pack / "workbook.xlsx").read_bytes()
+
+
+def test_control_characters_reach_the_workbook_escaped(cli: Cli, tmp_path: Path) -> None:
+    """An update holding an escape sequence and a bell (which XML cannot carry) is a workbook
+    cell with them escaped, where the CSV keeps them as typed; the pack still verifies."""
+    cli("new-plan", "cgip-2018", "--title", "Corporate Governance Improvement Plan")
+    cli("add-theme", "1", "Political Leadership")
+    cli("add-item", "1.3", "--theme", "1", "--aim", "Effective, modern governance")
+    cli("update", "1.3", "Paperless\x1b[31m from\x07 November", "--month", "2018-09",
+        "--effective", "2018-09-30")
+    pack = tmp_path / "pack"
+    cli("export", "--out", str(pack), "--no-pdf", "--as-of", "2018-09-30")
+    plan = load_workbook(pack / "workbook.xlsx")["plan"]
+    header = [c.value for c in plan[1]]
+    text = plan.cell(row=2, column=header.index("latest_update_text") + 1).value
+    assert text == "Paperless\\x1b[31m from\\x07 November"
+    assert csv_dicts(pack / "plan.csv")[0]["latest_update_text"] == \
+        "Paperless\x1b[31m from\x07 November"
+    assert "who signed is not established" in cli("verify-pack", str(pack), code=3)
