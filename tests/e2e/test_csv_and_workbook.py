@@ -35,7 +35,7 @@ SLIPPED = "In progress – completion slipped"  # the 2015 legend's words, with 
 HOSTILE = '=HYPERLINK("http://x","y")'
 QUERIES = (("plan",), ("snapshots",), ("slippage",), ("changes",), ("summary",), ("log",),
            ("blame", "1.3"), ("history", "1.3"), ("diff", "2018-09-30", "2018-10-31"),
-           ("editions",), ("projections", "status"))
+           ("editions",), ("projections", "status"), ("restatements", "--month", "2018-09"))
 
 
 @dataclass(frozen=True)
