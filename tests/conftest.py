@@ -9,6 +9,7 @@ skipped test is not a pass. LEDGER_TEST_BACKENDS=sqlite opts out knowingly.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -44,10 +45,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = keep
 
 
-# Modules whose tests share a fixture built once per module and backend (the evidence pack).
+# Modules whose tests share a fixture built once per module and backend (an evidence pack).
 # The replica's module also starts its own pair of servers on fixed ports: two workers must
 # never both start them.
 ONCE_PER_MODULE = ("tests/e2e/test_evidence_pack.py", "tests/e2e/test_report.py",
+                   "tests/e2e/test_csv_and_workbook.py",
                    "tests/integration/test_postgres_replica.py")
 
 
@@ -157,6 +159,13 @@ class Cli:
                 f"ledger {' '.join(args)} exited {result.exit_code}, expected {code}\n"
                 f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}")
         return result.stdout if code == 0 else result.stderr
+
+
+def csv_text(said: str) -> io.StringIO:
+    """A query's `--format csv` output to read with `csv`: its byte-order mark (there for
+    Excel) removed."""
+    assert said.startswith("\ufeff"), said[:40]
+    return io.StringIO(said.removeprefix("\ufeff"))
 
 
 Recipe = Callable[["Cli"], None]

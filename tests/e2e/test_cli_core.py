@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from datetime import UTC, datetime
 
@@ -11,7 +10,7 @@ import pytest
 from typer.main import get_command
 
 from ledger.cli.app import app as cli_app
-from tests.conftest import Cli
+from tests.conftest import Cli, csv_text
 
 
 def build_plan(cli: Cli) -> None:
@@ -135,7 +134,7 @@ def test_json_and_csv_give_the_same_rows_as_the_table(cli: Cli) -> None:
     """history in CSV has the JSON rows exactly; the table has one line per event."""
     build_plan(cli)
     rows = history(cli)
-    from_csv = list(csv.DictReader(io.StringIO(cli("history", "1.3", "--format", "csv"))))
+    from_csv = list(csv.DictReader(csv_text(cli("history", "1.3", "--format", "csv"))))
     assert from_csv == rows
     table = cli("history", "1.3")
     assert table.splitlines()[0].split()[:5] == ["event", "recorded_at", "effective", "basis",

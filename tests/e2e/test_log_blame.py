@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger.export.files import flat
+from ledger.export.files import grid
 from tests.conftest import Cli
 from tests.editions import SEPTEMBER, write_november, write_october
 
@@ -171,12 +171,19 @@ def test_log_has_the_filters_and_rows_of_changes(october: Cli) -> None:
 
 
 def test_log_and_blame_say_the_same_in_json_csv_and_table(october: Cli) -> None:
-    """Every cell of the CSV is the JSON's; every table line or row carries the JSON's ref."""
+    """Every cell of the CSV is the JSON's made flat (a target as its month: `outcome #5 due
+    2018-11` where JSON keeps October's "November 2018"); every table line or row carries the
+    JSON's ref."""
     for args in (("log", "--item", "1.3"), ("blame", "1.3"), ("blame", "7.4")):
         rows = as_json(october, *args)
         cells = as_csv(october, *args)
         assert list(cells[0]) == list(rows[0])
-        assert [{k: flat(v) for k, v in r.items()} for r in rows] == cells
+        header, *flat_rows = grid(rows, list(rows[0]))
+        assert [dict(zip(header, map(str, r), strict=True)) for r in flat_rows] == cells
+        moved = [(r["after"], c["after"]) for r, c in zip(rows, cells, strict=True)
+                 if r.get("kind") == "target_moved" and args[0] == "log"]
+        assert moved == ([("outcome #5 due November 2018", "outcome #5 due 2018-11")]
+                         if args[0] == "log" else [])
         table = october("--plan", "cgip-2018", *args)
         assert all(r["ref"] in table for r in rows if r["ref"])
     lines = october("--plan", "cgip-2018", "log", "--item", "1.3").splitlines()

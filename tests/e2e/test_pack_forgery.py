@@ -10,6 +10,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, content_hash, link_hash
 from ledger.export import proof
 from ledger.export.signing import fingerprint, load_private_key, public_pem, sign
+from ledger.export.workbook import write_workbook
 from tests.conftest import Cli, fresh_database
 from tests.editions import SEPTEMBER, write_october
 
@@ -167,6 +169,7 @@ def rederive(pack: Path) -> None:
     derived = proof.derive(scope, events, proof.stated(manifest))
     for name, data in derived.files.items():
         (pack / name).write_bytes(data)
+    write_workbook(pack / "workbook.xlsx", manifest, derived.grids)
     manifest["control_totals"].update(derived.totals)
     (pack / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
@@ -319,6 +322,57 @@ def digest_position_text(pack: Path, council: Council) -> None:
     edit_manifest(pack, lambda m: m["ledger_digest"].update(position="abc"))
 
 
+def rezip(path: Path, change: Callable[[dict[str, bytes]], None]) -> None:
+    """The workbook unzipped, its parts changed, zipped again (as Excel or a script would)."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    change(parts)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def edited_workbook_cell(pack: Path, council: Council) -> None:
+    """One cell's text edited in the workbook (1.3's latest update on the plan sheet), the
+    sums fixed and the manifest re-signed."""
+    def change(parts: dict[str, bytes]) -> None:
+        old = b"Paperless meetings from 1 November"
+        assert old in parts["xl/worksheets/sheet2.xml"]
+        parts["xl/worksheets/sheet2.xml"] = parts["xl/worksheets/sheet2.xml"].replace(
+            old, b"Paperless meetings from 1 December")
+    rezip(pack / "workbook.xlsx", change)
+    reseal(pack, council.key)
+
+
+def workbook_formula(pack: Path, council: Council) -> None:
+    """A cell of the plan sheet (1.1's first outcome_no) made a formula, its cached value
+    unchanged."""
+    def change(parts: dict[str, bytes]) -> None:
+        sheet = parts["xl/worksheets/sheet2.xml"]
+        start = sheet.index(b'<c r="J2"')
+        end = sheet.index(b"<v>", start)
+        parts["xl/worksheets/sheet2.xml"] = (sheet[:end] + b'<f>HYPERLINK("http://x","y")</f>'
+                                             + sheet[end:])
+    rezip(pack / "workbook.xlsx", change)
+    reseal(pack, council.key)
+
+
+def workbook_macro(pack: Path, council: Council) -> None:
+    rezip(pack / "workbook.xlsx", lambda parts: parts.update({"xl/vbaProject.bin": b"\0" * 64}))
+    reseal(pack, council.key)
+
+
+def workbook_external_link(pack: Path, council: Council) -> None:
+    def change(parts: dict[str, bytes]) -> None:
+        rels = parts["xl/_rels/workbook.xml.rels"]
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace(
+            b"</Relationships>", b'<Relationship Id="rIdX" Type="http://schemas.openxmlformats'
+            b'.org/officeDocument/2006/relationships/hyperlink" Target="http://evil.example/" '
+            b'TargetMode="External"/></Relationships>')
+    rezip(pack / "workbook.xlsx", change)
+    reseal(pack, council.key)
+
+
 def events_not_json(pack: Path, council: Council) -> None:
     with (pack / "events.jsonl").open("a", encoding="utf-8") as handle:
         handle.write("{not json\n")
@@ -351,6 +405,11 @@ FORGERIES = [
     (manifest_a_list, "manifest.json: not a JSON object", 2, 2, None),
     (digest_position_text, "position 'abc' is not a whole number", 2, 2, None),
     (events_not_json, "events.jsonl line", 2, 2, None),
+    (edited_workbook_cell, "workbook.xlsx: sheet plan, cell ", 1, 1, None),
+    (workbook_formula, "workbook.xlsx: sheet plan, cell J2: a formula", 1, 1, None),
+    (workbook_macro, "'xl/vbaProject.bin': a pack's workbook has no macros", 1, 1, None),
+    (workbook_external_link, "links outside the workbook ('http://evil.example/')", 1, 1,
+     None),
 ]
 
 

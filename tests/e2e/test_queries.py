@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -16,8 +15,9 @@ from sqlalchemy import select
 
 from ledger.bootstrap import bootstrap
 from ledger.domain.values import When
+from ledger.export.flat import iso_target
 from projections import schema
-from tests.conftest import Cli, Prepared
+from tests.conftest import Cli, Prepared, csv_text
 from tests.editions import KERSLAKE, SEPTEMBER, write_october
 
 
@@ -182,12 +182,16 @@ def test_snapshots_give_item_by_month(imported: Cli) -> None:
 
 
 def test_json_and_csv_carry_the_same_rows(imported: Cli) -> None:
-    """changes as CSV parses back to the JSON rows (as text)."""
+    """changes as CSV parses back to the JSON rows (as text), a target as a month: the
+    document's "October 2018." outcome of 1.2 is due `[October 2018]` in JSON, `[2018-10]`
+    in CSV."""
     as_json = rows(imported, "changes", "--item", "1.2")
-    as_csv = list(csv.DictReader(io.StringIO(
+    as_csv = list(csv.DictReader(csv_text(
         imported("--plan", "cgip-2018", "changes", "--item", "1.2", "--format", "csv"))))
     assert len(as_csv) == len(as_json) == 9  # added, 2 outcomes, its lead, 5 updates
-    assert [r["after"] for r in as_csv] == [r["after"] for r in as_json]
+    assert [r["after"] for r in as_csv] == [iso_target(r["after"], r["kind"]) for r in as_json]
+    assert as_json[1]["after"].endswith("October 2018. [October 2018]")
+    assert as_csv[1]["after"].endswith("October 2018. [2018-10]")
     assert [int(r["seq"]) for r in as_csv] == [r["seq"] for r in as_json]
 
 

@@ -28,7 +28,7 @@ from ledger.domain.errors import InvalidInputError, NotFoundError, TamperedError
 from ledger.domain.events import ItemFiled, ThemeAdded
 from ledger.domain.ids import item_id, plan_id
 from ledger.domain.values import When
-from ledger.export import files, proof
+from ledger.export import files, proof, sheets
 from ledger.store.app import LedgerApp
 from ledger.store.chain import iter_seal_lines, last_seal, position_of_link
 
@@ -169,6 +169,17 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
     for name, data in derived.files.items():
         files.write_bytes(out / name, data)
         listed[name] = {"rows": derived.rows[name]}
+    manifest: dict[str, Any] = {
+        "format": proof.FORMAT, "tool": "ledger", "version": __version__,
+        "parameters": derived.parameters,
+        **claims,
+        "chain_encoding": ENCODING, "csv_cells": proof.CSV_RULE, "workbook": sheets.NOTE,
+        **({"report_pdf": proof.PDF_NOTE} if request.pdf else {}),
+    }
+    from ledger.export.workbook import write_workbook  # noqa: PLC0415 - openpyxl: only here
+
+    write_workbook(out / sheets.WORKBOOK, manifest, derived.grids)
+    listed[sheets.WORKBOOK] = {"sheets": 1 + len(sheets.SHEETS)}
     from ledger.export.standalone import verifier_source  # noqa: PLC0415
 
     files.write_bytes(out / proof.VERIFIER, verifier_source().encode("utf-8"))
@@ -185,16 +196,9 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
     for name, entry in listed.items():
         entry["sha256"] = files.sha256_of(out / name)
     step("manifest")
-    manifest = {
-        "format": proof.FORMAT, "tool": "ledger", "version": __version__,
-        "parameters": derived.parameters,
-        **claims,
-        "chain_encoding": ENCODING, "csv_cells": proof.CSV_RULE,
-        **({"report_pdf": proof.PDF_NOTE} if request.pdf else {}),
-        "control_totals": {**derived.totals, "events_in_pack": len(pack.records),
-                           "positions": listed[proof.CHAIN]["rows"] - (anchor > 0)},
-        "files": listed,
-    }
+    manifest["control_totals"] = {**derived.totals, "events_in_pack": len(pack.records),
+                                  "positions": listed[proof.CHAIN]["rows"] - (anchor > 0)}
+    manifest["files"] = listed
     if reply is not None:
         manifest["timestamp"] = {"file": "digest.tsr", "position": stamped, "hash": reply[1]}
     files.write_sums(out, _seal_manifest(out, manifest, signer))

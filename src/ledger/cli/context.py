@@ -253,7 +253,8 @@ def echo(text: str) -> None:
     if sys.stdout.isatty():
         from ledger.cli.pager import paged
 
-        text = shown(text)
+        # CSV's byte-order mark and CRLF are for the file a redirect makes, not the screen
+        text = shown(text.removeprefix("\ufeff").replace("\r\n", "\n"))
         if paged(text):
             return
     sys.stdout.write(text + "\n")

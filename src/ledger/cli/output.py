@@ -1,5 +1,10 @@
 """Rows out: a table for people, JSON or CSV for scripts; the same rows in each.
 
+JSON keeps a row's structure; CSV is the flat form a spreadsheet reads
+(`ledger.export.flat`: one row per outcome, leads joined with "; ", true/false, targets as
+YYYY-MM), UTF-8 with a byte-order mark, exactly as the evidence pack writes the same read
+model (`ledger.export.files.csv_bytes`).
+
 The table is laid out here, not by a library: each cell is the JSON value made one line of
 text (`ledger.export.files.flat`, control characters escaped), never re-typed; the table
 is as wide as the terminal (`COLUMNS`, else the terminal's width, else 100): long text is
@@ -11,8 +16,6 @@ first (key) column. Imports nothing heavy: `ledger --help` does not pay for tabl
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
@@ -59,15 +62,10 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str
     """The rows in the chosen format, columns in the given order."""
     if fmt is Format.JSON:
         return json.dumps([dict(r) for r in rows], indent=2, ensure_ascii=False, default=str)
-    from ledger.export.files import flat, inert  # hashlib: ~5 ms that --help need not pay
+    from ledger.export.files import csv_bytes, flat  # hashlib: ~5 ms that --help need not pay
 
-    if fmt is Format.CSV:  # every cell inert: text never starts a spreadsheet formula
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: inert(row.get(k)) for k in columns})
-        return buffer.getvalue().rstrip("\n")
+    if fmt is Format.CSV:  # the pack's CSV form: flat rows, every cell inert, with a BOM
+        return csv_bytes(rows, columns).decode("utf-8").removesuffix("\n")
     from ledger.domain.words import shown
 
     cells = [[" ".join(shown(flat(row.get(c))).split()) for c in columns] for row in rows]

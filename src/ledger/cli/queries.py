@@ -182,7 +182,8 @@ def changes(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
     rows, _refs = change_rows(ctx, item=item, by=by, kind=kind, since=since, until=until,
                               late=late, late_days=late_days, as_of=as_of, known_at=known_at,
                               source=source)
-    columns: tuple[str, ...] = (*COLUMNS, *LATENESS, "corrected_by")
+    # as the pack's changes.csv (`ledger.export.proof.CHANGES_COLUMNS`): ref after seq
+    columns: tuple[str, ...] = (COLUMNS[0], "ref", *COLUMNS[1:], *LATENESS, "corrected_by")
     if fmt is Format.TABLE:
         columns = ("seq", "ref", "effective", "days_late", "kind", "by", "before", "after",
                    "note")

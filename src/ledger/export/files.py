@@ -1,7 +1,9 @@
 """Writing the pack's files: CSV in UTF-8 with a byte-order mark (Excel reads it right) whose
-cells never start a formula, bytes, SHA256SUMS. `flat` is also how the CLI prints a cell and
-`inert` how it writes one to CSV, so a pack's CSV and `--format csv` agree. Pure but for the
-writes; imports no typer (verify_pack.py carries this module)."""
+cells never start a formula, bytes, SHA256SUMS. `flat` is how the CLI prints a table cell;
+`csv_bytes` is how both `--format csv` and the pack write a read model (its rows made flat
+by `ledger.export.flat`, every cell `inert`), so a query's CSV and the pack's agree byte for
+byte, and `grid` is what the pack's workbook sheet of it holds. Pure but for the writes;
+imports no typer (verify_pack.py carries this module)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
+
+from ledger.export import flat as flat_form
 
 
 def sha256_of(path: Path) -> str:
@@ -47,13 +51,31 @@ def inert(value: Any) -> str:
     return "'" + cell
 
 
-def csv_bytes(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> bytes:
-    """UTF-8 with a byte-order mark: one header row, then the rows, every cell inert."""
+Cell: TypeAlias = str | int | float  # a cell of a grid: text, or a number
+
+
+def grid(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> list[list[Cell]]:
+    """The flat header row, then the rows made flat (`ledger.export.flat`): every cell inert
+    text, but numbers, which stay numbers (a spreadsheet sums them)."""
+    names = flat_form.columns(columns)
+    out: list[list[Cell]] = [list(names)]
+    for row in flat_form.rows(rows, columns):
+        out.append([v if isinstance(v, int | float) and not isinstance(v, bool) else inert(v)
+                    for v in (row.get(c) for c in names)])
+    return out
+
+
+def csv_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
+    """UTF-8 with a byte-order mark: one header row, then the rows made flat, every cell
+    inert."""
+    return csv_of(grid(rows, columns))
+
+
+def csv_of(cells: Sequence[Sequence[Cell]]) -> bytes:
+    """A grid as CSV: UTF-8 with a byte-order mark, lines ended CRLF (RFC 4180)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([inert(row.get(c)) for c in columns])
+    writer.writerows([[str(c) for c in row] for row in cells])
     return buffer.getvalue().encode("utf-8-sig")
 
 

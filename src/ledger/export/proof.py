@@ -33,7 +33,8 @@ from ledger.domain.chain import (
 from ledger.domain.ids import event_ref, item_id, plan_id
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import month_end
-from ledger.export import ed25519, files
+from ledger.export import ed25519, files, sheets
+from ledger.export.files import Cell
 from ledger.export.report import render_report
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
 from projections.change_log import HIDDEN_KINDS, LATENESS, change_row, lateness
@@ -44,13 +45,13 @@ from projections.monthly_snapshots import months_from, snapshot_rows
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 from projections.slippage_history import outcome_rows
 
-FORMAT = "ledger-evidence-pack/2"
+FORMAT = "ledger-evidence-pack/3"  # 3: flat CSVs (ledger.export.flat), workbook.xlsx
 EVENTS = "events.jsonl"
 CHAIN = "chain.jsonl"
 VERIFIER = "verify_pack.py"
 DERIVED = ("events.csv", "plan.csv", "snapshots.csv", "slippage.csv", "changes.csv",
            "report.html")
-REQUIRED = (EVENTS, CHAIN, *DERIVED, VERIFIER)
+REQUIRED = (EVENTS, CHAIN, *DERIVED, sheets.WORKBOOK, VERIFIER)
 OPTIONAL = ("report.pdf", "digest.tsr")
 SIGNATURE = ("manifest.json.sig", "signer.pub.pem")
 EVENT_COLUMNS = ("position", "chain_hash", "content_hash", "stream", "version", "plan", "item",
@@ -67,7 +68,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\Z")
 _PLAIN = re.compile(r"[A-Za-z0-9_.:+-]*\Z")  # text JSON writes as itself between quotes
 MANIFEST_KEYS = {"format", "tool", "version", "parameters", "run_at", "run_by",
                  "ledger_digest", "chain_encoding", "csv_cells", "control_totals", "files",
-                 "signer_fingerprint", "timestamp", "report_pdf"}
+                 "signer_fingerprint", "timestamp", "report_pdf", "workbook"}
 PDF_NOTE = ("report.pdf is Chromium's print of report.html: its bytes are bound by the "
             "manifest, but its content is not re-derived from the events (report.html is)")
 EARLIEST, LATEST_YEAR = date(1900, 1, 1), 2200  # the domain's own bounds on a date
@@ -211,6 +212,7 @@ class Derived:
     rows: dict[str, int]
     totals: dict[str, Any]
     parameters: dict[str, str]
+    grids: dict[str, list[list[Cell]]]  # each CSV's cells (the workbook's sheets)
 
 
 def stated(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -273,22 +275,22 @@ def derive(scope: Scope, pack: PlanEvents, cover: dict[str, Any]) -> Derived:
     html = render_report(params, cover, plan_rows, snapshots,
                          _mta_series(scope, by_item, months, slippage), months, slippage,
                          changes)
-    out = {
-        "events.csv": files.csv_bytes(event_rows, EVENT_COLUMNS),
-        "plan.csv": files.csv_bytes(plan_rows, PLAN_COLUMNS),
-        "snapshots.csv": files.csv_bytes(snapshots, SNAPSHOT_COLUMNS),
-        "slippage.csv": files.csv_bytes(slippage, SLIPPAGE_COLUMNS),
-        "changes.csv": files.csv_bytes(changes, CHANGES_COLUMNS),
-        "report.html": html.encode("utf-8"),
+    grids = {  # flat: one row per outcome in plan.csv (ledger.export.flat)
+        "events.csv": files.grid(event_rows, EVENT_COLUMNS),
+        "plan.csv": files.grid(plan_rows, PLAN_COLUMNS),
+        "snapshots.csv": files.grid(snapshots, SNAPSHOT_COLUMNS),
+        "slippage.csv": files.grid(slippage, SLIPPAGE_COLUMNS),
+        "changes.csv": files.grid(changes, CHANGES_COLUMNS),
     }
-    rows = {"events.csv": len(event_rows), "plan.csv": len(plan_rows),
-            "snapshots.csv": len(snapshots), "slippage.csv": len(slippage),
-            "changes.csv": len(changes), "report.html": len(plan_rows)}
+    out = {name: files.csv_of(cells) for name, cells in grids.items()}
+    out["report.html"] = html.encode("utf-8")
+    rows = {name: len(cells) - 1 for name, cells in grids.items()}
+    rows["report.html"] = len(plan_rows)
     totals = {"events_in_scope": len(event_rows), "events_per_kind": per_kind,
               "items_per_status": dict(sorted(Counter(r["status"] for r in plan_rows).items())),
               "changes_per_kind": dict(sorted(Counter(r["kind"] for r in changes).items())),
               **slips}
-    return Derived(out, rows, totals, params)
+    return Derived(out, rows, totals, params, grids)
 
 
 def _event_row(record: EventRecord, seal: Seal, plan: str, item: str, event: ev.PlanEvent,
@@ -560,6 +562,9 @@ def _check_claims(directory: Path, manifest: dict[str, Any], pack: PlanEvents,
         found.add("manifest.json: signer_fingerprint is not signer.pub.pem's")
     if manifest.get("tool") != "ledger":
         found.add(f"manifest.json: tool {manifest.get('tool')!r} is not 'ledger'")
+    if manifest.get("workbook") != sheets.NOTE:
+        found.add("manifest.json: workbook must say what workbook.xlsx holds and how it is "
+                  "checked, as this version writes it")
     if ("report.pdf" in manifest["files"]) != (manifest.get("report_pdf") == PDF_NOTE):
         found.add("manifest.json: report.pdf must come with the statement that it is not "
                   "re-derived (report_pdf), and that statement only with it")
@@ -599,6 +604,12 @@ def _check_derived(directory: Path, manifest: dict[str, Any], derived: Derived,
                    found: Findings) -> None:
     listed: dict[str, dict[str, Any]] = manifest["files"]
     _compare_derived(directory, listed, derived, found)
+    if not found.problems:
+        wrong = sheets.problem(directory / sheets.WORKBOOK,
+                               sheets.expected(manifest, derived.grids))
+        if wrong:
+            found.add(f"{sheets.WORKBOOK}: {wrong}: it does not say what the pack's events "
+                      f"and manifest give")
     for name, count in ((EVENTS, found.events), (CHAIN, found.chain_lines)):
         if listed[name].get("rows") != count:
             found.add(f"manifest.json: {name} has {count} rows, the manifest says "

@@ -40,6 +40,27 @@ STATUS_KEY = (
                   "action has not started)", "st-none"),
 )
 STATUS_CLASS = {status: css for status, _meaning, css in STATUS_KEY}
+# Each colour class's (fill, ink): the one definition the report's CSS and the workbook's
+# fills use. The RAG key's colours, and the statuses' (complete green, on track amber,
+# slipped red) taken from it.
+CLASS_COLOURS = {"st-complete": ("#2e7d32", "#fff"), "st-progress": ("#ffc000", "#000"),
+                 "st-slipped": ("#c62828", "#fff"), "st-late": ("#7f0000", "#fff"),
+                 "st-notdue": ("#e0e0e0", "#000"), "st-tbc": ("#fff", "#000"),
+                 "st-none": ("#fff", "#555")}
+RAG_COLOURS = {"red": "#c62828", "amber": "#ffc000", "green": "#2e7d32"}
+STATUS_COLOURS = {status: CLASS_COLOURS[css] for status, css in STATUS_CLASS.items()}
+
+
+def _css_colours() -> str:
+    status = "".join(f".{css}{{background:{fill};color:{ink}}}"
+                     for css, (fill, ink) in CLASS_COLOURS.items())
+    rag = "".join(f".rag-{rag}{{background:{colour};color:{CLASS_COLOURS[css][1]}}}"
+                  for (rag, colour), css in zip(RAG_COLOURS.items(),
+                                                ("st-slipped", "st-progress", "st-complete"),
+                                                strict=True))
+    return status + ".st-none{font-style:italic}" + rag + "\n"
+
+
 HEAT_BAND = 8  # months per heatmap table: a band fits the width of an A4 page
 CSS = """
 @page{size:A4;margin:15mm 13mm 17mm;@bottom-center{content:"Page " counter(page) " of "
@@ -57,18 +78,12 @@ overflow-wrap:anywhere} th{background:#f0f0f0;overflow-wrap:break-word} tr{break
 .small{color:#444;font-size:11px} ul.outcomes{margin:0;padding-left:14px}
 .due{color:#444;white-space:nowrap} .heat td{font-size:9px;text-align:center}
 .heat th.item{width:44px} .key td{font-size:11px} .key td.swatch{width:170px}
-.st-complete{background:#2e7d32;color:#fff} .st-progress{background:#ffc000;color:#000}
-.st-slipped{background:#c62828;color:#fff} .st-late{background:#7f0000;color:#fff}
-.st-notdue{background:#e0e0e0;color:#000} .st-tbc{background:#fff;color:#000}
-.st-none{background:#fff;color:#555;font-style:italic}
 .rag{display:inline-block;padding:0 4px;border-radius:2px;font-size:9px;margin-top:2px}
-.rag-green{background:#2e7d32;color:#fff} .rag-amber{background:#ffc000;color:#000}
-.rag-red{background:#c62828;color:#fff}
 .chart svg{max-width:100%;height:auto} svg text{font-size:10px;font-family:inherit}
 ol.mta-legend{padding-left:28px} ol.mta-legend li{margin:3px 0}
 .swatch-line{display:inline-block;width:22px;border-top:3px solid;vertical-align:middle}
 .appendix{page:appendix;break-before:page} .appendix td,.appendix th{font-size:8.5px}
-"""
+""" + _css_colours()
 
 
 def table(rows: Sequence[Sequence[str]], headings: Sequence[str], css: str = "",

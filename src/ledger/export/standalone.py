@@ -17,8 +17,8 @@ MODULES = (
     "ledger.domain.words", "ledger.domain.ids", "ledger.domain.events", "ledger.domain.state",
     "ledger.domain.chain", "projections", "projections.status_summary",
     "projections.current_plan", "projections.monthly_snapshots", "projections.slippage_history",
-    "projections.change_log", "ledger.export", "ledger.export.files", "ledger.export.chart",
-    "ledger.export.report",
+    "projections.change_log", "ledger.export", "ledger.export.flat", "ledger.export.files",
+    "ledger.export.sheets", "ledger.export.chart", "ledger.export.report",
     "ledger.export.ed25519", "ledger.export.proof",
 )
 
