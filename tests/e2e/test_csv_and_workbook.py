@@ -225,7 +225,7 @@ def test_the_same_pack_gives_the_same_workbook_bytes(ledger: Ledger, tmp_path: P
         row: dict[str, Any] = json.loads(line)
         events.add(EventRecord(row["position"], UUID(hex=row["stream"]), row["version"],
                                row["topic"], row["stored"].encode()), seals[row["position"]])
-    derived = proof.derive(scope, events)
+    derived = proof.derive(scope, events, proof.stated(manifest))
     write_workbook(tmp_path / "again.xlsx", manifest, derived.grids)
     assert (tmp_path / "again.xlsx").read_bytes() == (ledger.pack / "workbook.xlsx").read_bytes()
 
