@@ -20,9 +20,8 @@ from uuid import UUID
 import pytest
 
 from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, content_hash, link_hash
-from ledger.export import proof
+from ledger.export import proof, sheets
 from ledger.export.signing import fingerprint, load_private_key, public_pem, sign
-from ledger.export.workbook import write_workbook
 from tests.conftest import Cli, fresh_database
 from tests.editions import SEPTEMBER, write_october
 
@@ -169,7 +168,7 @@ def rederive(pack: Path) -> None:
     derived = proof.derive(scope, events, proof.stated(manifest))
     for name, data in derived.files.items():
         (pack / name).write_bytes(data)
-    write_workbook(pack / "workbook.xlsx", manifest, derived.grids)
+    sheets.write(pack / "workbook.xlsx", sheets.expected(manifest, derived.grids))
     manifest["control_totals"].update(derived.totals)
     (pack / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
@@ -406,10 +405,12 @@ FORGERIES = [
     (digest_position_text, "position 'abc' is not a whole number", 2, 2, None),
     (events_not_json, "events.jsonl line", 2, 2, None),
     (edited_workbook_cell, "workbook.xlsx: sheet plan, cell ", 1, 1, None),
-    (workbook_formula, "workbook.xlsx: sheet plan, cell J2: a formula", 1, 1, None),
-    (workbook_macro, "'xl/vbaProject.bin': a pack's workbook has no macros", 1, 1, None),
-    (workbook_external_link, "links outside the workbook ('http://evil.example/')", 1, 1,
+    (workbook_formula, "workbook.xlsx: sheet plan, cell J2: not what the events give", 1, 1,
      None),
+    (workbook_macro, "it holds ['xl/vbaProject.bin']; a pack's holds exactly 11 parts", 1, 1,
+     None),
+    (workbook_external_link, "workbook.xlsx: xl/_rels/workbook.xml.rels is not the pack's", 1,
+     1, None),
 ]
 
 

@@ -176,9 +176,7 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
         "chain_encoding": ENCODING, "csv_cells": proof.CSV_RULE, "workbook": sheets.NOTE,
         **({"report_pdf": proof.PDF_NOTE} if request.pdf else {}),
     }
-    from ledger.export.workbook import write_workbook  # noqa: PLC0415 - openpyxl: only here
-
-    write_workbook(out / sheets.WORKBOOK, manifest, derived.grids)
+    sheets.write(out / sheets.WORKBOOK, sheets.expected(manifest, derived.grids))
     listed[sheets.WORKBOOK] = {"sheets": 1 + len(sheets.SHEETS)}
     from ledger.export.standalone import verifier_source  # noqa: PLC0415
 

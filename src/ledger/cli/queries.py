@@ -141,32 +141,37 @@ LateFilter = Annotated[bool, typer.Option("--late", help="Only changes first rep
                                           "than --late-days after they took effect (an "
                                           "import: at its edition's month end; a hand entry: "
                                           "when recorded).")]
-LateDays = Annotated[int, typer.Option("--late-days", min=0, help="What counts as "
-                                       "late, in days.")]
+LateDays = Annotated[int | None, typer.Option("--late-days", min=0, help="With --late: what "
+                                              "counts as late, in days (default 31).")]
+LATE_DAYS = 31
 SourceFilter = Annotated[str | None, typer.Option("--source", help="Only changes an import "
                                                   "reported (import) or entered by hand (cli).")]
 
 
 def change_rows(ctx: typer.Context, *, item: str | None, by: str | None, kind: str | None,
-                since: str | None, until: str | None, late: bool, late_days: int,
+                since: str | None, until: str | None, late: bool, late_days: int | None,
                 as_of: str | None, known_at: str | None, source: str | None = None,
                 with_refs: bool = False) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """The rows `changes` and `log` show, oldest first; with `with_refs`, also each change's
     `ITEM@N` (`plan@N` for the plan's own) by seq."""
+    if late_days is not None and not late:
+        fail("--late-days says what counts as late for --late: give --late too")
     since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
     check_range(since_day.isoformat() if since_day else None,
                 until_day.isoformat() if until_day else None, "--since and --until")
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         check_filters(reader, slug, item=item, kind=kind, source=source)
         rows = reader.changes(slug, when, item=item, by=by, kind=kind, since=since_day,
-                              until=until_day, late_days=late_days if late else None,
+                              until=until_day,
+                              late_days=(LATE_DAYS if late_days is None else late_days)
+                              if late else None,
                               source=source)
         return rows, (reader.change_refs(slug) if with_refs else {})
 
 
 def changes(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
             kind: KindFilter = None, since: SinceFilter = None, until: UntilFilter = None,
-            late: LateFilter = False, late_days: LateDays = 31, source: SourceFilter = None,
+            late: LateFilter = False, late_days: LateDays = None, source: SourceFilter = None,
             as_of: AsOf = None, known_at: KnownAt = None,
             fmt: FormatOption = Format.TABLE, wide: WideOption = False) -> None:
     """Who changed what, when and why: one row per change, oldest first.

@@ -33,7 +33,7 @@ MIN_WHAT, MIN_WHO = 16, 8  # what a line keeps of each, however narrow the termi
 
 def log(ctx: typer.Context, item: ItemOption = None, by: ByFilter = None,
         kind: KindFilter = None, since: SinceFilter = None, until: UntilFilter = None,
-        late: LateFilter = False, late_days: LateDays = 31, source: SourceFilter = None,
+        late: LateFilter = False, late_days: LateDays = None, source: SourceFilter = None,
         as_of: AsOf = None, known_at: KnownAt = None,
         fmt: FormatOption = Format.TABLE) -> None:
     """Every change, newest first, one line each: ref, effective date, kind, what, who.

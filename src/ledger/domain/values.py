@@ -13,8 +13,8 @@ from enum import StrEnum
 
 from ledger.domain.errors import InvalidInputError
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII digits: "２０１８-０９" is no month
+_DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 MIN_YEAR, MAX_YEAR = 1900, 2200
 
 

@@ -75,6 +75,7 @@ table{border-collapse:collapse;margin:6px 0;width:100%;table-layout:fixed}
 td,th{border:1px solid #c8c8c8;padding:3px 5px;vertical-align:top;text-align:left;
 overflow-wrap:anywhere} th{background:#f0f0f0;overflow-wrap:break-word} tr{break-inside:avoid}
 .facts th{width:26%} .mono{font-family:ui-monospace,Consolas,monospace}
+h1,h2,p,li,dd{overflow-wrap:anywhere}
 .small{color:#444;font-size:11px} ul.outcomes{margin:0;padding-left:14px}
 .due{color:#444;white-space:nowrap} .heat td{font-size:9px;text-align:center}
 .heat th.item{width:44px} .key td{font-size:11px} .key td.swatch{width:170px}

@@ -1,25 +1,30 @@
-"""The pack's workbook.xlsx as content: which sheets it holds and what each cell says, and a
-reader that checks a workbook against that with `zipfile` and `xml.etree` alone.
+"""The pack's workbook.xlsx: which sheets it holds, what each cell says, every part of the file
+written here as SpreadsheetML by the standard library, and the check that a workbook is exactly
+that, part by part.
 
 A data sheet holds exactly the cells of the pack's CSV of the same read model (numbers as
 numbers, every text cell inert as in the CSV), cut to Excel's limits; the Cover sheet holds the
-manifest's parameters and digest. The reader finds the first cell that differs, and refuses a
-workbook with a formula, a macro, an external link or an embedded object. Presentation (the
-frozen header row, filters, the legend's colours) is not content and is not checked.
+manifest's parameters and digest; the header row is frozen, filters are on, status and RAG
+cells take the legend's colours (`ledger.export.report`'s, the one definition). Because this
+module writes every part, a verifier rebuilds them from the events and the manifest and
+compares each part's bytes, and the list of parts: anything else a workbook could carry (a
+number format, a hidden row, a drawing, a comment, a formula, a macro, another part) is a
+difference, not something to recognise and forbid one by one. (openpyxl, an independent
+reader, opens it in the tests.)
 
-Pure and standard library only: verify_pack.py carries this module; openpyxl, which writes
-the workbook, is `ledger.export.workbook`'s alone.
+Pure and standard library only: verify_pack.py carries this module.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
-from typing import IO, Any
-from xml.etree import ElementTree as ET
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
 
 from ledger.export.files import Cell, inert
+from ledger.export.report import RAG_COLOURS, STATUS_COLOURS
 
 WORKBOOK = "workbook.xlsx"
 COVER = "Cover"
@@ -29,15 +34,17 @@ MAX_ROWS = 1_048_575  # Excel's rows, less the header
 MAX_TEXT = 32_767  # Excel's characters in a cell
 NOTE = ("workbook.xlsx: a Cover sheet (the manifest's parameters and digest), then a sheet per "
         "read model holding its CSV's cells (numbers as numbers, text inert as in the CSV, "
-        "characters XML cannot hold escaped, cut at Excel's limits); no formulas, macros or "
-        "external links; verify_pack.py compares every cell with the events")
+        "characters XML cannot hold escaped, cut at Excel's limits); every part of it is "
+        "rebuilt from the events and the manifest by verify_pack.py and must be the same bytes, "
+        "and it must hold no other part")
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_FORBIDDEN = ("vbaproject", "externallink", "activex", "embeddings", "oleobject", "macrosheet",
-              "connections", "querytable", "customui")
-SIZE_LIMIT = 4 << 30  # uncompressed bytes a workbook of the pack may hold
+COLOURED = ("status", "rag")  # the columns whose cells the legend colours
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # every part's date: the same pack gives the same bytes
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def text(value: str) -> str:
@@ -81,146 +88,167 @@ def expected(manifest: dict[str, Any], grids: dict[str, list[list[Cell]]]
     return [(name, [[cell(c) for c in row] for row in rows]) for name, rows in sheets]
 
 
-# --- reading a workbook with the standard library ------------------------------------------
+# --- the file, part by part ----------------------------------------------------------------
 
 
-def problem(path: Any, sheets: list[tuple[str, list[list[Cell]]]]) -> str:
-    """The first way the workbook at `path` differs from `sheets` or holds what a pack's
-    workbook must not, or ""."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return _problem(archive, sheets)
-    except (zipfile.BadZipFile, ET.ParseError, KeyError, ValueError, IndexError, OSError,
-            EOFError, RuntimeError) as exc:
-        return f"not a workbook that can be read ({exc.__class__.__name__}: {str(exc)[:80]})"
+def parts(sheets: list[tuple[str, list[list[Cell]]]]) -> list[tuple[str, bytes]]:
+    """Every part of the workbook holding `sheets` (name, rows; the first row the header), in
+    the order the zip holds them."""
+    styles, style_of = _styles()
+    count = len(sheets)
+    types = "".join(f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
+                    f'ContentType="{_TYPE}.worksheet+xml"/>' for n in range(1, count + 1))
+    out = [
+        ("[Content_Types].xml", f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/'
+         f'2006/content-types"><Default Extension="rels" ContentType="application/vnd.'
+         f'openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
+         f'"application/xml"/><Override PartName="/xl/workbook.xml" ContentType="{_TYPE}.sheet.'
+         f'main+xml"/><Override PartName="/xl/styles.xml" ContentType="{_TYPE}.styles+xml"/>'
+         f"{types}</Types>"),
+        ("_rels/.rels", f'{_XML}<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="'
+         f'{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        ("xl/workbook.xml", _workbook(sheets)),
+        ("xl/_rels/workbook.xml.rels", f'{_XML}<Relationships xmlns="{_PKG}">' + "".join(
+            f'<Relationship Id="rId{n}" Type="{_REL}/worksheet" Target="worksheets/sheet{n}.xml"'
+            f"/>" for n in range(1, count + 1)) + f'<Relationship Id="rId{count + 1}" Type="'
+         f'{_REL}/styles" Target="styles.xml"/></Relationships>'),
+        ("xl/styles.xml", styles),
+    ]
+    out += [(f"xl/worksheets/sheet{n}.xml", _worksheet(rows, style_of))
+            for n, (_name, rows) in enumerate(sheets, 1)]
+    return [(name, xml.encode("utf-8")) for name, xml in out]
 
 
-def _problem(archive: zipfile.ZipFile, sheets: list[tuple[str, list[list[Cell]]]]) -> str:
-    refused = _refusal(archive)
-    if refused:
-        return refused
-    book = ET.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314
-    for defined in book.iter(f"{_MAIN}definedName"):
-        if not str(defined.get("name", "")).startswith("_xlnm."):
-            return f"defines the name {defined.get('name')!r}: a pack's workbook defines none"
-    targets = {rel.get("Id"): str(rel.get("Target")) for rel in ET.fromstring(  # noqa: S314
-        archive.read("xl/_rels/workbook.xml.rels")).iter(_PKG_REL)}
-    found = [(str(s.get("name")), targets[s.get(_DOC_REL)]) for s in book.iter(f"{_MAIN}sheet")]
-    names = [name for name, _rows in sheets]
-    if [name for name, _target in found] != names:
-        return f"its sheets are {[n for n, _t in found]}, not {names}"
-    strings = _shared_strings(archive)
-    for (name, want), (_name, target) in zip(sheets, found, strict=True):
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        with archive.open(part) as handle:
-            difference = _compare(name, _rows(handle, strings), want)
-        if difference:
-            return difference
-    return ""
+def write(path: Path, sheets: list[tuple[str, list[list[Cell]]]]) -> None:
+    """The workbook holding `sheets` at `path` (deflated, every part dated 1980-01-01)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts(sheets):
+            entry = zipfile.ZipInfo(name, ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            archive.writestr(entry, data)
 
 
-def _refusal(archive: zipfile.ZipFile) -> str:
-    """Why the workbook is no pack's, whatever its cells: too big to unpack, a macro, an
-    embedded object, a link outside it; or ""."""
-    infos = archive.infolist()
-    if sum(i.file_size for i in infos) > SIZE_LIMIT:
-        return "holds more than a pack's workbook can (its parts unpack to over 4 GiB)"
-    for info in infos:
-        if any(word in info.filename.lower() for word in _FORBIDDEN):
-            return (f"holds {info.filename[:80]!r}: a pack's workbook has no macros, external "
-                    f"links or embedded objects")
-    types = archive.read("[Content_Types].xml")
-    if b"macroEnabled" in types or b"vbaProject" in types:
-        return "its content types declare macros"
-    for info in infos:
-        if not info.filename.endswith(".rels"):
-            continue
-        for rel in ET.fromstring(archive.read(info)).iter(_PKG_REL):  # noqa: S314
-            if rel.get("TargetMode") == "External":
-                return (f"{info.filename} links outside the workbook "
-                        f"({str(rel.get('Target'))[:60]!r})")
-    return ""
+def _workbook(sheets: list[tuple[str, list[list[Cell]]]]) -> str:
+    listed = "".join(f'<sheet name="{escape(name)}" sheetId="{n}" r:id="rId{n}"/>'
+                     for n, (name, _rows) in enumerate(sheets, 1))
+    filters = "".join(
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{n}" hidden="1">'
+        f"'{escape(name)}'!$A$1:${_letters(len(rows[0]) - 1)}${len(rows)}</definedName>"
+        for n, (name, rows) in enumerate(sheets))
+    return (f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>{listed}</sheets>'
+            f"<definedNames>{filters}</definedNames></workbook>")
 
 
-def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
-    if "xl/sharedStrings.xml" not in archive.namelist():
-        return []
-    root = ET.fromstring(archive.read("xl/sharedStrings.xml"))  # noqa: S314
-    return [_inline(item) for item in root.iter(f"{_MAIN}si")]
+def _argb(colour: str) -> str:
+    """"#c00" or "#cc0000" as ARGB, "FFCC0000"."""
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    return "FF" + digits.upper()
 
 
-def _inline(item: ET.Element) -> str:
-    """The text of a string item (plain or rich runs; phonetic guides are not its text)."""
-    parts = [child.text or "" for child in item if child.tag == f"{_MAIN}t"]
-    parts += [t.text or "" for run in item if run.tag == f"{_MAIN}r"
-              for t in run if t.tag == f"{_MAIN}t"]
-    return "".join(parts)
+def _styles() -> tuple[str, dict[str, int]]:
+    """styles.xml, and the style index of each coloured word (each legend status, each RAG);
+    style 1 is the header's bold."""
+    colours = {**{status: (_argb(fill), _argb(ink)) for status, (fill, ink)
+                  in STATUS_COLOURS.items()},
+               **{rag: (_argb(fill), "FF000000" if rag == "amber" else "FFFFFFFF")
+                  for rag, fill in RAG_COLOURS.items()}}
+    inks = sorted({ink for _fill, ink in colours.values()})
+    fills = sorted({fill for fill, _ink in colours.values()})
+    font = '<font><sz val="11"/>{}<name val="Calibri"/></font>'
+    fonts = [font.format(""), font.format("<b/>"),
+             *(font.format(f'<color rgb="{ink}"/>') for ink in inks)]
+    fill_xml = ['<fill><patternFill patternType="none"/></fill>',
+                '<fill><patternFill patternType="gray125"/></fill>',
+                *(f'<fill><patternFill patternType="solid"><fgColor rgb="{fill}"/><bgColor '
+                  f'indexed="64"/></patternFill></fill>' for fill in fills)]
+    xfs = ['<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',
+           '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>']
+    style_of = {}
+    for word, (fill, ink) in colours.items():
+        style_of[word] = len(xfs)
+        xfs.append(f'<xf numFmtId="0" fontId="{2 + inks.index(ink)}" fillId='
+                   f'"{2 + fills.index(fill)}" borderId="0" xfId="0" applyFont="1" '
+                   f'applyFill="1"/>')
+    return (f'{_XML}<styleSheet xmlns="{_MAIN}"><fonts count="{len(fonts)}">{"".join(fonts)}'
+            f'</fonts><fills count="{len(fill_xml)}">{"".join(fill_xml)}</fills><borders '
+            f'count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+            f'<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+            f'</cellStyleXfs><cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs><cellStyles '
+            f'count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            f"</styleSheet>"), style_of
 
 
-def _column(ref: str) -> int:
-    number = 0
-    for letter in ref:
-        if not letter.isalpha():
-            break
-        number = number * 26 + ord(letter.upper()) - 64
-    return number - 1
+def _worksheet(rows: list[list[Cell]], style_of: dict[str, int]) -> str:
+    coloured = {i for i, header in enumerate(rows[0]) if header in COLOURED}
+    lines = []
+    for r, row in enumerate(rows, 1):
+        cells = []
+        for i, value in enumerate(row):
+            ref = f"{_letters(i)}{r}"
+            style = 1 if r == 1 else style_of.get(str(value), 0) if i in coloured else 0
+            s = f' s="{style}"' if style else ""
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                if value == "":
+                    continue
+                cells.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">'
+                             f"{escape(str(value))}</t></is></c>")
+            else:
+                cells.append(f'<c r="{ref}"{s}><v>{value!r}</v></c>')
+        lines.append(f'<row r="{r}">{"".join(cells)}</row>')
+    last = f"{_letters(len(rows[0]) - 1)}{len(rows)}"
+    return (f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><sheetViews><sheetView '
+            f'workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+            f'state="frozen"/></sheetView></sheetViews><sheetData>{"".join(lines)}</sheetData>'
+            f'<autoFilter ref="A1:{last}"/></worksheet>')
 
 
 def _letters(index: int) -> str:
-    out = ""
+    """The column letters of a 0-based column index (0 -> A, 26 -> AA)."""
+    letters = ""
     index += 1
     while index:
         index, rest = divmod(index - 1, 26)
-        out = chr(65 + rest) + out
-    return out
+        letters = chr(65 + rest) + letters
+    return letters
 
 
-class FormulaError(ValueError):
-    """A cell of the workbook holds a formula."""
+# --- checking a workbook ---------------------------------------------------------------------
 
 
-def _rows(handle: IO[bytes], strings: list[str]) -> Iterator[tuple[int, dict[int, str]]]:
-    """Each row of a sheet part: its number and its cells' text by column, streamed."""
-    for _event, element in ET.iterparse(handle):  # noqa: S314
-        if element.tag != f"{_MAIN}row":
-            continue
-        cells: dict[int, str] = {}
-        for c in element.iter(f"{_MAIN}c"):
-            ref = str(c.get("r", ""))
-            if c.find(f"{_MAIN}f") is not None:
-                raise FormulaError(ref)
-            kind, value = c.get("t", "n"), c.find(f"{_MAIN}v")
-            raw = "" if value is None else value.text or ""
-            if kind == "s":
-                cells[_column(ref)] = strings[int(raw)]
-            elif kind == "inlineStr":
-                inline = c.find(f"{_MAIN}is")
-                cells[_column(ref)] = "" if inline is None else _inline(inline)
-            else:
-                cells[_column(ref)] = raw
-        yield int(element.get("r", "0")), cells
-        element.clear()
-
-
-def _compare(name: str, got: Iterator[tuple[int, dict[int, str]]],
-             want: Sequence[Sequence[Cell]]) -> str:
-    count = 0
+def problem(path: Path, sheets: list[tuple[str, list[list[Cell]]]]) -> str:
+    """The first way the workbook at `path` differs from the one holding `sheets`, or ""."""
+    want = parts(sheets)
     try:
-        for count, (number, cells) in enumerate(got, 1):
-            if number != count:
-                return f"sheet {name}: row {number} where row {count} should be"
-            if count > len(want):
-                return f"sheet {name}: {count} rows or more where the events give {len(want)}"
-            expected_row = [str(c) for c in want[count - 1]]
-            width = max([len(expected_row), *(i + 1 for i in cells)])
-            for index in range(width):
-                have = cells.get(index, "")
-                should = expected_row[index] if index < len(expected_row) else ""
-                if have != should:
-                    return (f"sheet {name}, cell {_letters(index)}{count}: {have[:60]!r} where "
-                            f"the events give {should[:60]!r}")
-    except FormulaError as exc:
-        return f"sheet {name}, cell {exc}: a formula; a pack's workbook holds only values"
-    if count != len(want):
-        return f"sheet {name}: {count} rows where the events give {len(want)}"
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = [i.filename for i in infos]
+            if names != [name for name, _data in want]:
+                extra = [n for n in names if n not in dict(want)] or [
+                    n for n in names if names.count(n) > 1]
+                return (f"its parts are not a pack's workbook's (it holds "
+                        f"{(extra or names)[:3]!r}; a pack's holds exactly "
+                        f"{len(want)} parts, each once)")
+            for info, (name, data) in zip(infos, want, strict=True):
+                if info.file_size != len(data) or archive.read(info) != data:
+                    return _where(name, data, info, archive, sheets)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
+        return f"not a workbook that can be read ({exc.__class__.__name__}: {str(exc)[:80]})"
     return ""
+
+
+def _where(name: str, want: bytes, info: zipfile.ZipInfo, archive: zipfile.ZipFile,
+           sheets: list[tuple[str, list[list[Cell]]]]) -> str:
+    """Where a part differs: the sheet and cell, for a worksheet (its first differing cell)."""
+    got = archive.read(info) if info.file_size <= 4 * len(want) + (1 << 20) else b""
+    pairs = enumerate(zip(got, want, strict=False))
+    at = next((i for i, (a, b) in pairs if a != b), min(len(got), len(want)))
+    found = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", name)
+    if found:
+        sheet = sheets[int(found[1]) - 1][0]
+        cell_at = re.findall(rb'<c r="([A-Z]+[0-9]+)"', want[:at])
+        where = f"cell {cell_at[-1].decode()}" if cell_at else "its layout"
+        return f"sheet {sheet}, {where}: not what the events give ({name} differs at byte {at})"
+    return f"{name} is not the pack's (it differs at byte {at})"
