@@ -156,6 +156,14 @@ class Item(Aggregate):
             msg = (f"moving outcome {number} of item {self.state.number} earlier "
                    f"({outcome.due} -> {due}) needs a reason: --note")
             raise InvalidInputError(msg)
+        added = min((e.effective for e in self.history
+                     if isinstance(e, OutcomeAdded) and e.outcome == outcome.id),
+                    default=prov.effective)
+        if prov.effective < added:  # it would take effect before the outcome, and be lost
+            msg = (f"outcome {number} of item {self.state.number} was added effective "
+                   f"{added.isoformat()}: a move of its target cannot take effect before that "
+                   f"(--effective {added.isoformat()} or later)")
+            raise InvalidInputError(msg)
         self.trigger_event(
             TargetMoved, outcome=outcome.id, before=outcome.due, after=due,
             after_label=due_label or due, text="", **prov.fields(),
