@@ -34,8 +34,15 @@ case "$cmd" in
     primary=${3:?port of the primary}
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
-    as_owner "$bindir/pg_basebackup" -h 127.0.0.1 -p "$primary" -U ledger -D "$dir/data" -R \
-      -X stream -c fast >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
+    # A copy taken while the primary is busy can fail (a WAL sender not yet free): three tries,
+    # each from an empty directory, and the last one's words if all fail.
+    for try in 1 2 3; do
+      rm -rf "$dir/data"
+      as_owner "$bindir/pg_basebackup" -h 127.0.0.1 -p "$primary" -U ledger -D "$dir/data" -R \
+        -X stream -c fast >"$dir/basebackup.log" 2>&1 && break
+      [ "$try" = 3 ] && { cat "$dir/basebackup.log" >&2; exit 1; }
+      sleep 2
+    done
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }

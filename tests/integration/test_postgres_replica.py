@@ -75,7 +75,10 @@ def _connected(url: str) -> Iterator[Connection]:
 
 def _pg_sh(*args: str, port: int) -> str:
     done = subprocess.run(["bash", str(PG_SH), *args], capture_output=True, text=True,
-                          check=True, env={**os.environ, "LEDGER_PG_PORT": str(port)})
+                          check=False, env={**os.environ, "LEDGER_PG_PORT": str(port)})
+    if done.returncode != 0:  # say why: a bare CalledProcessError hides pg.sh's words
+        msg = f"pg.sh {' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-2000:]}"
+        raise RuntimeError(msg)
     return done.stdout.strip()
 
 
