@@ -24,7 +24,7 @@ from ledger.domain.chain import EventRecord, Seal
 from ledger.domain.errors import TamperedError
 from ledger.domain.events import EditionImported, ItemAdded, PlanEvent, PlanRegistered, ThemeAdded
 from ledger.store.app import LedgerApp
-from ledger.store.engine import EVENTS_TABLE
+from ledger.store.engine import EVENTS_TABLE, head
 from ledger.store.replica import Standing, standing
 from projections import schema, tracking
 from projections.change_log import change_row, events_of
@@ -86,7 +86,7 @@ class Projector:
 
     def head(self) -> int:
         """The position of the newest stored event."""
-        return int(self.app.recorder.max_notification_id() or 0)
+        return head(self.app.engine)
 
     # --- catching up --------------------------------------------------------
 

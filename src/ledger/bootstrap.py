@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from ledger.application.history import HistoryRow, item_history
-from ledger.domain.errors import LedgerError, NotFoundError
+from ledger.domain.errors import NotFoundError
 from ledger.domain.words import did_you_mean
 from ledger.store.engine import head, reading_engine
 from ledger.store.replica import Standing, standing
@@ -107,6 +107,16 @@ class Reading(_Closing):
         stored = stream_sealed(self.reader.engine, UUID(hex=streams[number]))
         return item_history(number, stored, decode)
 
+    def out_of_date(self) -> str | None:
+        """Why the read models cannot answer, where an older version of ledger made them (a
+        table or column missing): asked only after a query failed, so no query pays for it."""
+        missing = out_of_date(self.reader.engine)
+        if missing is None:
+            return None
+        return (f"the read models were made by an older version of ledger ({missing} is "
+                f"missing): run `ledger init`, which brings them up to date (it touches no "
+                f"event; the next query derives them again)")
+
     def close(self) -> None:
         """Release the database connections."""
         self.reader.engine.dispose()
@@ -131,13 +141,6 @@ def reading(url: str, *, read_only: bool = False) -> Reading:
     holds no ledger. With `read_only`, every connection is read-only."""
     engine = reading_engine(url, read_only=read_only)
     head(engine)  # refuses a database `ledger init` never prepared
-    missing = out_of_date(engine)
-    if missing is not None:
-        engine.dispose()
-        msg = (f"the read models were made by an older version of ledger ({missing} is "
-               f"missing): run `ledger init`, which brings them up to date (it touches no "
-               f"event; the next query derives them again)")
-        raise LedgerError(msg)
     return Reading(url, Reader(engine, _decode_all), read_only=read_only)
 
 

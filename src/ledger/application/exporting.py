@@ -23,6 +23,7 @@ from uuid import UUID
 from ledger import __version__
 from ledger.application.evidence import Digest, parse_digest, verify
 from ledger.application.services import Ledger
+from ledger.application.times import utc_text
 from ledger.domain.chain import ENCODING, Seal, content_hash
 from ledger.domain.errors import InvalidInputError, NotFoundError, TamperedError
 from ledger.domain.events import ItemFiled, ThemeAdded
@@ -162,7 +163,7 @@ def _write_pack(out: Path, app: LedgerApp, scope: proof.Scope, pack: proof.PlanE
                f"this ledger's chain up to its head")
         raise InvalidInputError(msg)
     step("derived files")
-    claims = {"run_at": datetime.now(UTC).isoformat(timespec="seconds"), "run_by": request.actor,
+    claims = {"run_at": utc_text(datetime.now(UTC)), "run_by": request.actor,
               "ledger_digest": {"ledger": app.name, "position": head.position, "hash": head.link,
                                 "recorded_at": head.witness.at}}
     derived = proof.derive(scope, pack, proof.stated(claims))

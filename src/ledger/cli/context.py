@@ -80,42 +80,18 @@ def services_at(ctx: typer.Context, *, create: bool = False,
     from eventsourcing.persistence import PersistenceError
 
     from ledger.bootstrap import bootstrap
-    from ledger.store.replica import read_only_refusal
 
     options: Options = ctx.find_root().obj
     url, read_only = options.reads() if reads_only else (options.db, options.read_only)
     if read_only and not reads_only:
         fail(f"read-only: `{ctx.command_path}` writes, and the ledger is opened read-only "
              f"(--read-only): send writes to the primary, without --read-only", EXIT_STORE)
+    services = _opened(url, lambda: bootstrap(url, create=create, read_only=read_only))
     try:
-        services = bootstrap(url, create=create, read_only=read_only)
-    except LedgerError as exc:
-        fail(str(exc))
-    except Exception as exc:
-        if refusal := read_only_refusal(exc):
-            fail(_read_only(url, refusal), EXIT_STORE)
-        fail(f"cannot open the ledger at {url}: {_first_line(exc)}", EXIT_STORE)
-    try:
-        yield services
-    except ConflictError as exc:
-        fail(str(exc), EXIT_CONFLICT)
-    except TamperedError as exc:
-        fail(str(exc), EXIT_STORE)
-    except LedgerError as exc:
-        fail(str(exc))
-    except Exception as exc:
-        if refusal := read_only_refusal(exc):
-            fail(_read_only(url, refusal), EXIT_STORE)
-        if isinstance(exc, PersistenceError):
-            fail(f"the database refused the change: {_first_line(exc)}", EXIT_STORE)
-        raise
+        with _refusals(url, PersistenceError):
+            yield services
     finally:
         services.close()
-
-
-def _read_only(url: str, refusal: str) -> str:
-    return (f"read-only: the database at {url} refused to write ({refusal}): it is a "
-            f"standby or a read-only session; nothing was written: send writes to the primary")
 
 
 @contextmanager
@@ -130,20 +106,46 @@ def ledger_at(ctx: typer.Context, *, create: bool = False,
 def reading_at(ctx: typer.Context) -> Iterator[Reading]:
     """The read models of `--db` (or `--read-db`, read-only), for a query (see
     `ledger.bootstrap.reading`: SQLAlchemy Core alone), with every refusal turned into one
-    line and an exit code."""
+    line and an exit code; a database error from read models an older version made names
+    `ledger init`."""
     from ledger.bootstrap import reading
-    from ledger.store.replica import read_only_refusal
 
     options: Options = ctx.find_root().obj
     url, read_only = options.reads()
+    models = _opened(url, lambda: reading(url, read_only=read_only))
     try:
-        models = reading(url, read_only=read_only)
+        with _refusals(url, (), models.out_of_date):
+            yield models
+    finally:
+        models.close()
+
+
+def _opened(url: str, make: Callable[[], T]) -> T:
+    """What `make` opens on `url`, or one line and an exit code."""
+    from ledger.store.replica import read_only_refusal
+
+    try:
+        return make()
     except LedgerError as exc:
         fail(str(exc))
     except Exception as exc:
+        if refusal := read_only_refusal(exc):
+            fail(_read_only(url, refusal), EXIT_STORE)
         fail(f"cannot open the ledger at {url}: {_first_line(exc)}", EXIT_STORE)
+
+
+@contextmanager
+def _refusals(url: str, store_errors: type[Exception] | tuple[type[Exception], ...],
+              stale: Callable[[], str | None] = lambda: None) -> Iterator[None]:
+    """Every refusal inside as one line and its exit code: a conflict 3, tampering 1, bad
+    input 2, a write a read-only database refused 1, one of `store_errors` 1; a database error
+    where `stale` names what an older version left, 2."""
+    from ledger.store.replica import read_only_refusal
+
     try:
-        yield models
+        yield
+    except ConflictError as exc:
+        fail(str(exc), EXIT_CONFLICT)
     except TamperedError as exc:
         fail(str(exc), EXIT_STORE)
     except LedgerError as exc:
@@ -151,9 +153,16 @@ def reading_at(ctx: typer.Context) -> Iterator[Reading]:
     except Exception as exc:
         if refusal := read_only_refusal(exc):
             fail(_read_only(url, refusal), EXIT_STORE)
+        if isinstance(exc, store_errors):
+            fail(f"the database refused the change: {_first_line(exc)}", EXIT_STORE)
+        if missing := stale():
+            fail(missing)
         raise
-    finally:
-        models.close()
+
+
+def _read_only(url: str, refusal: str) -> str:
+    return (f"read-only: the database at {url} refused to write ({refusal}): it is a "
+            f"standby or a read-only session; nothing was written: send writes to the primary")
 
 
 def catch_up(models: Reading) -> None:
