@@ -107,8 +107,7 @@ class EditionReconciler:
         self.catalogue = self.ledger.catalogue()
         if slug in self.catalogue.plans:
             self.plan = self.ledger.plan(slug)
-            for number in self.plan.items:
-                self.items[number] = self.ledger.item(slug, number)
+            self.items.update(self.ledger.items_of(self.plan))
             return
         prov = self.prov(1)
         self.plan = Plan.register(slug, self.edition.title or slug, prov)

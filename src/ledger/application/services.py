@@ -69,6 +69,12 @@ class Ledger:
         plan.check_item(number)
         return self._get(Item, item_id(plan.slug, number), f"plan {plan.slug} has no item {number}")
 
+    def items_of(self, plan: Plan) -> dict[str, Item]:
+        """Every item of a plan already loaded, by number (each stream read once)."""
+        return {number: self._get(Item, item_id(plan.slug, number),
+                                  f"plan {plan.slug} has no item {number}")
+                for number in plan.items}
+
     def save(self, *aggregates: Aggregate) -> None:
         """Save the aggregates' new events in one transaction, after checking their sizes."""
         for aggregate in aggregates:

@@ -57,6 +57,7 @@ class Item(Aggregate):
     def __init__(self) -> None:
         self.history: list[PlanEvent] = []
         self._state: ItemState | None = None
+        self._stale = True  # the state must be folded again from the history before use
         self._latest = date.min
 
     @classmethod
@@ -73,6 +74,9 @@ class Item(Aggregate):
     @property
     def state(self) -> ItemState:
         """The item as its events say it is now (everything recorded, in effective order)."""
+        if self._stale:
+            self._state = fold(self.history)
+            self._stale = False
         assert self._state is not None, "an item stream starts with ItemAdded"
         return self._state
 
@@ -82,12 +86,14 @@ class Item(Aggregate):
         return fold(self.history, day, assume=False)
 
     def absorb(self, event: PlanEvent) -> None:
-        """Evolve by one event of this stream; an event effective before the latest applied,
-        or a correction, refolds the whole stream in effective order."""
+        """Evolve by one event of this stream; after an event effective before the latest
+        applied, or a correction, the whole stream is folded again in effective order when the
+        state is next read (once, not once per such event: an edition imported out of order
+        makes many of them, and replaying its stream was quadratic)."""
         self.history.append(event)
-        if (isinstance(event, CorrectionRecorded) or self._state is None
+        if (self._stale or self._state is None or isinstance(event, CorrectionRecorded)
                 or event.effective < self._latest):
-            self._state = fold(self.history)
+            self._stale = True
         else:
             self._state.apply(event)
         self._latest = max(self._latest, event.effective)
