@@ -14,7 +14,6 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
-from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -155,14 +154,6 @@ def _open(url: str, path: Path | None, create: bool, read_only: bool) -> LedgerA
         make_read_only(app.engine)
     # connections made while the app was built lack the busy timeout and read-only mode
     app.engine.dispose()
-    if path is not None and not read_only:
-        # The library switches a SQLite file to WAL in the first transaction of whichever
-        # thread comes first; a second thread already writing makes that switch fail with
-        # "database is locked" (seen in the library's own 4-thread contract test). Done here,
-        # once, before any thread writes.
-        recorder = app.recorder
-        assert isinstance(recorder, SQLAlchemyApplicationRecorder)
-        recorder.datastore.init_sqlite_wal_mode()
     if create:
         chain.create(app.engine, checkfirst=True)
         install_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE)

@@ -144,8 +144,15 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         assert self.datastore.engine is not None
         if self.datastore.engine.dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
-        else:
-            super()._lock_table(session)
+            return
+        # SQLite: the driver begins a transaction only at the first INSERT, so the last seal
+        # would be read outside it, and two processes could both chain after the same seal
+        # (`ledger verify` then calls the second write a tampering). BEGIN IMMEDIATE takes the
+        # file's write lock first (waiting for another writer up to the busy timeout); the
+        # last seal is then read inside the transaction that writes after it.
+        driver: Any = session.connection().connection.driver_connection
+        if not driver.in_transaction:
+            driver.execute("BEGIN IMMEDIATE")
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any,
