@@ -163,7 +163,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             raise ClockBehindError(msg)
         ids = self._insert_rows(session, stored_events)
         self._notify_channel(session)
-        rows = [EventRecord(position, UUID(str(e.originator_id)), e.originator_version, e.topic,
+        rows = [EventRecord(position, _uuid(e.originator_id), e.originator_version, e.topic,
                             e.state) for position, e in zip(ids, stored_events, strict=True)]
         seals = seal(rows, previous, seen, content_hash_fast)
         connection = session.connection()
@@ -236,9 +236,14 @@ def _insert_seals_sql(dialect: str) -> str:
             f"witnessed_by, stream) VALUES ({', '.join([mark] * 7)})")
 
 
+def _uuid(stream: UUID | str) -> UUID:
+    """A stream id as a UUID (the library's aggregates give one; its contract, text too)."""
+    return stream if type(stream) is UUID else UUID(str(stream))
+
+
 def _stream_bytes(stream: UUID | str) -> bytes:
     """A stream id as the library's SQLite column stores it (a binary UUID: 16 bytes)."""
-    return (stream if isinstance(stream, UUID) else UUID(str(stream))).bytes
+    return _uuid(stream).bytes
 
 
 class ChainedFactory(SQLAlchemyFactory):

@@ -38,9 +38,12 @@ _INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson writes; beyond it json does
 
 def _flat(obj: Any, extra: frozenset[type]) -> bool:
     """The usual event state: a dict of texts, numbers and dates, keyed by texts."""
-    return type(obj) is dict and all(
-        type(key) is str and (type(value) in _SCALARS or type(value) in extra)
-        for key, value in obj.items())
+    if type(obj) is not dict:
+        return False
+    for key, value in obj.items():  # a loop: a generator in all() costs twice as much here
+        if type(key) is not str or (type(value) not in _SCALARS and type(value) not in extra):
+            return False
+    return True
 
 
 def _plain(obj: Any, extra: frozenset[type]) -> bool:
@@ -94,7 +97,7 @@ class OrjsonTranscoder(JSONTranscoder):
     def _handed(self, obj: Any) -> dict[str, Any]:
         transcoding = self.types[type(obj)]
         data = transcoding.encode(obj)
-        if not _plain(data, frozenset()):
+        if type(data) is not str and not _plain(data, frozenset()):
             msg = "a transcoding gave what orjson might write differently"
             raise TypeError(msg)
         return {"_type_": transcoding.name, "_data_": data}
