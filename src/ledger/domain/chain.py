@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -92,12 +92,14 @@ def link_hash(previous: str, position: int, stream: str, content: str, witness: 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def seal(rows: Iterable[EventRecord], previous: Seal | None, witness: Witness) -> list[Seal]:
-    """Seals for new events, chained after the seal `previous` (None: the first event)."""
+def seal(rows: Iterable[EventRecord], previous: Seal | None, witness: Witness,
+         content_of: Callable[[EventRecord], str] = content_hash) -> list[Seal]:
+    """Seals for new events, chained after the seal `previous` (None: the first event).
+    `content_of` is `content_hash` or an equal function (the store's, byte for byte)."""
     seals = []
     link, at = (previous.link, previous.position) if previous else (GENESIS, 0)
     for row in rows:
-        content = content_hash(row)
+        content = content_of(row)
         stream = row.originator_id.hex
         link = link_hash(link, row.position, stream, content, witness)
         seals.append(Seal(row.position, content, link, at, witness, stream))

@@ -10,10 +10,12 @@ import fcntl
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, StoredEvent
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, Recording, StoredEvent, Transcoder
 from sqlalchemy import Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -29,6 +31,7 @@ from ledger.store.engine import (
     refuse_missing_file,
     sqlite_file,
 )
+from ledger.store.fastjson import OrjsonTranscoder
 from ledger.store.guards import install_guards
 from ledger.store.replica import make_read_only
 from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, chain, iter_sealed, stream_sealed
@@ -36,10 +39,46 @@ from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, chain, iter_sealed, str
 SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
 
 
+class AggregateEvents(ProcessingEvent[UUID]):
+    """The library's processing event, which tells an aggregate from an event by a class
+    check where it can: the library asks the runtime-checkable `DomainEventProtocol` and
+    `CollectEventsProtocol` of every object saved, which on Python 3.11 walks the protocols'
+    members each time (about 7 µs an event saved). A ledger aggregate is an `Aggregate`
+    (a nominal check: what the protocol check concludes for it, at C speed); anything else
+    goes to the library's own check."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        super().collect_events(**kwargs)
+
+
 class LedgerApp(Application):  # type: ignore[type-arg]
     """The ledger's event store: aggregates saved atomically, events never changed."""
 
     name = APP_NAME
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's `Application.save`, step for step (a test holds the two together),
+        but collecting with `AggregateEvents`."""
+        processing_event = AggregateEvents()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings: list[Recording[UUID]] = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated in the library, still called there
+        return recordings
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON transcoder, encoding with orjson where the bytes are the same
+        (`ledger.store.fastjson`); the transcodings are the library's and the ledger's."""
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

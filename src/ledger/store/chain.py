@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from ledger.domain.chain import EventRecord, Seal, Witness, seal
 from ledger.domain.errors import ClockBehindError
+from ledger.store.fastjson import content_hash_fast
 from ledger.store.guards import PG_CLOCK
 from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, SEAL_COLUMNS, chain, seal_of
 
@@ -167,23 +168,48 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             msg = (f"this machine's clock ({seen.at}) is behind the ledger's last recorded "
                    f"time ({previous.witness.at}): nothing was written; correct the clock")
             raise ClockBehindError(msg)
-        # One multi-row INSERT ... RETURNING id: the database assigns the ids (a trigger
-        # refuses any other), the same rows several times faster than one ORM object each.
+        ids = self._insert_rows(session, stored_events)
+        self._notify_channel(session)
+        rows = [EventRecord(position, _uuid(e.originator_id), e.originator_version, e.topic,
+                            e.state) for position, e in zip(ids, stored_events, strict=True)]
+        seals = seal(rows, previous, seen, content_hash_fast)
+        connection = session.connection()
+        connection.exec_driver_sql(_insert_seals_sql(connection.dialect.name), [
+            (s.position, s.content, s.link, s.previous, s.witness.at, s.witness.role,
+             s.stream) for s in seals])
+        return ids
+
+    def _insert_rows(self, session: Session, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert the events' rows in one driver-level batch; their ids, in order.
+
+        The database assigns the ids, and they are consecutive: a trigger refuses any id but
+        the next one (no gap, nothing after it) and this transaction holds the write lock.
+        The rows go through `exec_driver_sql` with a list of tuples, which SQLAlchemy hands
+        to the driver's `executemany` and whose errors it translates (a duplicate (stream,
+        version) is SQLAlchemy's IntegrityError, which the library turns into its own).
+        """
         table = self.events_record_cls.__table__
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            # SQLite: one prepared INSERT run for every row (sqlite3's executemany); the ids
+            # end at last_insert_rowid(). SQLAlchemy's insert().returning(...,
+            # sort_by_parameter_order=True) would send one INSERT ... RETURNING per row here.
+            connection.exec_driver_sql(
+                f"INSERT INTO {self.events_table_name} (originator_id, originator_version, "
+                f"topic, state) VALUES (?, ?, ?, ?)",
+                [(_stream_bytes(e.originator_id), e.originator_version, e.topic, e.state)
+                 for e in stored_events])
+            last = int(connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+            return list(range(last - len(stored_events) + 1, last + 1))
+        # PostgreSQL (psycopg): SQLAlchemy's "insertmanyvalues" sends the rows as multi-row
+        # INSERT ... VALUES (...), (...) ... RETURNING id statements of up to 1,000 rows each,
+        # ordered by parameter (tests/integration/test_batch_insert.py watches what is sent).
         result = session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True),
             [{"originator_id": e.originator_id, "originator_version": e.originator_version,
               "topic": e.topic, "state": e.state} for e in stored_events])
-        ids = [int(row[0]) for row in result]
-        self._notify_channel(session)
-        rows = [EventRecord(position, UUID(str(e.originator_id)), e.originator_version, e.topic,
-                            e.state) for position, e in zip(ids, stored_events, strict=True)]
-        seals = seal(rows, previous, seen)
-        session.execute(insert(chain), [
-            {"position": s.position, "content": s.content, "link": s.link,
-             "previous": s.previous, "witnessed_at": s.witness.at,
-             "witnessed_by": s.witness.role, "stream": s.stream} for s in seals])
-        return ids
+        return [int(row[0]) for row in result]
+
 
     def select_events(
         self, originator_id: UUID | str, gt: int | None = None, lte: int | None = None,
@@ -208,6 +234,23 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             rows = session.execute(query).all()
         return [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
                             state=bytes(r[3])) for r in rows]
+
+
+def _insert_seals_sql(dialect: str) -> str:
+    """The seals' INSERT in the driver's own parameter style (one executemany)."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    return (f"INSERT INTO {CHAIN_TABLE} (position, content, link, previous, witnessed_at, "
+            f"witnessed_by, stream) VALUES ({', '.join([mark] * 7)})")
+
+
+def _uuid(stream: UUID | str) -> UUID:
+    """A stream id as a UUID (the library's aggregates give one; its contract, text too)."""
+    return stream if type(stream) is UUID else UUID(str(stream))
+
+
+def _stream_bytes(stream: UUID | str) -> bytes:
+    """A stream id as the library's SQLite column stores it (a binary UUID: 16 bytes)."""
+    return _uuid(stream).bytes
 
 
 class ChainedFactory(SQLAlchemyFactory):

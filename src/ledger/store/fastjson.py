@@ -1,0 +1,124 @@
+"""orjson where it writes the very bytes the standard `json` module writes, and `json` elsewhere.
+
+The stored bytes of an event are sealed (their SHA-256 is chained), and evidence packs and
+old ledgers are verified against them, so a faster encoder may change nothing: for the same
+object it must give the same bytes as the library's `JSONTranscoder` (`json`, compact,
+`ensure_ascii=False`), and the seals' canonical encoding the same bytes as
+`ledger.domain.chain.canonical` (which stays standard-library only: evidence packs embed it).
+orjson is used only for what it writes exactly as `json` does: exact `str` (escapes and
+UTF-8 alike: the tests fuzz it), `int` within 64 bits, `bool`, `None`, and `dict` (with
+`str` keys), `list` and `tuple` of those, with the transcodings' own types (dates, times,
+decimals) handed back to the transcodings. Anything else (a float, whose text differs; a
+UUID or an enum, which orjson would write itself; a subclass; an integer past 64 bits; a
+lone surrogate; nesting past orjson's depth) goes to `json`, which then does exactly what it
+did before, errors included. Decoding stays the library's (`json` with its object hook).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from ledger.domain.chain import EventRecord, canonical
+
+# Types orjson hands to `default` under these options (so to the transcodings), rather than
+# writing them its own way: datetime, date and time (passed through), Decimal (unsupported).
+_HANDED_BACK = (datetime, date, time, Decimal)
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS \
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+_SCALARS = frozenset({str, int, bool, type(None)})
+_MAX_DEPTH = 200  # orjson refuses deeper nesting (254); json's own limit is the interpreter's
+_INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson writes; beyond it json does
+
+
+def _flat(obj: Any, extra: frozenset[type]) -> bool:
+    """The usual event state: a dict of texts, numbers and dates, keyed by texts."""
+    if type(obj) is not dict:
+        return False
+    for key, value in obj.items():  # a loop: a generator in all() costs twice as much here
+        if type(key) is not str or (type(value) not in _SCALARS and type(value) not in extra):
+            return False
+    return True
+
+
+def _plain(obj: Any, extra: frozenset[type]) -> bool:
+    """Whether orjson writes `obj` exactly as `json` does (types in `extra` are handed back)."""
+    if _flat(obj, extra):
+        return True
+    stack: list[tuple[Any, int]] = [(obj, 0)]
+    while stack:
+        value, depth = stack.pop()
+        kind = type(value)
+        if kind in _SCALARS or kind in extra:
+            continue
+        if depth >= _MAX_DEPTH:
+            return False
+        if kind is dict:
+            for key, item in value.items():
+                if type(key) is not str:
+                    return False
+                stack.append((item, depth + 1))
+        elif kind is list or kind is tuple:
+            stack.extend((item, depth + 1) for item in value)
+        else:
+            return False
+    return True
+
+
+class OrjsonTranscoder(JSONTranscoder):
+    """The library's JSON transcoder, encoding with orjson where the bytes are the same."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handed_back: frozenset[type] = frozenset()
+
+    def register(self, transcoding: Transcoding) -> None:
+        super().register(transcoding)
+        self._handed_back = frozenset(t for t in self.types if t in _HANDED_BACK)
+
+    def encode(self, obj: Any) -> bytes:
+        fast = self.encode_fast(obj)
+        return fast if fast is not None else super().encode(obj)
+
+    def encode_fast(self, obj: Any) -> bytes | None:
+        """orjson's bytes for `obj`, or None where `json` must write it."""
+        if not _plain(obj, self._handed_back):
+            return None
+        try:
+            return orjson.dumps(obj, default=self._handed, option=_OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError: an int past 64 bits, a surrogate, ...
+            return None
+
+    def _handed(self, obj: Any) -> dict[str, Any]:
+        transcoding = self.types[type(obj)]
+        data = transcoding.encode(obj)
+        if type(data) is not str and not _plain(data, frozenset()):
+            msg = "a transcoding gave what orjson might write differently"
+            raise TypeError(msg)
+        return {"_type_": transcoding.name, "_data_": data}
+
+
+def canonical_fast(row: EventRecord) -> bytes:
+    """`ledger.domain.chain.canonical`, byte for byte, with orjson for the common case."""
+    if type(row.version) is int and _INT_RANGE[0] <= row.version <= _INT_RANGE[1] \
+            and type(row.topic) is str:
+        try:
+            state = row.state.decode("utf-8")
+        except UnicodeDecodeError:
+            return canonical(row)
+        try:  # the keys in sorted order, as json.dumps(sort_keys=True) writes them
+            return orjson.dumps({"id": str(row.originator_id), "state": state,
+                                 "topic": row.topic, "version": row.version})
+        except TypeError:
+            pass
+    return canonical(row)
+
+
+def content_hash_fast(row: EventRecord) -> str:
+    """`ledger.domain.chain.content_hash`, by `canonical_fast`."""
+    return hashlib.sha256(canonical_fast(row)).hexdigest()

@@ -1,0 +1,106 @@
+"""The orjson encodings write exactly the bytes the standard `json` encodings write, for any
+text and value hypothesis makes (or fall back to `json`, errors included), so the stored
+bytes and the seals of a ledger do not depend on which encoder wrote them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.domain.chain import EventRecord, canonical, content_hash
+from ledger.domain.values import Rag
+from ledger.store.decoding import DateAsISO
+from ledger.store.fastjson import OrjsonTranscoder, canonical_fast, content_hash_fast
+
+
+def _transcoders() -> tuple[JSONTranscoder, OrjsonTranscoder]:
+    old, new = JSONTranscoder(), OrjsonTranscoder()
+    for transcoder in (old, new):
+        for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+            transcoder.register(transcoding)
+    return old, new
+
+
+OLD, NEW = _transcoders()
+
+# Any text but lone surrogates (which neither encoder can write as UTF-8; see below):
+# control characters, quotes, backslashes, U+2028, non-BMP, the lot.
+texts = st.text(st.characters(exclude_categories=["Cs"]))
+huge = st.integers(min_value=-(2**200), max_value=2**200)
+zones = st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), None])
+scalars = st.one_of(
+    texts, huge, st.integers(), st.booleans(), st.none(), st.dates(),
+    st.datetimes(timezones=zones), st.decimals(allow_nan=False), st.uuids(),
+    st.floats(), st.sampled_from(list(Rag)), st.times())
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.tuples(inner, inner),
+    st.dictionaries(texts, inner, max_size=4)), max_leaves=20)
+states = st.dictionaries(texts, values, max_size=12)
+
+
+def _outcome(encode: Any, obj: Any) -> bytes | str:
+    try:
+        return bytes(encode(obj))
+    except Exception as exc:  # the kind of failure is what is compared
+        return type(exc).__name__
+
+
+@settings(max_examples=400, deadline=None)
+@given(states)
+def test_the_orjson_transcoder_writes_the_librarys_bytes(state: dict[str, Any]) -> None:
+    """For any event state (texts of every kind, ints past 64 bits, dates, decimals, UUIDs,
+    floats, enums, nesting) the transcoder's bytes equal the library's JSONTranscoder's."""
+    assert _outcome(NEW.encode, state) == _outcome(OLD.encode, state)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(texts, st.one_of(texts, st.integers(-(2**63), 2**63 - 1), st.booleans(),
+                                        st.none(), st.dates(), st.datetimes(timezones=zones)),
+                       max_size=12))
+def test_plain_states_take_the_orjson_path(state: dict[str, Any]) -> None:
+    """A state of texts, 64-bit ints, booleans, dates and times (what ledger events hold) is
+    written by orjson itself, not handed to `json`, and still gives json's bytes."""
+    fast = NEW.encode_fast(state)
+    assert fast is not None
+    assert fast == OLD.encode(state)
+
+
+@pytest.mark.parametrize("value", [
+    "\ud800", 2**64, -(2**63) - 1, 1e16, float("nan"), Rag.RED, UUID(int=7),
+    {1: "a"}, time(1, 2), Decimal("1e-7"), [[[[[[[[[[["deep"]]]]]]]]]]] * 3,
+])
+def test_values_orjson_would_write_otherwise_go_to_json(value: Any) -> None:
+    """A lone surrogate, an int past 64 bits, a float, an enum, a UUID, a non-text key: the
+    bytes (or the error) are json's."""
+    state = {"value": value}
+    assert _outcome(NEW.encode, state) == _outcome(OLD.encode, state)
+    if value in ("\ud800", 2**64, 1e16) or isinstance(value, (UUID, Rag)):
+        assert NEW.encode_fast(state) is None
+
+
+def test_nesting_past_orjsons_depth_is_written_by_json() -> None:
+    """A state nested deeper than orjson writes gives json's bytes."""
+    deep: Any = "x"
+    for _ in range(300):
+        deep = [deep]
+    assert NEW.encode({"deep": deep}) == OLD.encode({"deep": deep})
+    assert NEW.encode({"deep": deep}).startswith(b'{"deep":[[[')
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.builds(EventRecord, st.integers(1, 2**40), st.uuids(), huge, texts,
+                 st.one_of(st.binary(), texts.map(lambda t: t.encode()),
+                           states.map(lambda s: json.dumps(s, default=str).encode()))))
+def test_the_fast_canonical_encoding_is_the_proofs(row: EventRecord) -> None:
+    """For any stored row (any text, any bytes, UTF-8 or not, huge versions) the fast
+    canonical bytes and content hash equal the ones evidence packs recompute."""
+    assert canonical_fast(row) == canonical(row)
+    assert content_hash_fast(row) == content_hash(row)
