@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True, help="an existing sqlite:/// ledger")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    bootstrap(args.db, create=True).close()  # as `ledger init`: tables of this version
     floors, rebuilds, events = [], [], 0
     for _ in range(args.rounds):
         rows, seconds = floor_select_decode(args.db)
