@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, Table, delete, insert
 
 from ledger.domain.events import CorrectionRecorded, PlanEvent
 from ledger.domain.state import ItemState, effective_order, states_at
@@ -29,11 +29,14 @@ from projections.slippage_history import outcome_rows
 
 DERIVED_TABLES = (schema.items, schema.outcomes, schema.item_history)
 FLUSH_ROWS = 20_000
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 
 
 def dumps(value: Any) -> str:
-    """JSON for a stored row (stable key order, so rebuilds compare equal)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    """JSON for a stored row (stable key order, so rebuilds compare equal): as
+    `json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)`, its encoder made
+    once."""
+    return _ENCODER.encode(value)
 
 
 def update_months(state: ItemState) -> Counter[str]:
@@ -44,7 +47,30 @@ def update_months(state: ItemState) -> Counter[str]:
 def window(months: Counter[str], valid_from: str, valid_to: str | None) -> str:
     """The counts of the months whose month-end falls in [valid_from, valid_to), as JSON."""
     first, stop = valid_from[:7], (valid_to or "9999-99")[:7]
-    return dumps({m: n for m, n in months.items() if first <= m < stop})
+    inside = sorted((m, n) for m, n in months.items() if first <= m < stop)
+    return "{" + ", ".join(f"{dumps(m)}: {n}" for m, n in inside) + "}"  # as `dumps` writes it
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys) as one driver-level `executemany`: the statement
+    compiled once, the values passed as they are (plain text and numbers need no processing),
+    not each row through SQLAlchemy's parameter handling."""
+    if not rows:
+        return
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    if compiled.positional:
+        order = compiled.positiontup or []
+        conn.exec_driver_sql(str(compiled), [tuple(row[k] for k in order) for row in rows])
+    else:
+        conn.exec_driver_sql(str(compiled), rows)
+
+
+def outcomes_signature(state: ItemState) -> tuple[Any, ...]:
+    """What the item's slippage rows are made of (`outcome_rows`), cheaply: equal signatures
+    give equal rows (a target's moves are only ever appended, each one frozen)."""
+    return (state.complete, tuple((o.number, o.text, o.baseline_due, o.baseline_edition,
+                                   o.basis, o.due, len(o.moves))
+                                  for o in state.outcomes.values()))
 
 
 @dataclass
@@ -55,6 +81,7 @@ class _Row:
     row: str
     slips: str
     months: Counter[str]
+    signature: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -87,9 +114,14 @@ class ItemTrail:
 
 
 def _step(trail: ItemTrail, day: date, state: ItemState) -> None:
-    """The item's history row on `day` (read now: the state advances after)."""
-    trail.rows.append(_Row(day.isoformat(), dumps(item_record(state)),
-                           dumps(outcome_rows(state)), update_months(state)))
+    """The item's history row on `day` (read now: the state advances after); its slippage
+    rows made again only where what they are made of changed."""
+    signature = outcomes_signature(state)
+    previous = trail.rows[-1] if trail.rows else None
+    slips = (previous.slips if previous is not None and previous.signature == signature
+             else dumps(outcome_rows(state)))
+    trail.rows.append(_Row(day.isoformat(), dumps(item_record(state)), slips,
+                           update_months(state), signature))
 
 
 class DerivedRows:
@@ -171,6 +203,5 @@ class DerivedRows:
     def flush(self) -> None:
         """Write what was collected."""
         for table, rows in self.pending.items():
-            if rows:
-                self.conn.execute(insert(table), rows)
+            insert_rows(self.conn, table, rows)
             rows.clear()

@@ -34,7 +34,7 @@ from ledger.store.replica import Standing, standing
 from ledger.store.sealed import events as stored_events
 from projections import schema, tracking
 from projections.change_log import change_row
-from projections.derived import DERIVED_TABLES, DerivedRows, ItemTrail, dumps
+from projections.derived import DERIVED_TABLES, DerivedRows, ItemTrail, dumps, insert_rows
 
 BATCH = 2000
 KEPT_EVENTS = 500_000  # decoded events a runner keeps between batches, at most
@@ -109,7 +109,7 @@ class Projector:
             self.derive_all()
         return applied
 
-    def rebuild(self, batch: int = BATCH, progress: Progress | None = None) -> int:
+    def rebuild(self, batch: int = FOLLOW_BATCH, progress: Progress | None = None) -> int:
         """Empty the read models and apply every event from the first.
 
         The change log is filled batch by batch, keeping each item's decoded events; the
@@ -301,9 +301,8 @@ class Projector:
             conn.execute(insert(schema.streams), [
                 {"stream": s, "plan": p, "item": i} for s, (p, i) in work.new_streams.items()])
             self._streams.update(work.new_streams)
-        conn.execute(insert(schema.changes), work.change_rows)
-        if work.edition_rows:
-            conn.execute(insert(schema.editions), work.edition_rows)
+        insert_rows(conn, schema.changes, work.change_rows)
+        insert_rows(conn, schema.editions, work.edition_rows)
         _plans(conn, work)
         if not derive:
             return
