@@ -38,7 +38,7 @@ from projections.derived import DERIVED_TABLES, DerivedRows, ItemTrail, dumps, i
 
 BATCH = 2000
 KEPT_EVENTS = 500_000  # decoded events a runner keeps between batches, at most
-REBUILD_KEPT = 2_000_000  # decoded events a rebuild keeps to derive from (else it reads again)
+REBUILD_KEPT = 1_000_000  # decoded events a rebuild keeps (about 1 GB); past it, read again
 FOLLOW_BATCH = 20_000  # a runner behind takes the backlog in few transactions: items derived once
 Progress = Callable[[int, int], None]
 Woken = Callable[[str, int, int], None]
@@ -123,6 +123,8 @@ class Projector:
         self._forget_events()
         collected: dict[tuple[str, str], list[PlanEvent]] = {}
         applied = self._follow(batch, progress, derive=False, collect=collected)
+        if applied > REBUILD_KEPT:  # too many to keep: derived from the events table instead
+            collected.clear()
         self.derive_all(collected if applied <= REBUILD_KEPT else None)
         return applied
 
