@@ -109,7 +109,8 @@ class Reading(_Closing):
 
     def out_of_date(self) -> str | None:
         """Why the read models cannot answer, where an older version of ledger made them (a
-        table or column missing, or one no longer kept): asked only after a query failed, so no query pays for it."""
+        table or column missing, or one no longer kept): asked only after a query failed, so
+        no query pays for it."""
         missing = out_of_date(self.reader.engine)
         if missing is None:
             return None
