@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert
@@ -58,11 +59,14 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    if compiled.positional:
-        order = compiled.positiontup or []
-        conn.exec_driver_sql(str(compiled), [tuple(row[k] for k in order) for row in rows])
-    else:
+    order = compiled.positiontup or []
+    if not compiled.positional:
         conn.exec_driver_sql(str(compiled), rows)
+    elif len(order) == 1:
+        conn.exec_driver_sql(str(compiled), [(row[order[0]],) for row in rows])
+    else:
+        values = itemgetter(*order)  # each row's values in the statement's order, in C
+        conn.exec_driver_sql(str(compiled), [values(row) for row in rows])
 
 
 def outcomes_signature(state: ItemState) -> tuple[Any, ...]:
