@@ -4,13 +4,17 @@ month-ends answered from that history, catch-ups folded onto kept state, old tab
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine
 
 from ledger.bootstrap import bootstrap
+from ledger.domain.values import When
 from projections.audit import first_difference
+from projections.derived import DerivedRows
 from projections.runner import Projector
 from tests.conftest import Cli, stored_events
 from tests.editions import SEPTEMBER, write_november, write_october
@@ -140,3 +144,31 @@ def test_init_brings_read_models_of_the_old_shape_up_to_date(cli: Cli, backend: 
     assert snapshot["month"] == "2018-09"
     assert "the read models agree with the events" in cli("verify")
     assert stored_events(cli.db) == before
+
+
+def test_a_later_event_is_folded_onto_the_kept_state_and_a_correction_refolds(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a catch-up, an update to 1.3 dated after everything 1.3 holds extends its kept
+    state (its history is not folded again), while a correction of 1.3's fifth event refolds
+    1.3 from its events; either way the plan row shows the new update."""
+    cli("import", str(SEPTEMBER), "--by", "improvement.team")
+    services = bootstrap(cli.db)
+    services.projector.catch_up()
+    folded: list[str] = []
+    whole = DerivedRows.add
+
+    def counted(self: DerivedRows, plan: str, item: str, events: list[Any]) -> Any:
+        folded.append(item)
+        return whole(self, plan, item, events)
+
+    monkeypatch.setattr(DerivedRows, "add", counted)
+    cli("--plan", PLAN, "update", "1.3", "Review panel met", "--month", "2018-10",
+        "--effective", "2018-10-05")
+    assert services.projector.catch_up() == 1
+    assert folded == []
+    row = services.reader.plan(PLAN, When(date(2018, 10, 31)), item="1.3")[0]
+    assert row["latest_update"]["text"] == "Review panel met"
+    cli("--plan", PLAN, "correct", "1.3@5", "--text", "Review under way", "--note", "wording")
+    assert services.projector.catch_up() == 1
+    assert folded == ["1.3"]
+    services.close()
