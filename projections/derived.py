@@ -1,31 +1,131 @@
-"""The derived read models of one item (plan row, slippage, month-end snapshots, history over
-effective time), collected and written in bulk.
+"""The derived read models of one item (plan row, slippage, history over effective time),
+collected and written in bulk, and extended in place when new events only add to the end.
 
-Each item's derived rows are a pure function of its events; this module only
-turns them into table rows and writes them in the caller's transaction.
+Each item's derived rows are a pure function of its events; this module turns them
+into table rows and writes them in the caller's transaction. One history row per
+effective date of the item (never per event, never per month): its slippage rows only
+where they changed, and the counts of updates per month its validity covers (from which
+`ledger snapshots` answers every month-end). An `ItemTrail` keeps the item's folded
+state after its last effective date, so that events which take effect after everything
+already folded are applied to it (and only the item's last history row is rewritten)
+instead of folding the whole history again.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, Table, delete, insert
 
-from ledger.domain.events import PlanEvent
-from ledger.domain.state import fold
+from ledger.domain.events import CorrectionRecorded, PlanEvent
+from ledger.domain.state import ItemState, effective_order, states_at
 from projections import schema
-from projections.current_plan import item_record, states_over_time
-from projections.monthly_snapshots import snapshot_rows
+from projections.current_plan import item_record
 from projections.slippage_history import outcome_rows
 
-DERIVED_TABLES = (schema.items, schema.outcomes, schema.snapshots, schema.item_history)
+DERIVED_TABLES = (schema.items, schema.outcomes, schema.item_history)
 FLUSH_ROWS = 20_000
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 
 
 def dumps(value: Any) -> str:
-    """JSON for a stored row (stable key order, so rebuilds compare equal)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    """JSON for a stored row (stable key order, so rebuilds compare equal): as
+    `json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)`, its encoder made
+    once."""
+    return _ENCODER.encode(value)
+
+
+def update_months(state: ItemState) -> Counter[str]:
+    """How many of the item's updates name each month (updates without a month left out)."""
+    return Counter(u.month for u in state.updates if u.month)
+
+
+def window(months: Counter[str], valid_from: str, valid_to: str | None) -> str:
+    """The counts of the months whose month-end falls in [valid_from, valid_to), as JSON."""
+    first, stop = valid_from[:7], (valid_to or "9999-99")[:7]
+    inside = sorted((m, n) for m, n in months.items() if first <= m < stop)
+    return "{" + ", ".join(f"{dumps(m)}: {n}" for m, n in inside) + "}"  # as `dumps` writes it
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys) as one driver-level `executemany`: the statement
+    compiled once, the values passed as they are (plain text and numbers need no processing),
+    not each row through SQLAlchemy's parameter handling."""
+    if not rows:
+        return
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    order = compiled.positiontup or []
+    if not compiled.positional:
+        conn.exec_driver_sql(str(compiled), rows)
+    elif len(order) == 1:
+        conn.exec_driver_sql(str(compiled), [(row[order[0]],) for row in rows])
+    else:
+        values = itemgetter(*order)  # each row's values in the statement's order, in C
+        conn.exec_driver_sql(str(compiled), [values(row) for row in rows])
+
+
+def outcomes_signature(state: ItemState) -> tuple[Any, ...]:
+    """What the item's slippage rows are made of (`outcome_rows`), cheaply: equal signatures
+    give equal rows (a target's moves are only ever appended, each one frozen)."""
+    return (state.complete, tuple((o.number, o.text, o.baseline_due, o.baseline_edition,
+                                   o.basis, o.due, len(o.moves))
+                                  for o in state.outcomes.values()))
+
+
+@dataclass
+class _Row:
+    """One history row as derived, before its end (the next date) is known."""
+
+    valid_from: str
+    row: str
+    slips: str
+    months: Counter[str]
+    signature: tuple[Any, ...] = ()
+
+
+@dataclass
+class ItemTrail:
+    """What the last derivation of an item leaves for the next: its events in stream order,
+    its state after its last effective date, its last history row and the slippage in force
+    before that row."""
+
+    plan: str
+    item: str
+    events: list[PlanEvent]
+    state: ItemState | None = None
+    last: _Row | None = None
+    prior_slips: str | None = None  # the slippage of the row before `last` (None: none)
+    newest: tuple[date, str, int] | None = None  # effective order of the last event folded
+    rows: list[_Row] = field(default_factory=list)  # derived, not yet queued
+    base_slips: str | None = None  # the slippage in force before rows[0]
+
+    def extends(self, new: list[PlanEvent]) -> bool:
+        """Whether `new` only adds to the end: the stream's next versions, each taking effect
+        after (in effective order) everything already folded, none a correction."""
+        if self.state is None or self.last is None or self.newest is None or not new:
+            return False
+        if not self.events or new[0].originator_version != (
+                self.events[-1].originator_version + 1):
+            return False
+        newest = self.newest
+        return all(not isinstance(e, CorrectionRecorded) and effective_order(e) > newest
+                   for e in new)
+
+
+def _step(trail: ItemTrail, day: date, state: ItemState) -> None:
+    """The item's history row on `day` (read now: the state advances after); its slippage
+    rows made again only where what they are made of changed."""
+    signature = outcomes_signature(state)
+    previous = trail.rows[-1] if trail.rows else None
+    slips = (previous.slips if previous is not None and previous.signature == signature
+             else dumps(outcome_rows(state)))
+    trail.rows.append(_Row(day.isoformat(), dumps(item_record(state)), slips,
+                           update_months(state), signature))
 
 
 class DerivedRows:
@@ -40,32 +140,72 @@ class DerivedRows:
         for table in DERIVED_TABLES:
             self.conn.execute(delete(table).where(table.c.plan == plan, table.c.item == item))
 
-    def add(self, plan: str, item: str, events: list[PlanEvent], months: list[str]) -> None:
-        """The derived rows of one item, from its events in stream order."""
-        state = fold(events)
-        if state is None:
-            return
-        key = {"plan": plan, "item": item}
+    def add(self, plan: str, item: str, events: list[PlanEvent]) -> ItemTrail:
+        """The derived rows of one item, from its events in stream order; what the next
+        derivation may extend."""
+        trail = ItemTrail(plan, item, events)
+        plain = [e for e in events if not isinstance(e, CorrectionRecorded)]
+        days = sorted({e.effective for e in plain})
+        state = None
+        for day, state in states_at(events, days):
+            _step(trail, day, state)
+        if state is None or not trail.rows:
+            return trail
+        trail.state = state
+        trail.newest = max(effective_order(e) for e in plain)
+        self._close(trail)
+        return trail
+
+    def extend(self, trail: ItemTrail, new: list[PlanEvent]) -> ItemTrail:
+        """Apply events that `trail.extends` accepts to the kept state: the last history row
+        is rewritten (its end, or its state where the first new event shares its date), new
+        dates added, and the item's current rows replaced."""
+        assert trail.state is not None
+        assert trail.last is not None
+        plan, item, state, last = trail.plan, trail.item, trail.state, trail.last
+        h = schema.item_history.c
+        self.conn.execute(delete(schema.item_history).where(
+            h.plan == plan, h.item == item, h.valid_from == last.valid_from))
+        for table in (schema.items, schema.outcomes):
+            self.conn.execute(delete(table).where(table.c.plan == plan, table.c.item == item))
+        ordered = sorted(new, key=effective_order)
+        same_day = ordered[0].effective.isoformat() == last.valid_from
+        trail.rows, trail.base_slips = ([] if same_day else [last]), trail.prior_slips
+        trail.events = [*trail.events, *new]
+        for index, event in enumerate(ordered):
+            state.apply(event)
+            if index + 1 == len(ordered) or ordered[index + 1].effective != event.effective:
+                _step(trail, event.effective, state)
+        trail.newest = effective_order(ordered[-1])
+        self._close(trail)
+        return trail
+
+    def _close(self, trail: ItemTrail) -> None:
+        """Queue the trail's derived history rows (each ending where the next begins; its
+        slippage only where it changed) and the item's current rows."""
+        key = {"plan": trail.plan, "item": trail.item}
+        rows, before = trail.rows, trail.base_slips
+        for index, found in enumerate(rows):
+            valid_to = rows[index + 1].valid_from if index + 1 < len(rows) else None
+            self.pending[schema.item_history].append(
+                {**key, "valid_from": found.valid_from, "valid_to": valid_to, "row": found.row,
+                 "slips": None if found.slips == before else found.slips,
+                 "month_updates": window(found.months, found.valid_from, valid_to)})
+            before = found.slips
+        trail.prior_slips = rows[-2].slips if len(rows) > 1 else trail.base_slips
+        trail.last, trail.rows, trail.base_slips = rows[-1], [], None
+        state = trail.state
+        assert state is not None
         self.pending[schema.items].append(
-            {**key, "theme": state.theme, "row": dumps(item_record(state))})
+            {**key, "theme": state.theme, "row": trail.last.row})
         self.pending[schema.outcomes] += [
             {**key, "outcome": r["outcome_no"], "slip_count": r["slip_count"], "row": dumps(r)}
             for r in outcome_rows(state)]
-        self.pending[schema.snapshots] += [
-            {**key, "month": r["month"], "row": dumps(r)} for r in snapshot_rows(events, months)]
-        history = [(day, dumps(item_record(s)), dumps(outcome_rows(s)))
-                   for day, s in states_over_time(events)]
-        for index, (day, row, slips) in enumerate(history):
-            valid_to = history[index + 1][0].isoformat() if index + 1 < len(history) else None
-            self.pending[schema.item_history].append(
-                {**key, "valid_from": day.isoformat(), "valid_to": valid_to, "row": row,
-                 "slippage": slips})
         if sum(len(rows) for rows in self.pending.values()) > FLUSH_ROWS:
             self.flush()
 
     def flush(self) -> None:
         """Write what was collected."""
         for table, rows in self.pending.items():
-            if rows:
-                self.conn.execute(insert(table), rows)
+            insert_rows(self.conn, table, rows)
             rows.clear()

@@ -13,7 +13,7 @@ from typing import Any
 from ledger.domain.events import PlanEvent
 from ledger.domain.state import ItemState, states_at
 from ledger.domain.values import month_end
-from projections.status_summary import derived_status
+from projections.status_summary import derived_status, status_at
 
 COLUMNS = ("month", "plan", "item", "basis", "rag", "status", "leads", "updates_in_month")
 
@@ -38,6 +38,23 @@ def _row(state: ItemState, month: str, end: date) -> dict[str, Any]:
         "status": derived_status(state, end),
         "leads": list(state.leads),
         "updates_in_month": sum(1 for u in state.updates if u.month == month),
+    }
+
+
+def stored_row(record: dict[str, Any], month: str, updates: int) -> dict[str, Any]:
+    """The row of a month-end from the item's stored plan row in force on that day (see
+    `projections.current_plan.item_record`) and its updates naming the month: the same row
+    `snapshot_rows` folds."""
+    end = month_end(month)
+    return {
+        "month": month,
+        "plan": record["plan"],
+        "item": record["item"],
+        "basis": record["basis"],
+        "rag": record["rag"],
+        "status": status_at(record["complete"], record["baseline_due"], record["progress"], end),
+        "leads": list(record["leads"]),
+        "updates_in_month": updates,
     }
 
 

@@ -3,8 +3,9 @@
 `as_of` is effective time (what was true in the world then); `known_at` is
 recorded time (what the ledger knew then). Effective-time questions read the
 item-history model (each item's state over effective time: one indexed read,
-whatever the length of the ledger's history); recorded-time questions re-fold
-the plan's events from the time-indexed change log, never from the event store.
+whatever the length of the ledger's history; month-end snapshots are the rows valid
+on each month's last day); recorded-time questions pick the plan's events from the
+time-indexed change log and re-fold them, read from the events table by position.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ledger.domain.events import PlanEvent
 from ledger.domain.ids import event_ref
 from ledger.domain.state import ItemState, fold
 from ledger.domain.values import When, month_end
+from ledger.store.sealed import events as stored_events
 from projections import schema
 from projections.blame import blame_rows
 from projections.change_log import COLUMNS as CHANGE_COLUMNS
@@ -30,6 +32,7 @@ from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.current_plan import item_row, item_sort_key
 from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from projections.monthly_snapshots import months_from, snapshot_rows
+from projections.monthly_snapshots import stored_row as snapshot_row
 from projections.plan_diff import item_changes
 from projections.restatements import restated_rows
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
@@ -81,8 +84,10 @@ class Reader:
             conditions.append(c.recorded_at <= when.known_at)
         if item is not None:
             conditions.append(c.item == item)
-        query = (select(c.stream, c.version, c.topic, c.state).where(and_(*conditions))
-                 .order_by(c.stream, c.version))
+        e = stored_events.c
+        query = (select(c.stream, c.version, e.topic, e.state)
+                 .join_from(schema.changes, stored_events, e.id == c.seq)
+                 .where(and_(*conditions)).order_by(c.stream, c.version))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         by_stream: dict[str, list[Any]] = defaultdict(list)
@@ -98,14 +103,26 @@ class Reader:
         found = [s for s in states if s is not None]
         return sorted(found, key=lambda s: item_sort_key(s.number))
 
-    def _history(self, plan: str, as_of: date) -> list[tuple[dict[str, Any], list[Any]]]:
-        """Each item's stored row and slippage rows in force on `as_of` (one indexed read)."""
+    def _history(self, plan: str, as_of: date) -> list[dict[str, Any]]:
+        """Each item's stored row in force on `as_of` (one indexed read)."""
         h = schema.item_history.c
         day = as_of.isoformat()
-        query = select(h.row, h.slippage).where(
+        query = select(h.row).where(
             h.plan == plan, h.valid_from <= day, or_(h.valid_to.is_(None), h.valid_to > day))
         with self.engine.connect() as conn:
-            return [(json.loads(r), json.loads(s)) for r, s in conn.execute(query).all()]
+            return [json.loads(r) for (r,) in conn.execute(query).all()]
+
+    def _slips_history(self, plan: str, as_of: date) -> list[Any]:
+        """Each item's slippage rows in force on `as_of`: its history row's where that row
+        holds them, else those of its latest earlier row that does (a row keeps them only
+        where they changed)."""
+        h = schema.item_history.c
+        query = (select(h.item, h.slips).where(
+            h.plan == plan, h.valid_from <= as_of.isoformat(), h.slips.is_not(None))
+            .order_by(h.item, h.valid_from))
+        with self.engine.connect() as conn:
+            latest = {item: slips for item, slips in conn.execute(query).all()}
+        return [slip for slips in latest.values() for slip in json.loads(slips)]
 
     # --- ledger plan ------------------------------------------------------------
 
@@ -118,7 +135,7 @@ class Reader:
                 with self.engine.connect() as conn:
                     stored = [json.loads(r) for (r,) in conn.execute(query).all()]
             else:
-                stored = [row for row, _slips in self._history(plan, when.as_of)]
+                stored = self._history(plan, when.as_of)
             rows = []
             for row in stored:
                 if row.pop("withdrawn"):
@@ -142,7 +159,7 @@ class Reader:
             with self.engine.connect() as conn:
                 rows = [json.loads(r) for (r,) in conn.execute(query).all()]
         elif when.known_at is None:
-            rows = [slip for _row, slips in self._history(plan, when.as_of) for slip in slips]
+            rows = self._slips_history(plan, when.as_of)
         else:
             rows = [r for s in self.states(plan, when) for r in outcome_rows(s)]
         rows = [{k: r[k] for k in SLIPPAGE_COLUMNS} for r in rows
@@ -166,11 +183,7 @@ class Reader:
         months = months_from(first, last)
         if (when.known_at is None and first >= stored_first and last <= stored_last
                 and when.as_of >= month_end(last)):
-            query = select(schema.snapshots.c.row).where(
-                schema.snapshots.c.plan == plan, schema.snapshots.c.month >= first,
-                schema.snapshots.c.month <= last)
-            with self.engine.connect() as conn:
-                rows = [json.loads(r) for (r,) in conn.execute(query).all()]
+            rows = self._month_ends(plan, first, last)
         else:
             months = [m for m in months if month_end(m) <= when.as_of] or months[:0]
             rows = []
@@ -178,6 +191,26 @@ class Reader:
                 rows.extend(snapshot_rows(events, months))
         rows = [{k: r[k] for k in SNAPSHOT_COLUMNS} for r in rows]
         return sorted(rows, key=lambda r: (item_sort_key(r["item"]), r["month"]))
+
+    def _month_ends(self, plan: str, first: str, last: str) -> list[dict[str, Any]]:
+        """Each item's snapshot at each month-end from `first` to `last`: its history row
+        valid on that day (one indexed range of the item-history model)."""
+        h = schema.item_history.c
+        query = select(h.row, h.valid_from, h.valid_to, h.month_updates).where(
+            h.plan == plan, h.valid_from <= month_end(last).isoformat(),
+            or_(h.valid_to.is_(None), h.valid_to > month_end(first).isoformat()))
+        rows = []
+        with self.engine.connect() as conn:
+            for stored, valid_from, valid_to, counts in conn.execute(query).all():
+                row = json.loads(stored)
+                if row["withdrawn"]:
+                    continue
+                updates = json.loads(counts)
+                for month in months_from(max(first, valid_from[:7]), last):
+                    if valid_to is not None and month >= valid_to[:7]:
+                        break
+                    rows.append(snapshot_row(row, month, updates.get(month, 0)))
+        return rows
 
     # --- ledger changes / diff ----------------------------------------------------
 
@@ -292,7 +325,9 @@ class Reader:
         conditions: list[ColumnElement[bool]] = [c.plan == plan, c.item != ""]
         if known_at is not None:
             conditions.append(c.recorded_at <= known_at)
-        query = (select(c.item, c.version, c.recorded_at, c.db_role, c.stream, c.topic, c.state)
+        e = stored_events.c
+        query = (select(c.item, c.version, c.recorded_at, c.db_role, c.stream, e.topic, e.state)
+                 .join_from(schema.changes, stored_events, e.id == c.seq)
                  .where(and_(*conditions)).order_by(c.stream, c.version))
         with self.engine.connect() as conn:
             found = conn.execute(query).all()

@@ -3,7 +3,11 @@
 Each batch writes its rows and the tracking positions in one transaction, so a
 crash or a second runner never leaves a half-applied batch; a batch another
 runner already applied fails on its primary keys and is simply skipped.
-`rebuild` empties the read models (never the events) and catches up from zero.
+`rebuild` empties the read models (never the events) and catches up from zero,
+decoding each event once: the change log batch by batch, then each item's derived rows
+from its events kept in memory. A runner keeps each item's trail (its events and its
+folded state) between batches, so that a batch whose events only add to the end of an
+item's effective history is folded onto that state instead of the item's whole history.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,13 +31,14 @@ from ledger.domain.events import EditionImported, ItemAdded, PlanEvent, PlanRegi
 from ledger.store.app import LedgerApp
 from ledger.store.engine import EVENTS_TABLE, head
 from ledger.store.replica import Standing, standing
+from ledger.store.sealed import events as stored_events
 from projections import schema, tracking
-from projections.change_log import change_row, events_of
-from projections.derived import DERIVED_TABLES, DerivedRows, dumps
-from projections.monthly_snapshots import months_from
+from projections.change_log import change_row
+from projections.derived import DERIVED_TABLES, DerivedRows, ItemTrail, dumps, insert_rows
 
 BATCH = 2000
 KEPT_EVENTS = 500_000  # decoded events a runner keeps between batches, at most
+REBUILD_KEPT = 1_000_000  # decoded events a rebuild keeps (about 1 GB); past it, read again
 FOLLOW_BATCH = 20_000  # a runner behind takes the backlog in few transactions: items derived once
 Progress = Callable[[int, int], None]
 Woken = Callable[[str, int, int], None]
@@ -48,7 +54,8 @@ class _Batch:
     plans: set[str] = field(default_factory=set)
     edition_rows: list[dict[str, Any]] = field(default_factory=list)
     news: dict[tuple[str, str], list[PlanEvent]] = field(default_factory=dict)
-    events: dict[tuple[str, str], list[PlanEvent]] = field(default_factory=dict)
+    trails: dict[tuple[str, str], ItemTrail] = field(default_factory=dict)
+    last: int = 0  # the batch's last position
     plan_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     themes: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
 
@@ -62,10 +69,9 @@ class Projector:
         # or a scratch one where `ledger verify` derives them afresh to compare.
         self.engine = target if target is not None else app.engine
         self._streams: dict[str, tuple[str, str]] = {}
-        # Each item's decoded events, kept by a runner between its own batches (an item's
-        # derived rows are folded from all its events, and decoding them again was a quarter
-        # of a catch-up); trusted only while the log position is the one this runner left.
-        self._events: dict[tuple[str, str], list[PlanEvent]] = {}
+        # Each item's trail (its decoded events and folded state), kept by a runner between
+        # its own batches; trusted only while the log position is the one this runner left.
+        self._trails: dict[tuple[str, str], ItemTrail] = {}
         self._events_at = -1
 
     def positions(self) -> dict[str, int]:
@@ -103,23 +109,28 @@ class Projector:
             self.derive_all()
         return applied
 
-    def rebuild(self, batch: int = BATCH, progress: Progress | None = None) -> int:
+    def rebuild(self, batch: int = FOLLOW_BATCH, progress: Progress | None = None) -> int:
         """Empty the read models and apply every event from the first.
 
-        The change log is filled batch by batch; the derived models are then computed
-        once per item (not once per batch that touched it) in a single transaction.
+        The change log is filled batch by batch, keeping each item's decoded events; the
+        derived models are then computed once per item (not once per batch that touched it)
+        from those events, in a single transaction.
         """
         with self.engine.begin() as conn:
             for table in (*schema.ALL_READ_TABLES, schema.tracking):
                 conn.execute(delete(table))
         self._streams.clear()
         self._forget_events()
-        applied = self._follow(batch, progress, derive=False)
-        self.derive_all()
+        collected: dict[tuple[str, str], list[PlanEvent]] = {}
+        applied = self._follow(batch, progress, derive=False, collect=collected)
+        if applied > REBUILD_KEPT:  # too many to keep: derived from the events table instead
+            collected.clear()
+        self.derive_all(collected if applied <= REBUILD_KEPT else None)
         return applied
 
     def _follow(self, batch: int, progress: Progress | None, *, derive: bool,
-                until: int | None = None) -> int:
+                until: int | None = None,
+                collect: dict[tuple[str, str], list[PlanEvent]] | None = None) -> int:
         applied = 0
         head = self.head() if until is None else until
         while True:
@@ -145,54 +156,76 @@ class Projector:
                     tracking.track(conn, models, records[-1][0].position, at)
             except IntegrityError:
                 self._forget_events()
+                if self.positions() == at:  # nobody moved them: not a race but a bad row
+                    raise
                 time.sleep(0.05)  # another runner applied this batch first
                 continue
             except BaseException:
                 self._forget_events()
                 raise
             self._keep_events(work, records[-1][0].position)
+            if collect is not None and applied + len(records) <= REBUILD_KEPT:
+                for key, news in work.news.items():
+                    collect.setdefault(key, []).extend(news)
             applied += len(records)
             if progress is not None:
                 progress(records[-1][0].position, head)
 
     def _forget_events(self) -> None:
-        self._events.clear()
+        self._trails.clear()
         self._events_at = -1
 
     def _keep_events(self, work: _Batch, position: int) -> None:
-        """After a batch committed: its items' events, for the next batch."""
-        if sum(len(events) for events in self._events.values()) > KEPT_EVENTS:
-            self._events.clear()
-        for key in work.news.keys() - work.events.keys():  # new events, not derived: stale
-            self._events.pop(key, None)
-        self._events.update(work.events)
+        """After a batch committed: its items' trails, for the next batch."""
+        if sum(len(trail.events) for trail in self._trails.values()) > KEPT_EVENTS:
+            self._trails.clear()
+        for key in work.news.keys() - work.trails.keys():  # new events, not derived: stale
+            self._trails.pop(key, None)
+        self._trails.update(work.trails)
         self._events_at = position
 
-    def derive_all(self) -> None:
-        """Recompute every item's derived rows from the change log, in one transaction."""
-        c = schema.changes.c
+    def derive_all(self, collected: dict[tuple[str, str], list[PlanEvent]] | None = None,
+                   ) -> None:
+        """Recompute every item's derived rows, in one transaction: from `collected` (every
+        item's events, decoded by a rebuild), else from the events table, stream by stream,
+        up to the change log's position."""
         with self.engine.begin() as conn:
             position = tracking.log_position(self.positions())
             for table in DERIVED_TABLES:
                 conn.execute(delete(table))
-            months = {plan: _months(conn, plan) for (plan,) in
-                      conn.execute(select(schema.plans.c.plan)).all()}
-            query = (select(c.plan, c.item, c.stream, c.version, c.topic, c.state)
-                     .where(c.item != "").order_by(c.plan, c.item, c.version))
             writer = DerivedRows(conn)
-            current: tuple[str, str] | None = None
-            rows: list[Any] = []
-            for row in conn.execute(query):
-                key = (row[0], row[1])
-                if key != current and current is not None:
-                    writer.add(*current, events_of(self.app.decode_all, rows), months[current[0]])
-                    rows = []
-                current = key
-                rows.append(row[2:])
-            if current is not None:
-                writer.add(*current, events_of(self.app.decode_all, rows), months[current[0]])
+            if collected is not None:
+                for (plan, item), events in sorted(collected.items()):
+                    if item:
+                        writer.add(plan, item, events)
+            else:
+                for (plan, item), events in self._stored_items(conn, position):
+                    writer.add(plan, item, events)
             writer.flush()
             tracking.reset(conn, tracking.DERIVED_MODELS, position)
+
+    def _stored_items(self, conn: Connection, position: int,
+                      ) -> Iterator[tuple[tuple[str, str], list[PlanEvent]]]:
+        """Each item's events up to `position`, read from the events table stream by stream."""
+        items = {stream: (plan, item) for stream, plan, item in conn.execute(
+            select(schema.streams).where(schema.streams.c.item != "")).all()}
+        e = stored_events.c
+        query = (select(e.id, e.originator_id, e.originator_version, e.topic, e.state)
+                 .where(e.id <= position).order_by(e.originator_id, e.originator_version))
+        with self.app.engine.connect() as read:
+            result = read.execution_options(yield_per=5000).execute(query)
+            current: str | None = None
+            records: list[EventRecord] = []
+            for row in result:
+                record = _record(row)
+                stream = record.originator_id.hex
+                if stream != current:
+                    if current in items and records:
+                        yield items[current], self.app.decode_all(records)
+                    current, records = stream, []
+                records.append(record)
+            if current in items and records:
+                yield items[current], self.app.decode_all(records)
 
     def run(self, poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False,
             woken: Woken | None = None, batch: int = FOLLOW_BATCH) -> None:
@@ -229,7 +262,7 @@ class Projector:
 
     def _apply(self, conn: Connection, records: Sequence[tuple[EventRecord, Seal | None]], *,
                derive: bool) -> _Batch:
-        work = _Batch()
+        work = _Batch(last=records[-1][0].position)
         for record, stamp in records:
             assert stamp is not None  # rows outside the chain never reach a batch
             try:
@@ -248,7 +281,6 @@ class Projector:
                 work.new_streams[stream] = (event.plan, event.number)
             plan, item = self._stream(conn, stream, work)
             row = change_row(record.position, plan, item, event, stamp.witness)
-            row["topic"], row["state"] = record.topic, record.state
             work.change_rows.append(row)
             if item:
                 work.items.add((plan, item))
@@ -271,45 +303,53 @@ class Projector:
             conn.execute(insert(schema.streams), [
                 {"stream": s, "plan": p, "item": i} for s, (p, i) in work.new_streams.items()])
             self._streams.update(work.new_streams)
-        conn.execute(insert(schema.changes), work.change_rows)
-        if work.edition_rows:
-            conn.execute(insert(schema.editions), work.edition_rows)
-        extended = _plans(conn, work)
+        insert_rows(conn, schema.changes, work.change_rows)
+        insert_rows(conn, schema.editions, work.edition_rows)
+        _plans(conn, work)
         if not derive:
             return
-        touched = set(work.items)
-        for plan in extended:
-            touched |= {(plan, i) for (i,) in conn.execute(
-                select(schema.items.c.item).where(schema.items.c.plan == plan)).all()}
-        months = {plan: _months(conn, plan) for plan in {p for p, _ in touched}}
         writer = DerivedRows(conn)
-        for plan, item in sorted(touched):
-            writer.forget(plan, item)
-            events = self._batch_item_events(conn, plan, item, work)
-            writer.add(plan, item, events, months[plan])
+        for key in sorted(work.items):
+            new = work.news.get(key, [])
+            trail = self._trails.get(key)
+            if trail is not None and trail.extends(new):
+                work.trails[key] = writer.extend(trail, new)
+                continue
+            writer.forget(*key)
+            work.trails[key] = writer.add(*key, self._batch_item_events(key, work))
         writer.flush()
 
-    def _batch_item_events(self, conn: Connection, plan: str, item: str,
-                           work: _Batch) -> list[PlanEvent]:
-        """An item's events in stream order: those kept from earlier batches and this batch's
-        (its change rows are in), else read back from the change log."""
-        key = (plan, item)
-        kept = self._events.get(key)
+    def _batch_item_events(self, key: tuple[str, str], work: _Batch) -> list[PlanEvent]:
+        """An item's events in stream order up to this batch's last: those kept from earlier
+        batches and this batch's, else read back from the events table."""
+        trail = self._trails.get(key)
         new = work.news.get(key, [])
-        if kept is not None and (not kept or not new
-                                 or new[0].originator_version == kept[-1].originator_version + 1):
-            events = [*kept, *new]
-        else:
-            events = self.item_events(conn, plan, item)
-        work.events[key] = events
-        return events
+        if trail is not None and (not trail.events or not new or new[0].originator_version
+                                  == trail.events[-1].originator_version + 1):
+            return [*trail.events, *new]
+        stream = new[0].originator_id if new else UUID(hex=self._stream_of(key))
+        return self.item_events(stream, work.last)
 
-    def item_events(self, conn: Connection, plan: str, item: str) -> list[PlanEvent]:
-        """An item's events in stream order, decoded from the change log."""
-        c = schema.changes.c
-        rows = conn.execute(select(c.stream, c.version, c.topic, c.state)
-                            .where(c.plan == plan, c.item == item).order_by(c.version)).all()
-        return events_of(self.app.decode_all, rows)
+    def _stream_of(self, key: tuple[str, str]) -> str:
+        return next(s for s, found in self._streams.items() if found == key)
+
+    def item_events(self, stream: UUID, upto: int) -> list[PlanEvent]:
+        """A stream's events in version order up to position `upto`, from the events table."""
+        e = stored_events.c
+        stored: UUID | bytes = stream.bytes if self.app.engine.dialect.name == "sqlite" else stream
+        query = (select(e.id, e.originator_id, e.originator_version, e.topic, e.state)
+                 .where(e.originator_id == stored, e.id <= upto).order_by(e.originator_version))
+        with self.app.engine.connect() as read:
+            return self.app.decode_all([_record(row) for row in read.execute(query).all()])
+
+
+def _record(row: Any) -> EventRecord:
+    """A stored row (id, stream, version, topic, state) as the store holds it."""
+    position, stream, version, topic, state = row
+    if not isinstance(stream, UUID):
+        stream = UUID(bytes=bytes(stream)) if isinstance(stream, bytes | memoryview) else UUID(
+            str(stream))
+    return EventRecord(int(position), stream, int(version), str(topic), bytes(state))
 
 
 @contextmanager
@@ -348,9 +388,8 @@ def _outside_chain(record: EventRecord) -> TamperedError:
         f"it; run `ledger verify`")
 
 
-def _plans(conn: Connection, work: _Batch) -> set[str]:
-    """Update each touched plan's title, themes and month range; the plans whose range grew."""
-    extended = set()
+def _plans(conn: Connection, work: _Batch) -> None:
+    """Update each touched plan's title, themes and month range."""
     for plan in sorted(work.plans):
         months = [r["effective"][:7] for r in work.change_rows if r["plan"] == plan]
         stored = conn.execute(select(schema.plans).where(schema.plans.c.plan == plan)).first()
@@ -359,24 +398,11 @@ def _plans(conn: Connection, work: _Batch) -> set[str]:
             conn.execute(insert(schema.plans).values(
                 plan=plan, title=title, last_month=max(months),
                 themes=dumps(work.themes.get(plan, {}))))
-            extended.add(plan)
             continue
         themes = {**json.loads(stored.themes), **work.themes.get(plan, {})}
         last = max([stored.last_month, *months])
-        if last != stored.last_month:
-            extended.add(plan)
         conn.execute(update(schema.plans).where(schema.plans.c.plan == plan)
                      .values(last_month=last, themes=dumps(themes)))
-    return extended
-
-
-def _months(conn: Connection, plan: str) -> list[str]:
-    """Every month from the plan's first effective date to its last month."""
-    first = conn.execute(select(schema.changes.c.effective).where(schema.changes.c.plan == plan)
-                         .order_by(schema.changes.c.effective).limit(1)).scalar_one()
-    last = conn.execute(select(schema.plans.c.last_month)
-                        .where(schema.plans.c.plan == plan)).scalar_one()
-    return months_from(first[:7], last)
 
 
 __all__ = ["Projector"]

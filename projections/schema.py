@@ -2,7 +2,10 @@
 
 Read models are derived data: a rebuild may empty and refill them; events
 are never touched. JSON values are stored as text so SQLite and PostgreSQL
-hold the same rows.
+hold the same rows. Lean by design: no row per event beyond the change log (which
+keeps no copy of the event: a re-fold reads the events table by the row's `seq`),
+one history row per item per effective date, and month-end snapshots answered from
+that history (see `projections.queries`) rather than stored item by month.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -57,8 +59,6 @@ changes = Table(
     Column("source", Text, nullable=False),
     Column("note", Text, nullable=False),
     Column("corrects", Integer),
-    Column("topic", Text, nullable=False),
-    Column("state", LargeBinary, nullable=False),
     Index("proj_changes_plan_item", "plan", "item", "version"),
     Index("proj_changes_plan_effective", "plan", "effective"),
     Index("proj_changes_recorded", "recorded_at"),
@@ -82,15 +82,6 @@ outcomes = Table(
     Column("row", Text, nullable=False),
 )
 
-snapshots = Table(
-    "proj_snapshots", metadata,
-    Column("plan", Text, primary_key=True),
-    Column("item", Text, primary_key=True),
-    Column("month", String(7), primary_key=True),
-    Column("row", Text, nullable=False),
-    Index("proj_snapshots_month", "plan", "month"),
-)
-
 item_history = Table(
     "proj_item_history", metadata,
     Column("plan", Text, primary_key=True),
@@ -98,7 +89,11 @@ item_history = Table(
     Column("valid_from", String(10), primary_key=True),
     Column("valid_to", String(10)),
     Column("row", Text, nullable=False),
-    Column("slippage", Text, nullable=False),
+    # the item's slippage rows from this date, NULL where the same as on its previous date
+    Column("slips", Text),
+    # how many of the item's updates name each month its month-ends in [valid_from,
+    # valid_to) fall in (`ledger snapshots`' updates_in_month), {} where none
+    Column("month_updates", Text, nullable=False),
     Index("proj_item_history_plan", "plan", "valid_from"),
 )
 
@@ -117,33 +112,65 @@ plans = Table(
     Column("themes", Text, nullable=False),
 )
 
-ALL_READ_TABLES = (streams, changes, items, outcomes, snapshots, item_history, editions, plans)
+ALL_READ_TABLES = (streams, changes, items, outcomes, item_history, editions, plans)
+# Tables and columns an older ledger kept that this one derives elsewhere.
+RETIRED_TABLES = ("proj_snapshots",)
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the read models' tables that do not exist yet. A change log made before it kept
-    each change's edition gets the column, and the read models are emptied so that the next
-    catch-up derives them all again from the events (read models are derived data)."""
-    if "proj_changes" in inspect(engine).get_table_names() and "edition" not in {
-            c["name"] for c in inspect(engine).get_columns("proj_changes")}:
+    """Create the read models' tables that do not exist yet, and bring those an older ledger
+    made to this version's shape: columns it no longer keeps dropped, new ones added, tables it
+    no longer keeps dropped; the read models are then emptied so that the next catch-up
+    derives them all again from the events (read models are derived data; events are never
+    touched). Tables are altered, not made anew, so that the roles' grants on them stay."""
+    found = inspect(engine)
+    names = set(found.get_table_names())
+    changes = []
+    for table in (*ALL_READ_TABLES, tracking):
+        if table.name not in names:
+            continue
+        have = {c["name"] for c in found.get_columns(table.name)}
+        want = {c.name for c in table.columns}
+        changes += [(table, "drop", name) for name in sorted(have - want)]
+        changes += [(table, "add", name) for name in sorted(want - have)]
+    retired = [name for name in RETIRED_TABLES if name in names]
+    if changes or retired:
+        quote = engine.dialect.identifier_preparer.quote
         with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE proj_changes ADD COLUMN edition VARCHAR(7) "
-                              "NOT NULL DEFAULT ''"))
             for table in (*ALL_READ_TABLES, tracking):
-                conn.execute(table.delete())
+                if table.name in names:
+                    conn.execute(table.delete())
+            for name in retired:
+                conn.execute(text(f"DROP TABLE {quote(name)}"))
+            for table, how, name in changes:
+                if how == "drop":
+                    conn.execute(text(f"ALTER TABLE {quote(table.name)} DROP COLUMN "
+                                      f"{quote(name)}"))
+                    continue
+                column = table.c[name]
+                kind = column.type.compile(dialect=engine.dialect)
+                rule = "" if column.nullable else " NOT NULL DEFAULT ''"
+                conn.execute(text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(name)} "
+                                  f"{kind}{rule}"))
     metadata.create_all(engine)
 
 
 def out_of_date(engine: Engine) -> str | None:
-    """Which read-model table lacks a column this version writes (made by an older ledger),
-    as `table.column`; None where they are all current."""
+    """Why the read-model tables are not this version's (made by an older ledger): a table
+    or column missing, or one this version no longer keeps; None where they are current."""
     found = inspect(engine)
     names = set(found.get_table_names())
     for table in (*ALL_READ_TABLES, tracking):
         if table.name not in names:
-            return table.name
+            return f"{table.name} is missing"
         have = {c["name"] for c in found.get_columns(table.name)}
         missing = [c.name for c in table.columns if c.name not in have]
         if missing:
-            return f"{table.name}.{missing[0]}"
+            return f"{table.name}.{missing[0]} is missing"
+        retired = sorted(have - {c.name for c in table.columns})
+        if retired:
+            return f"{table.name}.{retired[0]} is no longer kept"
+    retired_tables = [name for name in RETIRED_TABLES if name in names]
+    if retired_tables:
+        return f"{retired_tables[0]} is no longer kept"
     return None

@@ -23,6 +23,6 @@ REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"writer", :"projector", :"audito
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"writer", :"projector", :"auditor";
 GRANT INSERT ON ledger_events, ledger_chain TO :"writer";
 GRANT INSERT, UPDATE, DELETE ON
-  proj_tracking, proj_streams, proj_changes, proj_items, proj_outcomes, proj_snapshots,
+  proj_tracking, proj_streams, proj_changes, proj_items, proj_outcomes,
   proj_item_history, proj_editions, proj_plans
   TO :"projector";

@@ -109,13 +109,14 @@ class Reading(_Closing):
 
     def out_of_date(self) -> str | None:
         """Why the read models cannot answer, where an older version of ledger made them (a
-        table or column missing): asked only after a query failed, so no query pays for it."""
+        table or column missing, or one no longer kept): asked only after a query failed, so
+        no query pays for it."""
         missing = out_of_date(self.reader.engine)
         if missing is None:
             return None
-        return (f"the read models were made by an older version of ledger ({missing} is "
-                f"missing): run `ledger init`, which brings them up to date (it touches no "
-                f"event; the next query derives them again)")
+        return (f"the read models were made by an older version of ledger ({missing}): run "
+                f"`ledger init`, which brings them up to date (it touches no event; the next "
+                f"query derives them again)")
 
     def close(self) -> None:
         """Release the database connections."""

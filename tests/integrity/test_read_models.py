@@ -20,7 +20,7 @@ EDITS = {
     "changes-inserted": ("INSERT INTO proj_changes SELECT 1000000000, stream, version, "
                          "recorded_at, effective, basis, edition, plan, item, kind, by, db_role, "
                          "attributed_to, "
-                         "before, after, source, note, corrects, topic, state FROM proj_changes "
+                         "before, after, source, note, corrects FROM proj_changes "
                          "WHERE seq = 300",
                          "proj_changes (seq=1000000000): a row the events do not give"),
     "item-history": ("UPDATE proj_item_history SET valid_to = '2018-10-02' WHERE item = '1.3' "
@@ -30,9 +30,13 @@ EDITS = {
     "outcomes": ("UPDATE proj_outcomes SET slip_count = 5 WHERE item = '1.3' AND outcome = 2",
                  "proj_outcomes (plan=cgip-2018, item=1.3, outcome=2): column slip_count "
                  "says 5, the events give 0"),
-    "snapshots": ("UPDATE proj_snapshots SET row = '{}' WHERE item = '1.3' "
-                  "AND month = '2018-07'",
-                  "proj_snapshots (plan=cgip-2018, item=1.3, month=2018-07): column row says"),
+    # month-end snapshots are answered from the item history: its counts of updates per month
+    "snapshots": ("UPDATE proj_item_history SET month_updates = '{\"2018-09\": 9}' "
+                  "WHERE item = '1.3' AND valid_from = '2018-09-30'",
+                  "proj_item_history (plan=cgip-2018, item=1.3, valid_from=2018-09-30): column "
+                  "month_updates says"),
+    "slips": ("UPDATE proj_item_history SET slips = NULL WHERE item = '1.3'",
+              "proj_item_history (plan=cgip-2018, item=1.3, valid_from="),
     "plans": ("UPDATE proj_plans SET title = 'x'", "proj_plans (plan=cgip-2018): column title"),
     "editions": ("UPDATE proj_editions SET row = '{}'", "proj_editions (seq="),
     "streams": ("UPDATE proj_streams SET item = '9.9' WHERE item = '1.3'",

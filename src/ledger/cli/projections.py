@@ -24,7 +24,7 @@ def projections() -> None:
 @projections_app.command("rebuild")
 def rebuild(ctx: typer.Context,
             batch: Annotated[int, typer.Option("--batch", min=1, help="Events per "
-                                               "transaction.")] = 2000) -> None:
+                                               "transaction.")] = 20_000) -> None:
     """Empty the read models (never the events) and rebuild them from the first event.
 
     Example: ledger projections rebuild --batch 5000
