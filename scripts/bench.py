@@ -68,6 +68,7 @@ from scripts.bench_measure import (
     table_bytes,
     table_rows,
     timed,
+    vacuum_full,
 )
 from scripts.generate_history import Generator
 from scripts.report_section import REPORT, write_section
@@ -173,6 +174,7 @@ def sliced_catch_up(url: str, slices: int) -> dict[str, Any]:
 def disk(url: str, events: int) -> dict[str, Any]:
     """Bytes of the events table and of the read models (each with its indexes), and the
     read models' rows per event."""
+    vacuum_full(url, [t for t in table_bytes(url) if t.startswith(READ_PREFIX)])
     sizes = table_bytes(url)
     models = {t: b for t, b in sizes.items() if t.startswith(READ_PREFIX)}
     rows = table_rows(url, models)
@@ -329,9 +331,12 @@ def runs_line(rows: dict[str, dict[str, Any]]) -> str:
 def write_report(results: dict[str, Any]) -> None:
     """The `bench` section of docs/BENCHMARKS.md, from every result kept."""
     machine = results["machine"]
+    commands = list(dict.fromkeys(
+        str(r.get("command", "?")) for part in ("sqlite", "postgres", "lag")
+        for _k, r in sorted(results.get(part, {}).items(), key=lambda kv: int(kv[0]))))
     lines = ["## Append, rebuild, read models and lag, against their floors", "",
              "Written by `scripts/bench.py` from `docs/benchmarks.json` (runs: "
-             + "; ".join(f"`{c}`" for c in results["commands"]) + f"), on {machine['machine']}"
+             + "; ".join(f"`{c}`" for c in commands) + f"), on {machine['machine']}"
              f"; Python {machine['python']}, " + ", ".join(
                  f"{p} {v}" for p, v in machine["versions"].items())
              + f", SQLite {machine['sqlite']}"
@@ -423,50 +428,51 @@ def main(argv: list[str] | None = None) -> int:
     skip = set(filter(None, args.skip.split(",")))
     pg_admin = os.environ.get("LEDGER_BENCH_PG_URL", "")
     lag_events = args.lag_events or (2_500 if args.quick else 25_000)
-    fresh: dict[str, Any] = {"machine": machine(pg_admin), "sqlite": {}, "postgres": {},
-                             "lag": {}}
+    command = ("python -m scripts.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+               ).strip() + (" (LEDGER_BENCH_PG_URL set)" if pg_admin else "")
+    found = machine(pg_admin)
+
+    def keep(part: str, key: str, row: dict[str, Any]) -> None:
+        """Log a result and, unless --no-report, keep it and rewrite the section at once (a
+        long run stopped part way keeps what it measured)."""
+        log({"backend": part, **row})
+        if not args.no_report:
+            results = merge(part, key, row, found, command)
+            RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n",
+                               encoding="utf-8")
+            write_report(results)
+
     log({"load_at_start": load_average(), "run_at": now(), "sizes": sizes})
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         workdir = Path(tmp)
         for size in sizes if "sqlite" not in skip else []:
-            fresh["sqlite"][str(size)] = measure(f"sqlite:///{workdir / f'bench-{size}.db'}",
-                                                 size, args, workdir)
-            log({"backend": "sqlite", **fresh["sqlite"][str(size)]})
+            keep("sqlite", str(size), measure(f"sqlite:///{workdir / f'bench-{size}.db'}",
+                                              size, args, workdir))
         if pg_admin:
             server = ThrowawayDatabases(pg_admin, "bench")
             try:
                 for size in sizes if "postgres" not in skip else []:
-                    fresh["postgres"][str(size)] = measure(server.fresh(), size, args, workdir)
-                    log({"backend": "postgres", **fresh["postgres"][str(size)]})
+                    keep("postgres", str(size), measure(server.fresh(), size, args, workdir))
                     server.drop_all()
                 for writers in (1, 4, 8) if "lag" not in skip else ():
                     started = {"load_at_start": load_average(), "run_at": now()}
-                    fresh["lag"][str(writers)] = {**started, **writers_lag(
-                        server.fresh(), writers, lag_events)}
-                    log({"backend": "postgres-lag", **fresh["lag"][str(writers)]})
+                    keep("lag", str(writers), {**started, **writers_lag(
+                        server.fresh(), writers, lag_events)})
                     server.drop_all()
             finally:
                 server.drop_all()
     if not args.no_report:
-        command = "python -m scripts.bench " + " ".join(argv if argv is not None
-                                                        else sys.argv[1:])
-        command = command.strip() + (" (LEDGER_BENCH_PG_URL set)" if pg_admin else "")
-        results = merge(fresh, command)
-        RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
-        write_report(results)
         print(f"wrote {REPORT} and {RESULTS}")
     return 0
 
 
-def merge(fresh: dict[str, Any], command: str) -> dict[str, Any]:
-    """The kept results with this run's rows replacing theirs."""
+def merge(part: str, key: str, row: dict[str, Any], found: dict[str, Any],
+          command: str) -> dict[str, Any]:
+    """The kept results with this row replacing its predecessor."""
     kept: dict[str, Any] = (json.loads(RESULTS.read_text(encoding="utf-8"))
                             if RESULTS.exists() else {})
-    for part in ("sqlite", "postgres", "lag"):
-        kept[part] = {**kept.get(part, {}), **fresh[part]}
-    kept["machine"] = {**kept.get("machine", {}),
-                       **{k: v for k, v in fresh["machine"].items() if v}}
-    kept["commands"] = [*[c for c in kept.get("commands", []) if c != command], command]
+    kept[part] = {**kept.get(part, {}), key: {**row, "command": command}}
+    kept["machine"] = {**kept.get("machine", {}), **{k: v for k, v in found.items() if v}}
     return kept
 
 

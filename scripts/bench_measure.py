@@ -194,6 +194,17 @@ def table_bytes(url: str) -> dict[str, int]:
     return {str(name): int(size) for name, size in rows}
 
 
+def vacuum_full(url: str, tables: Iterable[str]) -> None:
+    """PostgreSQL: rewrite `tables` without their dead rows (a rebuild deletes and inserts
+    every row; `pg_total_relation_size` would count the dead versions until VACUUM FULL).
+    SQLite needs nothing: `dbstat` counts the pages of each table's b-tree, not free pages."""
+    if is_sqlite(url):
+        return
+    with psycopg.connect(pg_dsn(url), autocommit=True) as conn:
+        for table in tables:
+            conn.execute(f'VACUUM FULL "{table}"')
+
+
 def table_rows(url: str, tables: Iterable[str]) -> dict[str, int]:
     """Rows in each table."""
     found: dict[str, int] = {}

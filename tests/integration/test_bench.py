@@ -110,7 +110,6 @@ def test_writing_the_bench_section_keeps_every_other_section(
     copy.write_text(before, encoding="utf-8")
     monkeypatch.setattr(scripts.report_section, "REPORT", copy)
     results = {"machine": {"machine": "test", "python": "3", "versions": {}, "sqlite": "3"},
-               "commands": ["python -m scripts.bench"],
                "sqlite": {"10000": _row(10_000, 9_000.0, 100_000.0),
                           "100000": _row(100_000, 5_000.0, 100_000.0)}}
     write_report(results)
