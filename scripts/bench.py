@@ -355,7 +355,17 @@ def write_report(results: dict[str, Any]) -> None:
              "rows into a table of the events' shape in one transaction (it neither checks, "
              "folds nor seals). Rebuild floor: the driver's SELECT of the same stored states "
              "and `json.loads` of each. Ratios are ledger ÷ floor (for CPU, floor CPU per event "
-             "÷ ledger CPU per event). Targets (issue 16) are judged at 100K on SQLite.", ""]
+             "÷ ledger CPU per event). Targets (issue 16) are judged at 100K on SQLite. "
+             "At 1M a whole rebuild five times over is too costly here, so the rebuild row "
+             "there is the read models catching up from empty in 5 equal slices "
+             "(`Projector.catch_up(until=...)`, the floor reading the same slice before each): "
+             "incremental, each batch re-deriving the items it touched, where a rebuild "
+             "derives every item once at its end.", "",
+             "To reproduce: `LEDGER_PG_PORT=54370 bash scripts/pg.sh start DIR` prints a "
+             "server's URL; `LEDGER_BENCH_PG_URL=URL .venv/bin/python -m scripts.bench "
+             "[--sizes N,...] [--skip sqlite,postgres,lag]` measures and rewrites this "
+             "section (rows not measured again are kept from `docs/benchmarks.json`); "
+             "`bash scripts/pg.sh stop DIR` after.", ""]
     for backend, title in (("sqlite", "SQLite (the embedded default)"),
                            ("postgres", "PostgreSQL")):
         rows = results.get(backend, {})

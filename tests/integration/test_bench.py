@@ -9,6 +9,7 @@ a real SQLite ledger holding the council's September 2018 edition, imported by t
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import scripts.bench
 import scripts.report_section
 from scripts.bench import disk, write_report
 from scripts.bench_lag import p95
@@ -125,3 +127,20 @@ def test_writing_the_bench_section_keeps_every_other_section(
            "**not met** |" in section
     assert "| 10,000 | 5 segments | 9,000 | 100.0 | 100,000 | 5.0 | 9.0% | 5.0% |  |" in section
     assert "3.00× **not met**" in section  # 300 bytes of read models for 100 of events
+
+
+def test_a_run_of_one_size_replaces_only_that_row(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows of other sizes and backends stay, each with the command that measured it."""
+    kept = tmp_path / "benchmarks.json"
+    kept.write_text(json.dumps({"machine": {"python": "3"},
+                                "sqlite": {"10000": {"events": 1, "command": "first"},
+                                           "100000": {"events": 2, "command": "first"}},
+                                "lag": {"8": {"writers": 8, "command": "first"}}}))
+    monkeypatch.setattr(scripts.bench, "RESULTS", kept)
+    merged = scripts.bench.merge("sqlite", "100000", {"events": 3}, {"postgres": ""},
+                                 "second")
+    assert merged["sqlite"] == {"10000": {"events": 1, "command": "first"},
+                                "100000": {"events": 3, "command": "second"}}
+    assert merged["lag"] == {"8": {"writers": 8, "command": "first"}}
+    assert merged["machine"] == {"python": "3"}  # an empty finding replaces nothing
