@@ -239,6 +239,7 @@ def measure(url: str, events: int, args: argparse.Namespace, workdir: Path) -> d
                          else rebuild(url, args.runs))
     result["disk"] = disk(url, size)
     result["queries"] = queries(url, args.runs)
+    result["load_at_end"] = load_average()
     return result
 
 
@@ -313,18 +314,26 @@ def query_table(rows: dict[str, dict[str, Any]]) -> list[str]:
 
 def lag_table(rows: dict[str, dict[str, Any]]) -> list[str]:
     lines = ["| writers | events | append ev/s (all writers) | samples | lag max s | lag p95 s | "
-             "most events behind | caught up after writers finished | target (lag < 5 s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "most events behind | caught up after writers finished | target (lag < 5 s) | "
+             "measured |", "|---|---|---|---|---|---|---|---|---|---|"]
     for _n, r in sorted(rows.items(), key=lambda kv: int(kv[0])):
         met = "met" if r["max_lag_s"] < LAG_TARGET_S else "**not met**"
         lines.append(f"| {r['writers']} | {fmt(r['events'])} | {fmt(r['append_eps'])} | "
                      f"{r['samples']} | {r['max_lag_s']:.1f} | {r['p95_lag_s']:.1f} | "
-                     f"{fmt(r['max_behind_events'])} | {r['caught_up_after_s']:.1f} s | {met} |")
+                     f"{fmt(r['max_behind_events'])} | {r['caught_up_after_s']:.1f} s | {met} | "
+                     f"{r['run_at']}, {load_span(r)} |")
     return lines
 
 
+def load_span(row: dict[str, Any]) -> str:
+    """The load average at a row's start, and at its end where it was recorded."""
+    end = row.get("load_at_end")
+    return (f"load {row['load_at_start']:.1f}" if end is None
+            else f"load {row['load_at_start']:.1f} at the start, {end:.1f} at the end")
+
+
 def runs_line(rows: dict[str, dict[str, Any]]) -> str:
-    return "; ".join(f"{fmt(r['events'])} at {r['run_at']}, load {r['load_at_start']:.1f}"
+    return "; ".join(f"{fmt(r['events'])} at {r['run_at']}, {load_span(r)}"
                      for _s, r in sorted(rows.items(), key=lambda kv: int(kv[0])))
 
 
@@ -389,9 +398,10 @@ def write_report(results: dict[str, Any]) -> None:
     lines += ["### Projector lag on PostgreSQL", ""]
     if lag:
         first = next(iter(lag.values()))
-        lines += [f"Measured at {first['run_at']} (load {first['load_at_start']:.1f} at the "
-                  "start): each writer a process appending its own plans through "
-                  "scripts/generate_history.py as fast as it can, `ledger projections run` "
+        lines += ["Each writer is a process appending its own plans through "
+                  f"scripts/generate_history.py as fast as it can (about "
+                  f"{fmt(first['events'] / first['writers'])} events each), "
+                  "`ledger projections run` "
                   "following as its own process. While the writers ran the lag was sampled "
                   "every 0.2 s: how long ago the oldest event not yet applied was recorded ("
                   f"from {first['lag_from']}); max and p95 are over those samples.", "",
@@ -466,8 +476,9 @@ def main(argv: list[str] | None = None) -> int:
                     server.drop_all()
                 for writers in (1, 4, 8) if "lag" not in skip else ():
                     started = {"load_at_start": load_average(), "run_at": now()}
-                    keep("lag", str(writers), {**started, **writers_lag(
-                        server.fresh(), writers, lag_events)})
+                    lagged = writers_lag(server.fresh(), writers, lag_events)
+                    keep("lag", str(writers), {**started, **lagged,
+                                               "load_at_end": load_average()})
                     server.drop_all()
             finally:
                 server.drop_all()
