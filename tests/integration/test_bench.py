@@ -4,7 +4,8 @@ scripts/bench.py asserts no speed; what it must get right is that the append flo
 exactly the rows the ledger stored, that the bytes it reports add up to the database file,
 that its p95 is a real percentile, and that writing its section of docs/BENCHMARKS.md leaves
 every other section (start-up, export, the prose on where the time goes) as it was. Run on
-a real SQLite ledger holding the council's September 2018 edition, imported by the CLI.
+real ledgers (a SQLite file; the PostgreSQL server for the floor there) holding the council's
+September 2018 edition, imported by the CLI.
 """
 
 from __future__ import annotations
@@ -23,22 +24,26 @@ import scripts.bench
 import scripts.report_section
 from scripts.bench import disk, write_report
 from scripts.bench_lag import p95
-from scripts.bench_measure import AppendFloor, select_decode, stored_rows
-from tests.conftest import SEEDS
+from scripts.bench_measure import AppendFloor, select_decode, stored_rows, table_bytes
+from tests.conftest import POSTGRES, SEEDS
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "BENCHMARKS.md"
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A SQLite ledger holding the September 2018 edition, read models caught up."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'seeds.db'}"
+def import_seed(url: str) -> str:
+    """`url` holding the September 2018 edition, imported by the CLI, read models caught up."""
     env = {**os.environ, "LEDGER_DB": url, "LEDGER_PLAN": "cgip-2018", "LEDGER_ACTOR": "bench"}
     for args in (("init",), ("import", str(SEEDS / "cgip-2018-09-september-update.md")),
                  ("projections", "run", "--until-caught-up")):
         subprocess.run([LEDGER, *args], env=env, check=True, capture_output=True)
     return url
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite ledger holding the September 2018 edition."""
+    return import_seed(f"sqlite:///{tmp_path_factory.mktemp('bench') / 'seeds.db'}")
 
 
 def test_append_floor_inserts_exactly_the_rows_the_ledger_stored(seeded: str,
@@ -57,6 +62,24 @@ def test_append_floor_inserts_exactly_the_rows_the_ledger_stored(seeded: str,
     # June 2018 Cabinet meeting." is in the stored states the floor copied
     assert any(b"Council Plan and associated measures agreed at June 2018 Cabinet meeting"
                in row[3] for row in copied)
+
+
+@POSTGRES
+def test_postgres_append_floor_inserts_the_stored_rows_and_drops_its_table(pg_url: str,
+                                                                          tmp_path: Path) -> None:
+    """On PostgreSQL too the floor copies the stored rows exactly, and leaves no table."""
+    import_seed(pg_url)
+    stored = stored_rows(pg_url, 0, 10**9)
+    floor = AppendFloor(pg_url, tmp_path)
+    assert floor.segment(stored).events == len(stored) > 400  # the edition is 479 events
+    copied = floor.pg.execute("SELECT originator_id, originator_version, topic, state "
+                              "FROM floor_events ORDER BY id").fetchall()
+    floor.close()
+    assert copied == stored
+    assert any(b"Council Plan and associated measures agreed at June 2018 Cabinet meeting"
+               in bytes(row[3]) for row in copied)
+    assert "floor_events" not in table_bytes(pg_url)
+    assert select_decode(pg_url).events == len(stored)
 
 
 def test_rebuild_floor_decodes_every_stored_event(seeded: str) -> None:
