@@ -74,6 +74,7 @@ from scripts.generate_history import Generator
 from scripts.report_section import REPORT, write_section
 from scripts.throwaway_databases import ThrowawayDatabases
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPORT.with_name("benchmarks.json")
 PLAN = "council-00000"
 AS_OF = date(2017, 6, 30)  # mid-history for the first plan (it runs 2016-01 .. 2018-01)
@@ -321,7 +322,7 @@ def lag_table(rows: dict[str, dict[str, Any]]) -> list[str]:
         lines.append(f"| {r['writers']} | {fmt(r['events'])} | {fmt(r['append_eps'])} | "
                      f"{r['samples']} | {r['max_lag_s']:.1f} | {r['p95_lag_s']:.1f} | "
                      f"{fmt(r['max_behind_events'])} | {r['caught_up_after_s']:.1f} s | {met} | "
-                     f"{r['run_at']}, {load_span(r)} |")
+                     f"{r['run_at']} on `{r.get('code', '?')}`, {load_span(r)} |")
     return lines
 
 
@@ -333,7 +334,8 @@ def load_span(row: dict[str, Any]) -> str:
 
 
 def runs_line(rows: dict[str, dict[str, Any]]) -> str:
-    return "; ".join(f"{fmt(r['events'])} at {r['run_at']}, {load_span(r)}"
+    return "; ".join(f"{fmt(r['events'])} at {r['run_at']} on commit `{r.get('code', '?')}`, "
+                     f"{load_span(r)}"
                      for _s, r in sorted(rows.items(), key=lambda kv: int(kv[0])))
 
 
@@ -487,12 +489,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def code() -> str:
+    """The commit measured, `+changes` when src/ or projections/ differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    changed = git("status", "--porcelain", "--", "src", "projections")
+    return (git("rev-parse", "--short", "HEAD") or "?") + ("+changes" if changed else "")
+
+
 def merge(part: str, key: str, row: dict[str, Any], found: dict[str, Any],
           command: str) -> dict[str, Any]:
     """The kept results with this row replacing its predecessor."""
     kept: dict[str, Any] = (json.loads(RESULTS.read_text(encoding="utf-8"))
                             if RESULTS.exists() else {})
-    kept[part] = {**kept.get(part, {}), key: {**row, "command": command}}
+    kept[part] = {**kept.get(part, {}), key: {**row, "command": command, "code": code()}}
     kept["machine"] = {**kept.get("machine", {}), **{k: v for k, v in found.items() if v}}
     return kept
 

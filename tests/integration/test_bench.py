@@ -163,7 +163,11 @@ def test_a_run_of_one_size_replaces_only_that_row(tmp_path: Path,
     monkeypatch.setattr(scripts.bench, "RESULTS", kept)
     merged = scripts.bench.merge("sqlite", "100000", {"events": 3}, {"postgres": ""},
                                  "second")
-    assert merged["sqlite"] == {"10000": {"events": 1, "command": "first"},
-                                "100000": {"events": 3, "command": "second"}}
+    assert merged["sqlite"]["10000"] == {"events": 1, "command": "first"}
+    replaced = merged["sqlite"]["100000"]
+    assert (replaced["events"], replaced["command"]) == (3, "second")
+    assert replaced["code"].split("+")[0] == subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+        cwd=REPORT.parents[1]).stdout.strip()  # the commit it measured
     assert merged["lag"] == {"8": {"writers": 8, "command": "first"}}
     assert merged["machine"] == {"python": "3"}  # an empty finding replaces nothing
