@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Table, create_engine, func, select
 
+from ledger.domain.errors import LedgerError
 from ledger.store.app import LedgerApp
 from projections import schema, tracking
 from projections.runner import Projector
@@ -24,7 +25,14 @@ SHOWN = 60
 
 
 def check_read_models(app: LedgerApp, live: Engine) -> str:
-    """The first read-model row that the events do not give ("" when they all agree)."""
+    """The first read-model row that the events do not give ("" when they all agree).
+    Read models an older version made are refused (LedgerError): `ledger init` upgrades them."""
+    stale = schema.out_of_date(live)
+    if stale is not None:
+        msg = (f"the read models were made by an older version of ledger ({stale}): run "
+               f"`ledger init`, which brings them up to date (it touches no event), then "
+               f"verify again; `ledger verify --events-only` checks the events alone")
+        raise LedgerError(msg)
     at = tracking.positions(live)
     moved_back = _tracking_moved_back(live, at, int(app.recorder.max_notification_id() or 0))
     if moved_back:
@@ -48,7 +56,7 @@ def _tracking_moved_back(live: Engine, at: dict[str, int], head: int) -> str:
         held = {"change_log": conn.execute(select(func.max(schema.changes.c.seq))).scalar(),
                 "editions": conn.execute(select(func.max(schema.editions.c.seq))).scalar()}
     for model, highest in held.items():
-        if highest is not None and at[model] < highest <= head:
+        if type(highest) is int and at[model] < highest <= head:  # a text: compared below
             return (f"{schema.tracking.name} (model={model}): column position says {at[model]}, "
                     f"but the model holds rows up to position {highest}: the tracking position "
                     f"was moved back")
@@ -103,9 +111,19 @@ def _rows(table: Table, engine: Engine) -> Iterator[dict[str, Any]]:
 
 
 def _key(row: dict[str, Any] | None, names: list[str]) -> tuple[Any, ...]:
+    """A row's key as SQL orders it: on SQLite a column holds any type (an owner may write a
+    text into an integer key), ordered numbers, then texts (by their bytes), then blobs."""
     if row is None:
         return ()
-    return tuple(str(row[n]).encode() if isinstance(row[n], str) else row[n] for n in names)
+    return tuple(_ranked(row[n]) for n in names)
+
+
+def _ranked(value: Any) -> tuple[int, Any]:
+    if isinstance(value, str):
+        return 2, value.encode()
+    if isinstance(value, bytes):
+        return 3, value
+    return (0, 0) if value is None else (1, value)
 
 
 def _show_key(row: dict[str, Any] | None, names: list[str]) -> str:
