@@ -10,6 +10,8 @@ that history (see `projections.queries`) rather than stored item by month.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -117,14 +119,17 @@ ALL_READ_TABLES = (streams, changes, items, outcomes, item_history, editions, pl
 RETIRED_TABLES = ("proj_snapshots",)
 
 
-def create_tables(engine: Engine) -> None:
+def create_tables(engine: Engine) -> str | None:
     """Create the read models' tables that do not exist yet, and bring those an older ledger
     made to this version's shape: columns it no longer keeps dropped, new ones added, tables it
     no longer keeps dropped; the read models are then emptied so that the next catch-up
     derives them all again from the events (read models are derived data; events are never
-    touched). Tables are altered, not made anew, so that the roles' grants on them stay."""
+    touched). Tables are altered, not made anew, so that the roles' grants on them stay.
+    Returns what was out of date where an older version's tables were brought up to date."""
     found = inspect(engine)
     names = set(found.get_table_names())
+    made_before = any(t.name in names for t in (*ALL_READ_TABLES, tracking))
+    stale = out_of_date(engine) if made_before else None
     changes = []
     for table in (*ALL_READ_TABLES, tracking):
         if table.name not in names:
@@ -153,6 +158,15 @@ def create_tables(engine: Engine) -> None:
                 conn.execute(text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(name)} "
                                   f"{kind}{rule}"))
     metadata.create_all(engine)
+    return stale
+
+
+def tables_noting(said: list[str]) -> Callable[[Engine], None]:
+    """`create_tables`, noting in `said` what an older version's read models lacked."""
+    def make(engine: Engine) -> None:
+        if stale := create_tables(engine):
+            said.append(stale)
+    return make
 
 
 def out_of_date(engine: Engine) -> str | None:

@@ -55,6 +55,7 @@ class Services(_Closing):
     projector: Projector
     reader: Reader
     read_only: bool = False
+    upgraded: str | None = None  # what an older version's read models lacked, made good now
 
     def close(self) -> None:
         """Release the database connections."""
@@ -130,11 +131,12 @@ def bootstrap(url: str, *, create: bool = False, read_only: bool = False) -> Ser
     from ledger.application.services import Ledger
     from ledger.store.app import open_ledger
     from projections.runner import Projector
-    from projections.schema import create_tables
+    from projections.schema import tables_noting
 
-    app = open_ledger(url, create=create, schema=create_tables, read_only=read_only)
+    upgraded: list[str] = []
+    app = open_ledger(url, create=create, schema=tables_noting(upgraded), read_only=read_only)
     return Services(Ledger(app), Projector(app), Reader(app.engine, app.decode_all),
-                    read_only=read_only)
+                    read_only=read_only, upgraded=upgraded[0] if upgraded else None)
 
 
 def reading(url: str, *, read_only: bool = False) -> Reading:

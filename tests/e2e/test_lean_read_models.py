@@ -122,7 +122,8 @@ def test_read_models_take_at_most_twice_the_events_on_disk(sqlite_url: str,
 def test_init_brings_read_models_of_the_old_shape_up_to_date(cli: Cli, backend: str) -> None:
     """A ledger whose change log still keeps each event's topic and state, with an item-by-
     month snapshot table and slippage on every history row: a query names `ledger init` (exit
-    2); `init` drops what is no longer kept (no event touched), the next query derives the
+    2); `init` says what it brought up to date and drops what is no longer kept (no event
+    touched), the next query derives the
     models again, and `verify` finds them agreeing with the events."""
     cli("import", str(SEPTEMBER), "--by", "improvement.team")
     before = stored_events(cli.db)
@@ -136,9 +137,14 @@ def test_init_brings_read_models_of_the_old_shape_up_to_date(cli: Cli, backend: 
     assert said == ("error: the read models were made by an older version of ledger "
                     "(proj_changes.state is no longer kept): run `ledger init`, which brings them "
                     "up to date (it touches no event; the next query derives them again)\n")
-    cli("init")
+    assert cli("init") == (
+        "the ledger was already initialised\n"
+        "its read models were made by an older version of ledger (proj_changes.state is no "
+        "longer kept): brought to this version's shape; the next query derives them again "
+        "from the events, which are untouched\n")
     assert stored_events(cli.db) == before
     assert scalar(cli.db, "SELECT count(*) FROM proj_changes") == 0  # derived again
+    assert cli("init") == "the ledger was already initialised\n"  # nothing left to bring up
     snapshot = next(r for r in rows(cli, "snapshots", "--from", "2018-09")
                     if r["item"] == "1.3")
     assert snapshot["month"] == "2018-09"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import echo, ledger_at, parsed, plan_option, provenance
+from ledger.cli.context import echo, ledger_at, parsed, plan_option, provenance, services_at
 from ledger.domain.values import Rag, parse_rag
 
 ItemArg = Annotated[str, typer.Argument(help="Item number, such as 1.3.")]
@@ -31,9 +31,13 @@ def init(ctx: typer.Context, by: By = None) -> None:
     Example: ledger --db sqlite:///council.db init
     """
     prov = provenance(ctx, by, None, "")
-    with ledger_at(ctx, create=True) as ledger:
-        created = ledger.init(prov)
+    with services_at(ctx, create=True) as services:
+        created = services.ledger.init(prov)
     echo("initialised the ledger" if created else "the ledger was already initialised")
+    if services.upgraded:
+        echo(f"its read models were made by an older version of ledger ({services.upgraded}): "
+             f"brought to this version's shape; the next query derives them again from the "
+             f"events, which are untouched")
 
 
 def new_plan(

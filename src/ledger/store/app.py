@@ -158,7 +158,7 @@ def _schema_lock(url: str, path: Path | None, create: bool) -> Iterator[None]:
 
 
 def open_ledger(
-    url: str, *, create: bool = False, schema: Callable[[Engine], None] | None = None,
+    url: str, *, create: bool = False, schema: Callable[[Engine], object] | None = None,
     read_only: bool = False,
 ) -> LedgerApp:
     """The ledger at `url`; with `create`, make its tables and immutability guards first,
