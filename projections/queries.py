@@ -84,8 +84,15 @@ class Reader:
             conditions.append(c.recorded_at <= when.known_at)
         if item is not None:
             conditions.append(c.item == item)
-        e = stored_events.c
-        query = (select(c.stream, c.version, e.topic, e.state)
+        return [events_of(self.decode_all, [row[:4] for row in stream_rows])
+                for stream_rows in self._changed_streams(conditions)]
+
+    def _changed_streams(self, conditions: list[ColumnElement[bool]],
+                         *more: ColumnElement[Any]) -> list[list[Any]]:
+        """The change log's rows meeting `conditions`, each with its stored event (stream,
+        version, topic, state, then the columns `more`), grouped by stream in version order."""
+        c, e = schema.changes.c, stored_events.c
+        query = (select(c.stream, c.version, e.topic, e.state, *more)
                  .join_from(schema.changes, stored_events, e.id == c.seq)
                  .where(and_(*conditions)).order_by(c.stream, c.version))
         with self.engine.connect() as conn:
@@ -93,7 +100,7 @@ class Reader:
         by_stream: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             by_stream[row[0]].append(row)
-        return [events_of(self.decode_all, stream_rows) for stream_rows in by_stream.values()]
+        return list(by_stream.values())
 
     def states(self, plan: str, when: When, item: str | None = None) -> list[ItemState]:
         """Each item's state on `when.as_of`, folded from the events known at `when` (all of
@@ -325,19 +332,9 @@ class Reader:
         conditions: list[ColumnElement[bool]] = [c.plan == plan, c.item != ""]
         if known_at is not None:
             conditions.append(c.recorded_at <= known_at)
-        e = stored_events.c
-        query = (select(c.item, c.version, c.recorded_at, c.db_role, c.stream, e.topic, e.state)
-                 .join_from(schema.changes, stored_events, e.id == c.seq)
-                 .where(and_(*conditions)).order_by(c.stream, c.version))
-        with self.engine.connect() as conn:
-            found = conn.execute(query).all()
-        by_stream: dict[str, list[Any]] = defaultdict(list)
-        for row in found:
-            by_stream[row.stream].append(row)
         reported, rows = 0, []
-        for stream_rows in by_stream.values():
-            events = events_of(self.decode_all,
-                               [(r.stream, r.version, r.topic, r.state) for r in stream_rows])
+        for stream_rows in self._changed_streams(conditions, c.item, c.recorded_at, c.db_role):
+            events = events_of(self.decode_all, [r[:4] for r in stream_rows])
             # a stream's versions follow its recorded order: the report knew a prefix
             known = sum(1 for r in stream_rows if r.recorded_at <= reported_at)
             then = fold(events[:known], as_of) if known else None

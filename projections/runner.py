@@ -32,6 +32,7 @@ from ledger.store.app import LedgerApp
 from ledger.store.engine import EVENTS_TABLE, head
 from ledger.store.replica import Standing, standing
 from ledger.store.sealed import events as stored_events
+from ledger.store.sealed import stored_record
 from projections import schema, tracking
 from projections.change_log import change_row
 from projections.derived import DERIVED_TABLES, DerivedRows, ItemTrail, dumps, insert_rows
@@ -217,7 +218,7 @@ class Projector:
             current: str | None = None
             records: list[EventRecord] = []
             for row in result:
-                record = _record(row)
+                record = stored_record(row)
                 stream = record.originator_id.hex
                 if stream != current:
                     if current in items and records:
@@ -335,21 +336,8 @@ class Projector:
 
     def item_events(self, stream: UUID, upto: int) -> list[PlanEvent]:
         """A stream's events in version order up to position `upto`, from the events table."""
-        e = stored_events.c
-        stored: UUID | bytes = stream.bytes if self.app.engine.dialect.name == "sqlite" else stream
-        query = (select(e.id, e.originator_id, e.originator_version, e.topic, e.state)
-                 .where(e.originator_id == stored, e.id <= upto).order_by(e.originator_version))
-        with self.app.engine.connect() as read:
-            return self.app.decode_all([_record(row) for row in read.execute(query).all()])
-
-
-def _record(row: Any) -> EventRecord:
-    """A stored row (id, stream, version, topic, state) as the store holds it."""
-    position, stream, version, topic, state = row
-    if not isinstance(stream, UUID):
-        stream = UUID(bytes=bytes(stream)) if isinstance(stream, bytes | memoryview) else UUID(
-            str(stream))
-    return EventRecord(int(position), stream, int(version), str(topic), bytes(state))
+        return self.app.decode_all(
+            [record for record, _seal in self.app.stream_sealed(stream) if record.position <= upto])
 
 
 @contextmanager

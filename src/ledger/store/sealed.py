@@ -86,10 +86,14 @@ def _sealed_rows() -> Select[Any]:
             .outerjoin(chain, chain.c.position == events.c.id))
 
 
-def _sealed(row: Any) -> tuple[EventRecord, Seal | None]:
+def stored_record(row: Any) -> EventRecord:
+    """A stored row (id, stream, version, topic, state, ...) as the store holds it."""
     position, stream, version, topic, state = row[:5]
-    record = EventRecord(int(position), _uuid(stream), int(version), str(topic), bytes(state))
-    return record, (seal_of(row[5:]) if row[5] is not None else None)
+    return EventRecord(int(position), _uuid(stream), int(version), str(topic), bytes(state))
+
+
+def _sealed(row: Any) -> tuple[EventRecord, Seal | None]:
+    return stored_record(row), (seal_of(row[5:]) if row[5] is not None else None)
 
 
 def _uuid(value: Any) -> UUID:
