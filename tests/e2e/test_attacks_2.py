@@ -1,8 +1,8 @@
 """Attack round 2: forged workbooks, read-only writes, hostile report text, CSV and queries.
 
-Each finding is a test of the behaviour the README promises. One still open is marked
-`xfail(strict=True, reason="finding N")`: it fails today, so the file passes as a record; a fix
-that makes one pass turns it into an XPASS, which strict mode reports, so the mark must go.
+Each finding is a test of the behaviour the README promises; all are fixed (the last two,
+12: "; " inside a name in a joined CSV cell, and 16: wide characters in `log` and `history`
+lines, were strict xfails until `ledger.export.flat.entry` and `ledger.cli.output.cells`).
 Findings 1-10 (forged workbooks both verifiers accepted) are fixed by rebuilding every part of
 the workbook and comparing bytes (`ledger.export.sheets`); their forgeries are written against
 that layout."""
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import pytest
 
 from ledger.cli.app import app as cli_app
 from tests.conftest import Cli, csv_text
@@ -382,7 +380,6 @@ def _moved_twice(tmp_path: Path) -> Cli:
     return cli
 
 
-@pytest.mark.xfail(strict=True, reason="finding 12")
 def test_moves_by_names_one_recorder_per_move(tmp_path: Path) -> None:
     """slippage's CSV gives one `moves_by` entry per move (splitting on "; " pairs each move
     with who made it, as the README says they are "in the same order"), even when a name
@@ -396,8 +393,10 @@ def test_moves_by_names_one_recorder_per_move(tmp_path: Path) -> None:
     assert [m["by"] for m in moves] == ["alice; bob", "carol"]
     row = next(csv.DictReader(csv_text(cli("--plan", "p", "slippage", "--format", "csv"))))
     assert len(row["moves_by"].split("; ")) == len(row["moves"].split("; ")) == 2
+    assert row["moves_by"] == "alice%3B bob; carol"  # docs/CSV.md: an item's ";" is %3B
     plan = next(csv.DictReader(csv_text(cli("--plan", "p", "plan", "--format", "csv"))))
     assert len(plan["leads"].split("; ")) == 1
+    assert plan["leads"].replace("%3B", ";").replace("%25", "%") == "Smith; Jones"
 
 
 # --- 4. restatements, lateness, target moves: wrong answers and bad input accepted --------
@@ -446,7 +445,6 @@ def test_late_days_without_late_is_refused(tmp_path: Path) -> None:
 # --- 6. log and history on a terminal ----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="finding 16")
 def test_log_and_history_lines_fit_columns_with_wide_characters(tmp_path: Path) -> None:
     """With COLUMNS=80, no line of `log` or `history` is wider than 80 terminal cells when
     names and notes are CJK (each character two cells wide) or emoji."""

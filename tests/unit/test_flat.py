@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ledger.export.files import csv_of, grid
-from ledger.export.flat import columns, iso_target, month_of_label, rows
+from ledger.export.flat import columns, iso_target, joined, month_of_label, rows
 
 
 def test_a_target_named_in_words_is_written_as_its_month() -> None:
@@ -60,3 +60,12 @@ def test_moves_read_as_a_chain_of_months() -> None:
     (row,) = rows([{"item": "1.3", "moves": moves}], ("item", "moves"))
     assert row == {"item": "1.3", "moves": "none→2018-09; 2018-09→2018-11",
                    "moves_effective": "2018-08-31; 2018-10-31", "moves_by": "a; b"}
+
+
+def test_a_joined_cell_splits_back_into_its_items() -> None:
+    """Leads "Smith; Jones" (one lead) and "50% Team" join as `Smith%3B Jones; 50%25 Team`:
+    split on "; " and unescaped, the cell is the list again, whatever the items hold."""
+    leads = ["Smith; Jones", "50% Team", "a%3Bb", "plain"]
+    cell = joined(leads)
+    assert cell == "Smith%3B Jones; 50%25 Team; a%253Bb; plain"
+    assert [p.replace("%3B", ";").replace("%25", "%") for p in cell.split("; ")] == leads

@@ -9,9 +9,10 @@ The table is laid out here, not by a library: each cell is the JSON value made o
 text (`ledger.export.files.flat`, control characters escaped), never re-typed; the table
 is as wide as the terminal (`COLUMNS`, else the terminal's width, else 100): long text is
 wrapped at spaces, and what does not fit is cut with "…", never broken inside a word (a
-SHA-256 is cut, not wrapped); `--wide` shows every cell whole on one line. Where even
-the narrowest columns do not fit, the columns are shown in bands, each repeating the
-first (key) column. Imports nothing heavy: `ledger --help` does not pay for tables.
+SHA-256 is cut, not wrapped); widths are terminal cells, not characters (a CJK character or
+an emoji takes two, a combining accent none); `--wide` shows every cell whole on one line.
+Where even the narrowest columns do not fit, the columns are shown in bands, each repeating
+the first (key) column. Imports nothing heavy: `ledger --help` does not pay for tables.
 """
 
 from __future__ import annotations
@@ -57,6 +58,44 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
 
 
+def cells(text: str) -> int:
+    """How many terminal cells `text` takes: two for a wide or full-width character (CJK, most
+    emoji), none for a combining mark or a zero-width format character, one for the rest."""
+    if text.isascii():
+        return len(text)
+    return sum(_cells_of(c) for c in text)
+
+
+def _cells_of(char: str) -> int:
+    import unicodedata
+
+    if unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` cells: whole where it fits, else its head and "…"."""
+    return text if cells(text) <= width else _head(text, width - 1) + ELLIPSIS
+
+
+def _head(text: str, room: int) -> str:
+    """The longest start of `text` that fits in `room` cells."""
+    if text.isascii():
+        return text[:max(room, 0)]
+    used = 0
+    for end, char in enumerate(text):
+        used += _cells_of(char)
+        if used > room:
+            return text[:end]
+    return text
+
+
+def padded(text: str, width: int) -> str:
+    """`text` followed by spaces to fill `width` cells (str.ljust counts characters)."""
+    return text + " " * max(width - cells(text), 0)
+
+
 def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str],
            *, wide: bool = False) -> str:
     """The rows in the chosen format, columns in the given order."""
@@ -75,7 +114,7 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: Format, columns: Sequence[str
 def table(headers: list[str], rows: list[list[str]], width: int | None) -> str:
     """Rows of one-line cells under their headers, no line wider than `width` (None: as wide
     as the widest cell)."""
-    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    natural = [max([cells(h)] + [cells(r[i]) for r in rows]) for i, h in enumerate(headers)]
     if width is None:
         return _lay_out(headers, rows, natural, None)
     least = [natural[0]] + [min(n, max(len(h), MIN_WIDTH)) for n, h in
@@ -117,28 +156,31 @@ def _fit(natural: list[int], least: list[int], room: int) -> list[int]:
 
 def _lay_out(headers: list[str], rows: list[list[str]], widths: list[int],
              width: int | None) -> str:
-    lines = [GAP.join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+    lines = [GAP.join(padded(h, w) for h, w in zip(headers, widths, strict=True)).rstrip(),
              GAP.join("-" * w for w in widths)]
     for row in rows:
         wrapped = [_wrap(cell, w) for cell, w in zip(row, widths, strict=True)]
         for n in range(max(len(c) for c in wrapped)):
-            lines.append(GAP.join((c[n] if n < len(c) else "").ljust(w)
+            lines.append(GAP.join(padded(c[n] if n < len(c) else "", w)
                                   for c, w in zip(wrapped, widths, strict=True)).rstrip())
     if width is not None:  # only where even the key column does not fit
-        lines = [line if len(line) <= width else line[:width - 1] + ELLIPSIS for line in lines]
+        lines = [cut(line, width) for line in lines]
     return "\n".join(lines)
 
 
 def _wrap(cell: str, width: int) -> list[str]:
-    """A cell as lines of at most `width`: wrapped at spaces, never inside a word; a word
+    """A cell as lines of at most `width` cells: wrapped at spaces, never inside a word; a word
     longer than the line, or text beyond `MAX_LINES`, is cut with …."""
-    if len(cell) <= width:
+    if cells(cell) <= width:
         return [cell]
-    import textwrap
-
-    lines = textwrap.wrap(cell, width, break_long_words=False, break_on_hyphens=False)
+    lines: list[str] = []
+    for word in cell.split():
+        if lines and cells(lines[-1]) + 1 + cells(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
     for n, line in enumerate(lines[:MAX_LINES]):
-        if len(line) > width:  # one word longer than the column: a hash, a path
+        if cells(line) > width:  # one word longer than the column: a hash, a path
             return [*lines[:n], _cut(line, width)]
     if len(lines) > MAX_LINES:
         return [*lines[:MAX_LINES - 1], _cut(lines[MAX_LINES - 1] + " " + lines[MAX_LINES],
@@ -147,4 +189,5 @@ def _wrap(cell: str, width: int) -> list[str]:
 
 
 def _cut(text: str, width: int) -> str:
-    return text[:max(width - 1, 1)].rstrip() + ELLIPSIS
+    """`text` cut to `width` cells with "…" (at least one of its characters kept)."""
+    return (_head(text, width - 1).rstrip() or text[:1]) + ELLIPSIS

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.context import echo, fail, refusing
-from ledger.cli.output import ELLIPSIS, Format, FormatOption, WideOption, render, terminal_width
+from ledger.cli.output import (
+    Format,
+    FormatOption,
+    WideOption,
+    cells,
+    cut,
+    render,
+    terminal_width,
+)
 from ledger.cli.queries import (
     AsOf,
     ByFilter,
@@ -73,18 +81,19 @@ def log_line(row: dict[str, Any], width: int) -> str:
     who = row["by"]
     if row["attributed_to"] and row["attributed_to"] != who:
         who += f" for {row['attributed_to']}"
-    head, basis = f"{row['ref']} {row['effective']} {row['kind']} ", f" [{row['basis']}]"
+    head = shown(f"{row['ref']} {row['effective']} {row['kind']} ")
+    basis = shown(f" [{row['basis']}]")
     shared, change = _what(row["before"], row["after"])
     what = f"{shared} {change}".strip()
-    room = max(width - len(head) - len(" by ") - len(basis), MIN_WHAT + MIN_WHO)
-    who = _cut(_one_line(who), max(room // 3, room - len(what), MIN_WHO))
-    room -= len(who)
-    if len(what) > room:
-        if shared and len(change) + 2 <= room:
-            what = f"{_cut(shared, room - len(change) - 1)} {change}"
+    room = max(width - cells(head) - len(" by ") - cells(basis), MIN_WHAT + MIN_WHO)
+    who = cut(_one_line(who), max(room // 3, room - cells(what), MIN_WHO))
+    room -= cells(who)
+    if cells(what) > room:
+        if shared and cells(change) + 2 <= room:
+            what = f"{cut(shared, room - cells(change) - 1)} {change}"
         else:
-            what = _cut(what, room)
-    return shown(_cut(f"{head}{what} by {who}{basis}", width))  # a very narrow terminal
+            what = cut(what, room)
+    return cut(f"{head}{what} by {who}{basis}", width)  # a very narrow terminal
 
 
 def _what(before: str, after: str) -> tuple[str, str]:
@@ -99,12 +108,10 @@ def _what(before: str, after: str) -> tuple[str, str]:
     return " ".join(new[:same]), " ".join(old[same:]) + "→" + " ".join(new[same:])
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:max(width - 1, 0)] + ELLIPSIS
-
-
 def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """Text on one line, every control character escaped (so that what is measured is
+    what is printed)."""
+    return shown(re.sub(r"\s+", " ", text).strip())
 
 
 def blame(ctx: typer.Context,

@@ -12,8 +12,9 @@ read model, are these rows:
 - `moves` (a slippage row's target moves): still one row per outcome, so that a
   spreadsheet's sum of `slip_count` is the pack's total; `moves` is `2018-09→2018-11; …`,
   with `moves_effective` and `moves_by` in the same order (who and why in full: the
-  `target_moved` rows of `changes`);
-- any other list (leads): its items joined with "; ";
+  `target_moved` rows of `changes`); each entry escaped as a list's items are;
+- any other list (leads): its items joined with "; ", each item's own "%" and ";" written
+  "%25" and "%3B" (as in a URL), so that splitting the cell on "; " gives the items back;
 - a target in before/after as a month, `YYYY-MM`: "outcome #5 due November 2018" is
   "outcome #5 due 2018-11" (a label that names no month, "Winter 15", "TBC", stays as the
   document wrote it);
@@ -82,12 +83,23 @@ def rows(structured: Iterable[Mapping[str, Any]], names: Sequence[str]) -> Itera
 
 
 def joined(value: Any) -> Any:
-    """A list's items joined with "; " (each spelt as a cell is); anything else as it is."""
+    """A list's items joined with "; " (each spelt as a cell is, its own "%" and ";" escaped:
+    `entry`); anything else as it is."""
     if isinstance(value, list):
-        return JOIN.join(spelt(v) for v in value)
+        return JOIN.join(entry(v) for v in value)
     if isinstance(value, dict):  # no read model has one here; never JSON in a cell
-        return JOIN.join(f"{k}={spelt(v)}" for k, v in sorted(value.items()))
+        return JOIN.join(f"{k}={entry(v)}" for k, v in sorted(value.items()))
     return value
+
+
+def entry(value: Any) -> str:
+    """One item of a joined cell: spelt, with "%" written "%25" and ";" "%3B", so that no item
+    holds the separator and splitting the cell on "; " gives the items, in order
+    ("Smith; Jones" is one lead, `Smith%3B Jones`)."""
+    text = spelt(value)
+    if "%" in text or ";" in text:
+        return text.replace("%", "%25").replace(";", "%3B")
+    return text
 
 
 def spelt(value: Any) -> str:
@@ -103,9 +115,10 @@ def spelt(value: Any) -> str:
 
 def _moves(moves: list[dict[str, Any]]) -> dict[str, str]:
     return {
-        "moves": JOIN.join(f"{m.get('from') or 'none'}→{m.get('to') or 'none'}" for m in moves),
-        "moves_effective": JOIN.join(spelt(m.get("effective")) for m in moves),
-        "moves_by": JOIN.join(spelt(m.get("by")) for m in moves),
+        "moves": JOIN.join(entry(f"{m.get('from') or 'none'}→{m.get('to') or 'none'}")
+                           for m in moves),
+        "moves_effective": JOIN.join(entry(m.get("effective")) for m in moves),
+        "moves_by": JOIN.join(entry(m.get("by")) for m in moves),
     }
 
 
