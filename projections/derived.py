@@ -20,7 +20,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert
+from sqlalchemy import Connection, Table, bindparam, delete, insert
 
 from ledger.domain.events import CorrectionRecorded, PlanEvent
 from ledger.domain.state import ItemState, effective_order, states_at
@@ -67,6 +67,22 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     else:
         values = itemgetter(*order)  # each row's values in the statement's order, in C
         conn.exec_driver_sql(str(compiled), [values(row) for row in rows])
+
+
+def delete_rows(conn: Connection, table: Table, keys: list[dict[str, Any]]) -> None:
+    """Delete the rows matching each of `keys` (all naming the same columns) as one
+    driver-level `executemany`, the statement compiled once (as `insert_rows`)."""
+    if not keys:
+        return
+    names = list(keys[0])
+    statement = delete(table).where(*(table.c[n] == bindparam(n) for n in names))
+    compiled = statement.compile(dialect=conn.dialect)
+    order = compiled.positiontup or []
+    if not compiled.positional:
+        conn.exec_driver_sql(str(compiled), keys)
+    else:
+        values = itemgetter(*order) if len(order) > 1 else (lambda k: (k[order[0]],))
+        conn.exec_driver_sql(str(compiled), [values(k) for k in keys])
 
 
 def outcomes_signature(state: ItemState) -> tuple[Any, ...]:
@@ -134,11 +150,16 @@ class DerivedRows:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.pending: dict[Any, list[dict[str, Any]]] = {t: [] for t in DERIVED_TABLES}
+        # Rows to delete before the pending rows are written: by item, per table (an item
+        # derived again), and the last history row of items extended.
+        self.gone: dict[Any, list[dict[str, Any]]] = {t: [] for t in DERIVED_TABLES}
+        self.gone_last: list[dict[str, Any]] = []
 
     def forget(self, plan: str, item: str) -> None:
-        """Remove an item's old derived rows first (incremental catch-up)."""
+        """Remove an item's old derived rows (incremental catch-up): deleted at the next
+        flush, before what is derived again is written."""
         for table in DERIVED_TABLES:
-            self.conn.execute(delete(table).where(table.c.plan == plan, table.c.item == item))
+            self.gone[table].append({"plan": plan, "item": item})
 
     def add(self, plan: str, item: str, events: list[PlanEvent]) -> ItemTrail:
         """The derived rows of one item, from its events in stream order; what the next
@@ -163,11 +184,9 @@ class DerivedRows:
         assert trail.state is not None
         assert trail.last is not None
         plan, item, state, last = trail.plan, trail.item, trail.state, trail.last
-        h = schema.item_history.c
-        self.conn.execute(delete(schema.item_history).where(
-            h.plan == plan, h.item == item, h.valid_from == last.valid_from))
+        self.gone_last.append({"plan": plan, "item": item, "valid_from": last.valid_from})
         for table in (schema.items, schema.outcomes):
-            self.conn.execute(delete(table).where(table.c.plan == plan, table.c.item == item))
+            self.gone[table].append({"plan": plan, "item": item})
         ordered = sorted(new, key=effective_order)
         same_day = ordered[0].effective.isoformat() == last.valid_from
         trail.rows, trail.base_slips = ([] if same_day else [last]), trail.prior_slips
@@ -205,7 +224,12 @@ class DerivedRows:
             self.flush()
 
     def flush(self) -> None:
-        """Write what was collected."""
+        """Delete what was forgotten, then write what was collected."""
+        for table, keys in self.gone.items():
+            delete_rows(self.conn, table, keys)
+            keys.clear()
+        delete_rows(self.conn, schema.item_history, self.gone_last)
+        self.gone_last.clear()
         for table, rows in self.pending.items():
             insert_rows(self.conn, table, rows)
             rows.clear()

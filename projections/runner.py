@@ -22,6 +22,7 @@ from itertools import islice
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -328,6 +329,8 @@ class Projector:
         if trail is not None and (not trail.events or not new or new[0].originator_version
                                   == trail.events[-1].originator_version + 1):
             return [*trail.events, *new]
+        if new and new[0].originator_version == Aggregate.INITIAL_VERSION:
+            return list(new)  # the item's stream begins in this batch: nothing to read back
         stream = new[0].originator_id if new else UUID(hex=self._stream_of(key))
         return self.item_events(stream, work.last)
 
