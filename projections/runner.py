@@ -32,6 +32,7 @@ from ledger.domain.events import EditionImported, ItemAdded, PlanEvent, PlanRegi
 from ledger.store.app import LedgerApp
 from ledger.store.engine import EVENTS_TABLE, head
 from ledger.store.replica import Standing, standing
+from ledger.store.sealed import chain as sealed_chain
 from ledger.store.sealed import events as stored_events
 from ledger.store.sealed import stored_record
 from projections import schema, tracking
@@ -208,11 +209,15 @@ class Projector:
 
     def _stored_items(self, conn: Connection, position: int,
                       ) -> Iterator[tuple[tuple[str, str], list[PlanEvent]]]:
-        """Each item's events up to `position`, read from the events table stream by stream."""
+        """Each item's events up to `position`, read from the events table stream by stream;
+        a row outside the hash chain (no seal at its position) stops it, as it stops a
+        batch: an insider's row in a gap of the ids is never folded."""
         items = {stream: (plan, item) for stream, plan, item in conn.execute(
             select(schema.streams).where(schema.streams.c.item != "")).all()}
         e = stored_events.c
-        query = (select(e.id, e.originator_id, e.originator_version, e.topic, e.state)
+        query = (select(e.id, e.originator_id, e.originator_version, e.topic, e.state,
+                        sealed_chain.c.position)
+                 .outerjoin(sealed_chain, sealed_chain.c.position == e.id)
                  .where(e.id <= position).order_by(e.originator_id, e.originator_version))
         with self.app.engine.connect() as read:
             result = read.execution_options(yield_per=5000).execute(query)
@@ -220,6 +225,8 @@ class Projector:
             records: list[EventRecord] = []
             for row in result:
                 record = stored_record(row)
+                if row[5] is None:
+                    raise _outside_chain(record)
                 stream = record.originator_id.hex
                 if stream != current:
                     if current in items and records:

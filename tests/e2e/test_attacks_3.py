@@ -24,6 +24,7 @@ from eventsourcing.persistence import JSONTranscoder
 from sqlalchemy import create_engine, text
 
 from ledger.bootstrap import bootstrap
+from ledger.domain.errors import TamperedError
 from ledger.store.engine import normalise_url
 from projections.audit import first_difference
 from projections.runner import Projector
@@ -172,6 +173,25 @@ def test_an_event_row_outside_the_chain_is_never_folded(ledger: Cli) -> None:
     done = verify(ledger)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"position {position + 1}" in done.stderr, done.stderr
+
+
+def test_a_row_without_its_seal_is_not_folded_when_items_are_derived_again(ledger: Cli) -> None:
+    """With the seal of 1.2's hand update deleted by the owner, deriving every item again from
+    the events table (what a catch-up does after an interrupted rebuild) stops at that row,
+    naming its position, and leaves the read models as they were ("Survey fieldwork under
+    way" still 1.2's latest update); `ledger verify` names the position (exit 1)."""
+    position = update_position(ledger.db)
+    drop_guards(ledger.db)
+    execute(ledger.db, "DELETE FROM ledger_chain WHERE position = :p", {"p": position})
+    services = bootstrap(ledger.db)
+    with pytest.raises(TamperedError, match=f"position {position} .* outside the hash chain"):
+        services.projector.derive_all()
+    services.close()
+    shown = json.loads(ledger("--plan", PLAN, "plan", "--item", "1.2", "--format", "json"))
+    assert shown[0]["latest_update"]["text"] == UPDATE
+    done = verify(ledger)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{position}" in done.stderr, done.stderr
 
 
 # --- 3. orjson writes json's bytes ----------------------------------------------------------
