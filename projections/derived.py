@@ -3,12 +3,14 @@ collected and written in bulk, and extended in place when new events only add to
 
 Each item's derived rows are a pure function of its events; this module turns them
 into table rows and writes them in the caller's transaction. One history row per
-effective date of the item (never per event, never per month): its slippage rows only
-where they changed, and the counts of updates per month its validity covers (from which
-`ledger snapshots` answers every month-end). An `ItemTrail` keeps the item's folded
-state after its last effective date, so that events which take effect after everything
-already folded are applied to it (and only the item's last history row is rewritten)
-instead of folding the whole history again.
+effective date of the item (never per event, never per month), keeping only what changed
+since the item's previous row: the top-level keys of its stored plan row whose values
+differ (the whole row on its first date), the slippage rows of the outcomes that differ
+(by outcome number), and the counts of updates per month its validity covers (from which
+`ledger snapshots` answers every month-end). A reader folds an item's rows in date order.
+An `ItemTrail` keeps the item's folded state after its last effective date, so that events
+which take effect after everything already folded are applied to it (and only the item's
+last history row is rewritten) instead of folding the whole history again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, bindparam, delete, insert
 
 from ledger.domain.events import CorrectionRecorded, PlanEvent
@@ -30,14 +33,21 @@ from projections.slippage_history import outcome_rows
 
 DERIVED_TABLES = (schema.items, schema.outcomes, schema.item_history)
 FLUSH_ROWS = 20_000
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str,
+                            separators=(",", ":"))
+Record = dict[str, Any]
+Slips = dict[str, Record]  # an item's slippage rows by outcome number (as text)
 
 
 def dumps(value: Any) -> str:
-    """JSON for a stored row (stable key order, so rebuilds compare equal): as
-    `json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)`, its encoder made
-    once."""
-    return _ENCODER.encode(value)
+    """JSON for a stored row, compact, its keys sorted (so rebuilds compare equal): orjson's,
+    or, for what orjson refuses (a lone surrogate in a text, an integer past 64 bits), the
+    standard `json` module's with the same options. Read models are read back as values
+    (`json.loads`), so either writer's text gives the same answers."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return _ENCODER.encode(value)
 
 
 def update_months(state: ItemState) -> Counter[str]:
@@ -49,7 +59,37 @@ def window(months: Counter[str], valid_from: str, valid_to: str | None) -> str:
     """The counts of the months whose month-end falls in [valid_from, valid_to), as JSON."""
     first, stop = valid_from[:7], (valid_to or "9999-99")[:7]
     inside = sorted((m, n) for m, n in months.items() if first <= m < stop)
-    return "{" + ", ".join(f"{dumps(m)}: {n}" for m, n in inside) + "}"  # as `dumps` writes it
+    return "{" + ",".join(f"{dumps(m)}:{n}" for m, n in inside) + "}"  # as `dumps` writes it
+
+
+def patch(now: Record, before: Record | None) -> Record:
+    """The top-level keys of `now` whose values differ from `before`'s (all where none)."""
+    if before is None:
+        return now
+    return {key: value for key, value in now.items() if before.get(key, _MISSING) != value}
+
+
+def slips_patch(now: Slips, before: Slips) -> dict[str, Any] | None:
+    """By outcome number, what changed in the item's slippage rows since `before`: a new
+    row whole, a changed one's keys that changed (`patch`), None for a row `before` has and
+    `now` has not; None where nothing changed."""
+    if now is before:
+        return None
+    changed: dict[str, Any] = {}
+    for number, row in now.items():
+        previous = before.get(number)
+        if previous != row:
+            changed[number] = patch(row, previous)
+    changed.update({number: None for number in before if number not in now})
+    return changed or None
+
+
+def slips_of(state: ItemState) -> Slips:
+    """The item's slippage rows (`outcome_rows`) by outcome number."""
+    return {str(row["outcome_no"]): row for row in outcome_rows(state)}
+
+
+_MISSING = object()
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -98,8 +138,8 @@ class _Row:
     """One history row as derived, before its end (the next date) is known."""
 
     valid_from: str
-    row: str
-    slips: str
+    record: Record
+    slips: Slips
     months: Counter[str]
     signature: tuple[Any, ...] = ()
 
@@ -107,18 +147,18 @@ class _Row:
 @dataclass
 class ItemTrail:
     """What the last derivation of an item leaves for the next: its events in stream order,
-    its state after its last effective date, its last history row and the slippage in force
-    before that row."""
+    its state after its last effective date, its last history row and the row before it
+    (what that row's patches are taken against)."""
 
     plan: str
     item: str
     events: list[PlanEvent]
     state: ItemState | None = None
     last: _Row | None = None
-    prior_slips: str | None = None  # the slippage of the row before `last` (None: none)
+    prior: _Row | None = None  # the row before `last` (None: none)
     newest: tuple[date, str, int] | None = None  # effective order of the last event folded
     rows: list[_Row] = field(default_factory=list)  # derived, not yet queued
-    base_slips: str | None = None  # the slippage in force before rows[0]
+    base: _Row | None = None  # the row before rows[0] (None: none)
 
     def extends(self, new: list[PlanEvent]) -> bool:
         """Whether `new` only adds to the end: the stream's next versions, each taking effect
@@ -133,15 +173,18 @@ class ItemTrail:
                    for e in new)
 
 
+_NO_SLIPS: Slips = {}
+
+
 def _step(trail: ItemTrail, day: date, state: ItemState) -> None:
     """The item's history row on `day` (read now: the state advances after); its slippage
     rows made again only where what they are made of changed."""
     signature = outcomes_signature(state)
     previous = trail.rows[-1] if trail.rows else None
     slips = (previous.slips if previous is not None and previous.signature == signature
-             else dumps(outcome_rows(state)))
-    trail.rows.append(_Row(day.isoformat(), dumps(item_record(state)), slips,
-                           update_months(state), signature))
+             else slips_of(state))
+    trail.rows.append(_Row(day.isoformat(), item_record(state), slips, update_months(state),
+                           signature))
 
 
 class DerivedRows:
@@ -189,7 +232,7 @@ class DerivedRows:
             self.gone[table].append({"plan": plan, "item": item})
         ordered = sorted(new, key=effective_order)
         same_day = ordered[0].effective.isoformat() == last.valid_from
-        trail.rows, trail.base_slips = ([] if same_day else [last]), trail.prior_slips
+        trail.rows, trail.base = ([] if same_day else [last]), trail.prior
         trail.events = [*trail.events, *new]
         for index, event in enumerate(ordered):
             state.apply(event)
@@ -200,26 +243,29 @@ class DerivedRows:
         return trail
 
     def _close(self, trail: ItemTrail) -> None:
-        """Queue the trail's derived history rows (each ending where the next begins; its
-        slippage only where it changed) and the item's current rows."""
+        """Queue the trail's derived history rows (each ending where the next begins, keeping
+        what changed since the row before it) and the item's current rows."""
         key = {"plan": trail.plan, "item": trail.item}
-        rows, before = trail.rows, trail.base_slips
+        rows, before = trail.rows, trail.base
         for index, found in enumerate(rows):
             valid_to = rows[index + 1].valid_from if index + 1 < len(rows) else None
+            slips = slips_patch(found.slips, _NO_SLIPS if before is None else before.slips)
             self.pending[schema.item_history].append(
-                {**key, "valid_from": found.valid_from, "valid_to": valid_to, "row": found.row,
-                 "slips": None if found.slips == before else found.slips,
+                {**key, "valid_from": found.valid_from, "valid_to": valid_to,
+                 "row_patch": dumps(patch(found.record, None if before is None
+                                          else before.record)),
+                 "slips": None if slips is None else dumps(slips),
                  "month_updates": window(found.months, found.valid_from, valid_to)})
-            before = found.slips
-        trail.prior_slips = rows[-2].slips if len(rows) > 1 else trail.base_slips
-        trail.last, trail.rows, trail.base_slips = rows[-1], [], None
+            before = found
+        trail.prior = rows[-2] if len(rows) > 1 else trail.base
+        trail.last, trail.rows, trail.base = rows[-1], [], None
         state = trail.state
         assert state is not None
         self.pending[schema.items].append(
-            {**key, "theme": state.theme, "row": trail.last.row})
+            {**key, "theme": state.theme, "row": dumps(trail.last.record)})
         self.pending[schema.outcomes] += [
             {**key, "outcome": r["outcome_no"], "slip_count": r["slip_count"], "row": dumps(r)}
-            for r in outcome_rows(state)]
+            for r in trail.last.slips.values()]
         if sum(len(rows) for rows in self.pending.values()) > FLUSH_ROWS:
             self.flush()
 

@@ -2,10 +2,11 @@
 
 `as_of` is effective time (what was true in the world then); `known_at` is
 recorded time (what the ledger knew then). Effective-time questions read the
-item-history model (each item's state over effective time: one indexed read,
-whatever the length of the ledger's history; month-end snapshots are the rows valid
-on each month's last day); recorded-time questions pick the plan's events from the
-time-indexed change log and re-fold them, read from the events table by position.
+item-history model (each item's state over effective time, each row keeping what changed
+since the item's previous one: one indexed range of the plan's rows up to the date, folded
+item by item; month-end snapshots are the rows valid on each month's last day);
+recorded-time questions pick the plan's events from the time-indexed change log and
+re-fold them, read from the events table by position.
 """
 
 from __future__ import annotations
@@ -111,25 +112,42 @@ class Reader:
         return sorted(found, key=lambda s: item_sort_key(s.number))
 
     def _history(self, plan: str, as_of: date) -> list[dict[str, Any]]:
-        """Each item's stored row in force on `as_of` (one indexed read)."""
+        """Each item's stored row in force on `as_of`: its history rows from its first to
+        the last one begun by then, folded (one indexed range of the plan's rows)."""
         h = schema.item_history.c
-        day = as_of.isoformat()
-        query = select(h.row).where(
-            h.plan == plan, h.valid_from <= day, or_(h.valid_to.is_(None), h.valid_to > day))
+        query = (select(h.item, h.row_patch)
+                 .where(h.plan == plan, h.valid_from <= as_of.isoformat())
+                 .order_by(h.item, h.valid_from))
+        rows: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
-            return [json.loads(r) for (r,) in conn.execute(query).all()]
+            for item, changed in conn.execute(query).all():
+                found = rows.get(item)
+                if found is None:
+                    rows[item] = json.loads(changed)
+                else:
+                    found.update(json.loads(changed))
+        return list(rows.values())
 
     def _slips_history(self, plan: str, as_of: date) -> list[Any]:
-        """Each item's slippage rows in force on `as_of`: its history row's where that row
-        holds them, else those of its latest earlier row that does (a row keeps them only
-        where they changed)."""
+        """Each item's slippage rows in force on `as_of`: what its history rows changed,
+        outcome by outcome, from its first to the last one begun by then, folded (a row keeps
+        a new outcome's row whole, a changed one's changed keys, null for one gone)."""
         h = schema.item_history.c
         query = (select(h.item, h.slips).where(
             h.plan == plan, h.valid_from <= as_of.isoformat(), h.slips.is_not(None))
             .order_by(h.item, h.valid_from))
+        outcomes: dict[str, dict[str, Any]] = defaultdict(dict)
         with self.engine.connect() as conn:
-            latest = {item: slips for item, slips in conn.execute(query).all()}
-        return [slip for slips in latest.values() for slip in json.loads(slips)]
+            for item, changed in conn.execute(query).all():
+                slips = outcomes[item]
+                for number, row in json.loads(changed).items():
+                    if row is None:
+                        slips.pop(number, None)
+                    elif number in slips:
+                        slips[number].update(row)
+                    else:
+                        slips[number] = row
+        return [row for slips in outcomes.values() for row in slips.values()]
 
     # --- ledger plan ------------------------------------------------------------
 
@@ -201,16 +219,20 @@ class Reader:
 
     def _month_ends(self, plan: str, first: str, last: str) -> list[dict[str, Any]]:
         """Each item's snapshot at each month-end from `first` to `last`: its history row
-        valid on that day (one indexed range of the item-history model)."""
+        valid on that day (the plan's rows begun by the last month-end, folded item by
+        item in date order: one indexed range of the item-history model)."""
         h = schema.item_history.c
-        query = select(h.row, h.valid_from, h.valid_to, h.month_updates).where(
-            h.plan == plan, h.valid_from <= month_end(last).isoformat(),
-            or_(h.valid_to.is_(None), h.valid_to > month_end(first).isoformat()))
+        query = (select(h.item, h.row_patch, h.valid_from, h.valid_to, h.month_updates)
+                 .where(h.plan == plan, h.valid_from <= month_end(last).isoformat())
+                 .order_by(h.item, h.valid_from))
+        start = month_end(first).isoformat()
         rows = []
+        records: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
-            for stored, valid_from, valid_to, counts in conn.execute(query).all():
-                row = json.loads(stored)
-                if row["withdrawn"]:
+            for item, changed, valid_from, valid_to, counts in conn.execute(query).all():
+                row = records.setdefault(item, {})
+                row.update(json.loads(changed))
+                if (valid_to is not None and valid_to <= start) or row["withdrawn"]:
                     continue
                 updates = json.loads(counts)
                 for month in months_from(max(first, valid_from[:7]), last):

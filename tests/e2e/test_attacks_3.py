@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import JSONTranscoder
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from ledger.bootstrap import bootstrap
 from ledger.domain.errors import TamperedError
@@ -116,21 +117,23 @@ def test_an_edit_of_the_lean_columns_is_named(ledger: Cli, attack: str, named: s
 
 def test_a_text_in_an_integer_key_column_is_named(tmp_path: Path, prepared: Prepared) -> None:
     """Finding 2: on SQLite an integer key column keeps a text the owner writes into it
-    (item 1.1's second outcome `'x'`, `proj_changes.seq = 'x1'`); `ledger verify` names the
-    row (exit 1) rather than failing to order a text against a number."""
-    for attack in ("UPDATE proj_outcomes SET outcome = 'x' WHERE item = '1.1' AND outcome = 2",
-                   "UPDATE proj_changes SET seq = 'x1' WHERE seq = 2"):
-        with prepared.copy(september, "sqlite", tmp_path) as cli:
-            execute(cli.db, attack)
-            assert scalar(cli.db, "SELECT (SELECT count(*) FROM proj_outcomes WHERE "
-                          "typeof(outcome) = 'text') + (SELECT count(*) FROM proj_changes "
-                          "WHERE typeof(seq) = 'text')") == 1  # the edit took
-            done = verify(cli)
-            assert done.returncode == 1, done.stdout + done.stderr
-            assert "a row the events do not give" in done.stderr or \
-                "missing from the read model" in done.stderr, done.stderr
-            assert "Traceback" not in done.stderr
-        (tmp_path / "ledger.db").unlink()
+    (item 1.1's second outcome `'x'`); `ledger verify` names the row (exit 1) rather than
+    failing to order a text against a number. The change log's `seq` is the table's rowid,
+    so SQLite itself refuses `seq = 'x1'` ("datatype mismatch") and the log stays intact."""
+    with prepared.copy(september, "sqlite", tmp_path) as cli:
+        with pytest.raises(IntegrityError, match="datatype mismatch"):
+            execute(cli.db, "UPDATE proj_changes SET seq = 'x1' WHERE seq = 2")
+        assert scalar(cli.db, "SELECT count(*) FROM proj_changes WHERE typeof(seq) = 'text' "
+                      "OR seq = 2") == 1
+        execute(cli.db, "UPDATE proj_outcomes SET outcome = 'x' WHERE item = '1.1' AND "
+                "outcome = 2")
+        assert scalar(cli.db, "SELECT count(*) FROM proj_outcomes WHERE "
+                      "typeof(outcome) = 'text'") == 1  # the edit took
+        done = verify(cli)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "a row the events do not give" in done.stderr or \
+            "missing from the read model" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
 
 
 # --- 2. queries that re-fold from the events table ----------------------------------------
