@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.integrity.attack import execute, intact, ledger, tampered
@@ -93,3 +95,47 @@ def test_a_rebuild_after_an_edit_heals_the_read_models(url: str) -> None:
     tampered(url)
     ledger(url, "projections", "rebuild")
     intact(url)
+
+
+# The item history keeps, after an item's first date, only what changed: 1.3's row of
+# 2018-08-31 holds its August update alone (the seed's "Consultation has closed for the review
+# of Leader / Cabinet Office with agreement from all parties. ..."), 3.2's row of 2018-09-30
+# only that outcomes 1 and 3 are delivered.
+AUGUST = "Consultation has closed for the review of Leader / Cabinet Office"
+FORGED = "Consultation is still open for the review of Leader / Cabinet Office"
+PATCH_ROW = "proj_item_history (plan=cgip-2018, item=1.3, valid_from=2018-08-31)"
+PATCHES = {
+    "update-text": (f"UPDATE proj_item_history SET row_patch = replace(row_patch, '{AUGUST}', "
+                    f"'{FORGED}') WHERE item = '1.3' AND valid_from = '2018-08-31'",
+                    f"{PATCH_ROW}: column row_patch says"),
+    "slips-delivered": ("UPDATE proj_item_history SET slips = replace(slips, 'true', 'false') "
+                        "WHERE item = '3.2' AND valid_from = '2018-09-30'",
+                        "proj_item_history (plan=cgip-2018, item=3.2, valid_from=2018-09-30): "
+                        "column slips says"),
+    "middle-row-deleted": ("DELETE FROM proj_item_history WHERE item = '1.3' AND "
+                           "valid_from = '2018-08-31'", f"{PATCH_ROW}: missing from the read "
+                           "model, though the events give it"),
+}
+
+
+def august_update(url: str) -> str:
+    """1.3's latest update text as of 2018-09-15, as `ledger plan --as-of` answers it."""
+    _, out = ledger(url, "--plan", "cgip-2018", "plan", "--as-of", "2018-09-15", "--item", "1.3",
+                    "--format", "json")
+    return str(json.loads(out)[0]["latest_update"]["text"])
+
+
+@pytest.mark.parametrize("attack", list(PATCHES))
+def test_an_edited_or_deleted_patch_row_of_the_item_history_is_named(
+        url: str, attack: str) -> None:
+    """The owner edits a later, partial history row (1.3's August update text, 3.2's outcomes
+    marked undelivered) or deletes 1.3's middle row: verify exits 1 naming the table, the
+    row's key and the column (or the missing row); the events are intact."""
+    assert august_update(url).startswith(AUGUST)
+    statement, report = PATCHES[attack]
+    execute(url, statement)
+    if attack == "update-text":  # the patch row is what an as-of query answers from
+        assert august_update(url).startswith(FORGED)
+    assert intact(url, "--events-only")
+    found = tampered(url)
+    assert found.startswith(report), found
