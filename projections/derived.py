@@ -140,7 +140,7 @@ class _Row:
     valid_from: str
     record: Record
     slips: Slips
-    months: Counter[str]
+    months: Counter[str] | None  # None: the row ends within the month it begins (no month-end)
     signature: tuple[Any, ...] = ()
 
 
@@ -176,15 +176,27 @@ class ItemTrail:
 _NO_SLIPS: Slips = {}
 
 
-def _step(trail: ItemTrail, day: date, state: ItemState) -> None:
-    """The item's history row on `day` (read now: the state advances after); its slippage
-    rows made again only where what they are made of changed."""
+def _step(trail: ItemTrail, day: date, state: ItemState, until: date | None) -> None:
+    """The item's history row on `day`, until the next date folded (read now: the state
+    advances after); its slippage rows made again only where what they are made of changed,
+    its updates counted by month only where a month-end falls before `until`."""
     signature = outcomes_signature(state)
     previous = trail.rows[-1] if trail.rows else None
     slips = (previous.slips if previous is not None and previous.signature == signature
              else slips_of(state))
-    trail.rows.append(_Row(day.isoformat(), item_record(state), slips, update_months(state),
-                           signature))
+    within = until is not None and (until.year, until.month) == (day.year, day.month)
+    trail.rows.append(_Row(day.isoformat(), item_record(state), slips,
+                           None if within else update_months(state), signature))
+
+
+def _counts(row: _Row, valid_to: str | None) -> str:
+    """The row's `month_updates` (see `window`)."""
+    if row.months is not None:
+        return window(row.months, row.valid_from, valid_to)
+    if valid_to is None or valid_to[:7] != row.valid_from[:7]:  # rows follow the dates folded
+        msg = f"history row of {row.valid_from} ends on {valid_to}, past the next date folded"
+        raise AssertionError(msg)
+    return "{}"
 
 
 class DerivedRows:
@@ -211,8 +223,9 @@ class DerivedRows:
         plain = [e for e in events if not isinstance(e, CorrectionRecorded)]
         days = sorted({e.effective for e in plain})
         state = None
+        following: dict[date, date | None] = dict(zip(days, [*days[1:], None], strict=True))
         for day, state in states_at(events, days):
-            _step(trail, day, state)
+            _step(trail, day, state, following[day])
         if state is None or not trail.rows:
             return trail
         trail.state = state
@@ -236,8 +249,9 @@ class DerivedRows:
         trail.events = [*trail.events, *new]
         for index, event in enumerate(ordered):
             state.apply(event)
-            if index + 1 == len(ordered) or ordered[index + 1].effective != event.effective:
-                _step(trail, event.effective, state)
+            until = ordered[index + 1].effective if index + 1 < len(ordered) else None
+            if until != event.effective:
+                _step(trail, event.effective, state, until)
         trail.newest = effective_order(ordered[-1])
         self._close(trail)
         return trail
@@ -255,7 +269,7 @@ class DerivedRows:
                  "row_patch": dumps(patch(found.record, None if before is None
                                           else before.record)),
                  "slips": None if slips is None else dumps(slips),
-                 "month_updates": window(found.months, found.valid_from, valid_to)})
+                 "month_updates": _counts(found, valid_to)})
             before = found
         trail.prior = rows[-2] if len(rows) > 1 else trail.base
         trail.last, trail.rows, trail.base = rows[-1], [], None

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
 from ledger.domain.chain import EventRecord
@@ -123,9 +124,9 @@ class Reader:
             for item, changed in conn.execute(query).all():
                 found = rows.get(item)
                 if found is None:
-                    rows[item] = json.loads(changed)
+                    rows[item] = orjson.loads(changed)
                 else:
-                    found.update(json.loads(changed))
+                    found.update(orjson.loads(changed))
         return list(rows.values())
 
     def _slips_history(self, plan: str, as_of: date) -> list[Any]:
@@ -140,7 +141,7 @@ class Reader:
         with self.engine.connect() as conn:
             for item, changed in conn.execute(query).all():
                 slips = outcomes[item]
-                for number, row in json.loads(changed).items():
+                for number, row in orjson.loads(changed).items():
                     if row is None:
                         slips.pop(number, None)
                     elif number in slips:
@@ -231,10 +232,10 @@ class Reader:
         with self.engine.connect() as conn:
             for item, changed, valid_from, valid_to, counts in conn.execute(query).all():
                 row = records.setdefault(item, {})
-                row.update(json.loads(changed))
+                row.update(orjson.loads(changed))
                 if (valid_to is not None and valid_to <= start) or row["withdrawn"]:
                     continue
-                updates = json.loads(counts)
+                updates = orjson.loads(counts)
                 for month in months_from(max(first, valid_from[:7]), last):
                     if valid_to is not None and month >= valid_to[:7]:
                         break
