@@ -92,37 +92,56 @@ def slips_of(state: ItemState) -> Slips:
 _MISSING = object()
 
 
+_COMPILED: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, list[int] | None]] = {}
+
+
+def _statement(conn: Connection, how: str, table: Table, names: tuple[str, ...],
+               ) -> tuple[str, list[int] | None]:
+    """An INSERT of `names` (or a DELETE where `names` equal the given values) on `table`, as
+    the driver's SQL, with the order its positional parameters take `names` in (None where
+    they are named); compiled once per dialect, table and columns."""
+    key = (conn.dialect.name, how, table.name, names)
+    if key not in _COMPILED:
+        statement = (insert(table) if how == "insert" else
+                     delete(table).where(*(table.c[n] == bindparam(n) for n in names)))
+        compiled = statement.compile(dialect=conn.dialect, column_keys=list(names))
+        order = ([names.index(n) for n in compiled.positiontup or []] if compiled.positional
+                 else None)
+        _COMPILED[key] = (str(compiled), order)
+    return _COMPILED[key]
+
+
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows (all with the same keys) as one driver-level `executemany`: the statement
     compiled once, the values passed as they are (plain text and numbers need no processing),
     not each row through SQLAlchemy's parameter handling."""
     if not rows:
         return
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    order = compiled.positiontup or []
-    if not compiled.positional:
-        conn.exec_driver_sql(str(compiled), rows)
+    names = tuple(rows[0])
+    sql, order = _statement(conn, "insert", table, names)
+    if order is None:
+        conn.exec_driver_sql(sql, rows)
     elif len(order) == 1:
-        conn.exec_driver_sql(str(compiled), [(row[order[0]],) for row in rows])
+        conn.exec_driver_sql(sql, [(row[names[order[0]]],) for row in rows])
     else:
-        values = itemgetter(*order)  # each row's values in the statement's order, in C
-        conn.exec_driver_sql(str(compiled), [values(row) for row in rows])
+        values = itemgetter(*(names[i] for i in order))  # each row's values in order, in C
+        conn.exec_driver_sql(sql, [values(row) for row in rows])
 
 
 def delete_rows(conn: Connection, table: Table, keys: list[dict[str, Any]]) -> None:
     """Delete the rows matching each of `keys` (all naming the same columns) as one
-    driver-level `executemany`, the statement compiled once (as `insert_rows`)."""
+    driver-level `executemany`, the statement compiled once per table and columns (as
+    `insert_rows`)."""
     if not keys:
         return
-    names = list(keys[0])
-    statement = delete(table).where(*(table.c[n] == bindparam(n) for n in names))
-    compiled = statement.compile(dialect=conn.dialect)
-    order = compiled.positiontup or []
-    if not compiled.positional:
-        conn.exec_driver_sql(str(compiled), keys)
+    names = tuple(keys[0])
+    sql, order = _statement(conn, "delete", table, names)
+    if order is None:
+        conn.exec_driver_sql(sql, keys)
     else:
-        values = itemgetter(*order) if len(order) > 1 else (lambda k: (k[order[0]],))
-        conn.exec_driver_sql(str(compiled), [values(k) for k in keys])
+        values = itemgetter(*(names[i] for i in order)) if len(order) > 1 else (
+            lambda k: (k[names[order[0]]],))
+        conn.exec_driver_sql(sql, [values(k) for k in keys])
 
 
 def outcomes_signature(state: ItemState) -> tuple[Any, ...]:
