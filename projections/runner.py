@@ -7,7 +7,9 @@ runner already applied fails on its primary keys and is simply skipped.
 decoding each event once: the change log batch by batch, then each item's derived rows
 from its events kept in memory. A runner keeps each item's trail (its events and its
 folded state) between batches, so that a batch whose events only add to the end of an
-item's effective history is folded onto that state instead of the item's whole history.
+item's effective history is folded onto that state instead of the item's whole history;
+a new item (its stream's first version in the batch) is folded from the batch's events,
+never read back from the events table.
 """
 
 from __future__ import annotations
