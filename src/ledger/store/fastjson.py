@@ -17,14 +17,16 @@ did before, errors included. Decoding stays the library's (`json` with its objec
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
 
-from ledger.domain.chain import EventRecord, canonical
+from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, canonical
 
 # Types orjson hands to `default` under these options (so to the transcodings), rather than
 # writing them its own way: datetime, date and time (passed through), Decimal (unsupported).
@@ -122,3 +124,39 @@ def canonical_fast(row: EventRecord) -> bytes:
 def content_hash_fast(row: EventRecord) -> str:
     """`ledger.domain.chain.content_hash`, by `canonical_fast`."""
     return hashlib.sha256(canonical_fast(row)).hexdigest()
+
+
+def seal_rows(positions: Sequence[int], events: Sequence[StoredEvent], previous: Seal | None,
+              witness: Witness) -> list[tuple[int, str, str, int, str, str, str]]:
+    """`ledger.domain.chain.seal` of stored events at these positions, byte for byte, as the
+    chain table's rows (position, content, link, previous, witnessed_at, witnessed_by,
+    stream), without a record or a seal object per event, each stream's names made once."""
+    sha256 = hashlib.sha256
+    link, at = (previous.link, previous.position) if previous else (GENESIS, 0)
+    when, role = witness.at, witness.role
+    tail = f":{when}:{role}"
+    names: dict[Any, tuple[UUID, str, str]] = {}
+    rows = []
+    for position, event in zip(positions, events, strict=True):
+        stream = event.originator_id
+        known = names.get(stream)
+        if known is None:
+            uuid = stream if type(stream) is UUID else UUID(str(stream))
+            known = names[stream] = (uuid, uuid.hex, str(uuid))
+        uuid, hexed, text = known
+        version, topic, state = event.originator_version, event.topic, event.state
+        body = None
+        if type(version) is int and _INT_RANGE[0] <= version <= _INT_RANGE[1] \
+                and type(topic) is str:
+            try:  # the keys in sorted order, as json.dumps(sort_keys=True) writes them
+                body = orjson.dumps({"id": text, "state": state.decode("utf-8"),
+                                     "topic": topic, "version": version})
+            except (UnicodeDecodeError, TypeError):
+                body = None
+        if body is None:
+            body = canonical(EventRecord(position, uuid, version, topic, state))
+        content = sha256(body).hexdigest()
+        link = sha256(f"{link}:{position}:{hexed}:{content}{tail}".encode()).hexdigest()
+        rows.append((position, content, link, at, when, role, hexed))
+        at = position
+    return rows
