@@ -307,17 +307,27 @@ SOURCE_LIMIT = 65_000
 
 
 def check_sizes(event: PlanEvent) -> None:
-    """Refuse an event with a text field over its limit, naming the field and the change."""
+    """Refuse an event with a text field over its limit, naming the field and the change.
+
+    Every text of every field is measured (in a list or a dict too); only one longer than the
+    smallest limit is looked at again, for its field's own limit (run once an event saved)."""
     for name, value in vars(event).items():
-        texts = (value.values() if isinstance(value, dict) else value
-                 if isinstance(value, list) else [value])
-        for text in texts:
-            if not isinstance(text, str):
-                continue
-            limit = (SOURCE_LIMIT if name == "source" else
-                     NAME_LIMIT if name in NAME_FIELDS and not isinstance(event, TextRevised)
-                     else TEXT_LIMIT)
-            if len(text) > limit:
-                msg = (f"{name} of this {kind_of(event).replace('_', ' ')} is {len(text):,} "
-                       f"characters long: at most {limit:,} (from {event.source[:80]})")
-                raise InvalidInputError(msg)
+        if type(value) is str:
+            if len(value) > NAME_LIMIT:
+                _check_text(event, name, value)
+        elif isinstance(value, (str, dict, list)):  # a tuple: faster than a union here
+            texts = value.values() if isinstance(value, dict) else (
+                value if isinstance(value, list) else [value])
+            for text in texts:
+                if isinstance(text, str) and len(text) > NAME_LIMIT:
+                    _check_text(event, name, text)
+
+
+def _check_text(event: PlanEvent, name: str, text: str) -> None:
+    limit = (SOURCE_LIMIT if name == "source" else
+             NAME_LIMIT if name in NAME_FIELDS and not isinstance(event, TextRevised)
+             else TEXT_LIMIT)
+    if len(text) > limit:
+        msg = (f"{name} of this {kind_of(event).replace('_', ' ')} is {len(text):,} "
+               f"characters long: at most {limit:,} (from {event.source[:80]})")
+        raise InvalidInputError(msg)
