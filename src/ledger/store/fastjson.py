@@ -24,9 +24,10 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, StoredEvent, Transcoding
 
 from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, canonical
+from ledger.store.decoding import DateAsISO
 
 # Types orjson hands to `default` under these options (so to the transcodings), rather than
 # writing them its own way: datetime, date and time (passed through), Decimal (unsupported).
@@ -36,6 +37,8 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS \
 _SCALARS = frozenset({str, int, bool, type(None)})
 _MAX_DEPTH = 200  # orjson refuses deeper nesting (254); json's own limit is the interpreter's
 _INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson writes; beyond it json does
+# Transcodings whose data is the value's `isoformat()` text (an event's timestamp and dates).
+_ISO = (DatetimeAsISO, DateAsISO)
 
 
 def _flat(obj: Any, extra: frozenset[type]) -> bool:
@@ -78,10 +81,12 @@ class OrjsonTranscoder(JSONTranscoder):
     def __init__(self) -> None:
         super().__init__()
         self._handed_back: frozenset[type] = frozenset()
+        self._iso: dict[type, str] = {}
 
     def register(self, transcoding: Transcoding) -> None:
         super().register(transcoding)
         self._handed_back = frozenset(t for t in self.types if t in _HANDED_BACK)
+        self._iso = {t: c.name for t, c in self.types.items() if type(c) in _ISO}
 
     def encode(self, obj: Any) -> bytes:
         fast = self.encode_fast(obj)
@@ -89,12 +94,38 @@ class OrjsonTranscoder(JSONTranscoder):
 
     def encode_fast(self, obj: Any) -> bytes | None:
         """orjson's bytes for `obj`, or None where `json` must write it."""
+        if type(obj) is dict:
+            flat = self._transcoded_flat(obj)
+            if flat is not None:
+                try:
+                    return orjson.dumps(flat)
+                except TypeError:  # an int past 64 bits, a lone surrogate
+                    return None
         if not _plain(obj, self._handed_back):
             return None
         try:
             return orjson.dumps(obj, default=self._handed, option=_OPTIONS)
         except TypeError:  # orjson.JSONEncodeError: an int past 64 bits, a surrogate, ...
             return None
+
+    def _transcoded_flat(self, state: dict[Any, Any]) -> dict[str, Any] | None:
+        """The usual event state (texts, numbers, dates, keyed by texts) with its dates already
+        as their transcodings write them (what orjson would hand back to `_handed`, one
+        value at a time), in one pass; None for any other state."""
+        iso, flat = self._iso, {}
+        for key, value in state.items():
+            kind = type(value)
+            if type(key) is not str:
+                return None
+            if kind in _SCALARS:
+                flat[key] = value
+            elif kind in iso:
+                flat[key] = {"_type_": iso[kind], "_data_": value.isoformat()}
+            elif kind in self._handed_back:
+                flat[key] = self._handed(value)
+            else:
+                return None
+        return flat
 
     def _handed(self, obj: Any) -> dict[str, Any]:
         transcoding = self.types[type(obj)]
