@@ -24,7 +24,14 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, StoredEvent, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    Transcoding,
+)
+from eventsourcing.utils import get_topic
 
 from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, canonical
 from ledger.store.decoding import DateAsISO
@@ -108,12 +115,15 @@ class OrjsonTranscoder(JSONTranscoder):
         except TypeError:  # orjson.JSONEncodeError: an int past 64 bits, a surrogate, ...
             return None
 
-    def _transcoded_flat(self, state: dict[Any, Any]) -> dict[str, Any] | None:
+    def _transcoded_flat(self, state: dict[Any, Any], skip: frozenset[str] = frozenset(),
+                         ) -> dict[str, Any] | None:
         """The usual event state (texts, numbers, dates, keyed by texts) with its dates already
         as their transcodings write them (what orjson would hand back to `_handed`, one
-        value at a time), in one pass; None for any other state."""
+        value at a time), in one pass, less the keys in `skip`; None for any other state."""
         iso, flat = self._iso, {}
         for key, value in state.items():
+            if key in skip:
+                continue
             kind = type(value)
             if type(key) is not str:
                 return None
@@ -127,6 +137,18 @@ class OrjsonTranscoder(JSONTranscoder):
                 return None
         return flat
 
+    def encode_event_state(self, attributes: dict[str, Any]) -> bytes | None:
+        """The bytes `encode` writes for an event's attributes less its stream and version (the
+        library's mapper stores those in their own columns), where they are the usual flat
+        state; None otherwise (then the library's mapper does it its own way)."""
+        flat = self._transcoded_flat(attributes, _IDENTITY)
+        if flat is None:
+            return None
+        try:
+            return orjson.dumps(flat)
+        except TypeError:
+            return None
+
     def _handed(self, obj: Any) -> dict[str, Any]:
         transcoding = self.types[type(obj)]
         data = transcoding.encode(obj)
@@ -134,6 +156,36 @@ class OrjsonTranscoder(JSONTranscoder):
             msg = "a transcoding gave what orjson might write differently"
             raise TypeError(msg)
         return {"_type_": transcoding.name, "_data_": data}
+
+
+_IDENTITY = frozenset({"originator_id", "originator_version"})
+
+
+class OrjsonMapper(Mapper[UUID]):
+    """The library's mapper, for an `OrjsonTranscoder` without compressor or cipher: an
+    event's attributes encoded in place (not copied, then popped), its class's topic looked
+    up once. Anything else (a class version past 1, a state orjson must not write) is the
+    library's `to_stored_event`, unchanged."""
+
+    def __init__(self, transcoder: Any, compressor: Any = None, cipher: Any = None) -> None:
+        super().__init__(transcoder, compressor=compressor, cipher=cipher)
+        self._fast = isinstance(transcoder, OrjsonTranscoder) and not compressor and not cipher
+        self._topics: dict[type, str | None] = {}
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        cls = type(domain_event)
+        topic = self._topics.get(cls, "")
+        if topic == "":
+            topic = self._topics[cls] = (get_topic(cls) if self._fast and getattr(
+                cls, "class_version", 1) == 1 else None)
+        if topic is not None:
+            attributes = vars(domain_event)
+            assert isinstance(self.transcoder, OrjsonTranscoder)
+            state = self.transcoder.encode_event_state(attributes)
+            if state is not None:
+                return StoredEvent(attributes["originator_id"], attributes["originator_version"],
+                                   topic, state)
+        return super().to_stored_event(domain_event)
 
 
 def canonical_fast(row: EventRecord) -> bytes:
