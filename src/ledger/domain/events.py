@@ -8,6 +8,7 @@ events. Pure: imports only `eventsourcing.domain`.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
@@ -237,6 +238,32 @@ CORRECTABLE: dict[type[PlanEvent], dict[str, str]] = {
     CompletionReported: {},
     ItemReopened: {},
 }
+
+
+def _direct_init(cls: type[PlanEvent]) -> None:
+    """Give an event class an `__init__` that sets its fields as the dataclass's does (same
+    parameters, same order of attributes, then the library's `__post_init__`), writing the
+    instance's dict in one step instead of one `object.__setattr__` per frozen field: an
+    event is made for every change saved. Only for a class whose fields are all plain
+    parameters (no default, no factory, none keyword-only); the code is made from the
+    dataclass's own field names, never from input."""
+    fields = dataclasses.fields(cls)
+    if any(f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+           or not f.init or f.kw_only or not f.name.isidentifier() for f in fields):
+        return
+    names = [f.name for f in fields]
+    source = (f"def __init__(self, {', '.join(names)}):\n"
+              f"    self.__dict__.update({', '.join(f'{n}={n}' for n in names)})\n"
+              f"    self.__post_init__()\n")
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - names are the dataclass's own identifiers
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[method-assign]
+
+
+for _event_class in KIND:
+    _direct_init(_event_class)
 
 
 def kind_of(event: PlanEvent) -> str:
