@@ -134,7 +134,9 @@ class ItemState:
 
     def apply(self, event: PlanEvent) -> None:  # noqa: PLR0912 - one branch per kind
         """Evolve this state by one (already corrected) event, in effective order."""
-        match event:
+        match event:  # the event classes are disjoint: the commonest (updates) is tried first
+            case UpdateEvent():
+                self._update(event)
             case ItemAdded() | ItemReported():
                 for name in ("theme", "aim", "actions"):
                     self._set(name, getattr(event, name), event)
@@ -158,8 +160,6 @@ class ItemState:
                         self.touched[f"lead:{lead}"] = event
             case RagSet():
                 self._set("rag", event.after, event)
-            case UpdateEvent():
-                self._update(event)
             case CompletionReported():
                 self.completed_month = event.month
                 self._set("complete", True, event)
