@@ -148,7 +148,7 @@ class Item(Aggregate):
         return len(self.state.outcomes)
 
     def _next_outcome_id(self) -> int:
-        ids = [e.outcome for e in self.history if isinstance(e, OutcomeAdded)]
+        ids = [e.outcome for e in self.history if type(e) is OutcomeAdded]  # no subclasses
         return max(ids, default=0) + 1
 
     def move_target(self, number: int, due: str, due_label: str, prov: Provenance) -> None:
@@ -163,7 +163,7 @@ class Item(Aggregate):
                    f"({outcome.due} -> {due}) needs a reason: --note")
             raise InvalidInputError(msg)
         added = min((e.effective for e in self.history
-                     if isinstance(e, OutcomeAdded) and e.outcome == outcome.id),
+                     if type(e) is OutcomeAdded and e.outcome == outcome.id),
                     default=prov.effective)
         if prov.effective < added:  # it would take effect before the outcome, and be lost
             msg = (f"outcome {number} of item {self.state.number} was added effective "
