@@ -91,7 +91,7 @@ class Item(Aggregate):
         state is next read (once, not once per such event: an edition imported out of order
         makes many of them, and replaying its stream was quadratic)."""
         self.history.append(event)
-        if (self._stale or self._state is None or isinstance(event, CorrectionRecorded)
+        if (self._stale or self._state is None or type(event) is CorrectionRecorded
                 or event.effective < self._latest):
             self._stale = True
         else:
