@@ -9,11 +9,11 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import JSONTranscoder, Mapper
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 from ledger.bootstrap import bootstrap
-from ledger.domain.chain import canonical, content_hash
-from ledger.store.fastjson import OrjsonTranscoder, canonical_fast
+from ledger.domain.chain import Seal, canonical, content_hash, seal
+from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder, canonical_fast, seal_rows
 from tests.conftest import Cli, Prepared
 from tests.e2e.test_queries import both_imported
 
@@ -28,10 +28,12 @@ def imported(backend: str, prepared: Prepared, tmp_path: Path) -> Iterator[Cli]:
 def test_every_seed_event_encodes_to_its_stored_bytes_with_either_encoder(imported: Cli) -> None:
     """Each stored event of the seeds, decoded and encoded again, gives its stored bytes
     through the library's `json` transcoder and through orjson (which writes it itself, not
-    by falling back), and its canonical bytes and seal's content hash are the same both
-    ways; the seeds' text with quotes and dashes is among them."""
+    by falling back; the ledger's mapper gives the library mapper's whole stored event), and
+    its canonical bytes and seal's content hash are the same both ways; the seeds' text with
+    quotes and dashes is among them."""
     with bootstrap(imported.db) as services:
         app = services.ledger.app
+        assert isinstance(app.mapper, OrjsonMapper)
         transcoder = app.mapper.transcoder
         assert isinstance(transcoder, OrjsonTranscoder)
         stdlib = JSONTranscoder()
@@ -52,7 +54,26 @@ def test_every_seed_event_encodes_to_its_stored_bytes_with_either_encoder(import
             state = dict(vars(event))
             del state["originator_id"], state["originator_version"]
             assert transcoder.encode_fast(state) == record.state, record.position
-            assert app.mapper.to_stored_event(event).state == record.state
+            assert app.mapper.to_stored_event(event) == by_json  # all four columns
             assert canonical_fast(record) == canonical(record)
             assert stamp is not None
             assert content_hash(record) == stamp.content, record.position
+
+
+def test_every_seed_seal_is_the_domains_seal_by_either_path(imported: Cli) -> None:
+    """Each stored seal of the seeds, recomputed from its stored event and the seal before
+    it, is the same by the domain's `seal` (what evidence packs and `verify` recompute) and
+    by the recorder's `seal_rows` (what writes it); a seed text is among the events."""
+    with bootstrap(imported.db) as services:
+        sealed = list(services.ledger.app.iter_sealed())
+    assert "political groups – with process".encode() in b"".join(r.state for r, _ in sealed)
+    before: Seal | None = None
+    for record, stamp in sealed:
+        assert stamp is not None
+        stored = StoredEvent(record.originator_id, record.version, record.topic, record.state)
+        (domain,) = seal([record], before, stamp.witness)
+        assert domain == stamp, record.position
+        assert seal_rows([record.position], [stored], before, stamp.witness) == [(
+            stamp.position, stamp.content, stamp.link, stamp.previous, stamp.witness.at,
+            stamp.witness.role, stamp.stream)], record.position
+        before = stamp

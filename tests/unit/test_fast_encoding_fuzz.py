@@ -11,14 +11,20 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    StoredEvent,
+    UUIDAsHex,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.domain.chain import EventRecord, canonical, content_hash
+from ledger.domain.chain import EventRecord, Seal, Witness, canonical, content_hash, seal
 from ledger.domain.values import Rag
 from ledger.store.decoding import DateAsISO
-from ledger.store.fastjson import OrjsonTranscoder, canonical_fast, content_hash_fast
+from ledger.store.fastjson import OrjsonTranscoder, canonical_fast, content_hash_fast, seal_rows
 
 
 def _transcoders() -> tuple[JSONTranscoder, OrjsonTranscoder]:
@@ -104,3 +110,27 @@ def test_the_fast_canonical_encoding_is_the_proofs(row: EventRecord) -> None:
     canonical bytes and content hash equal the ones evidence packs recompute."""
     assert canonical_fast(row) == canonical(row)
     assert content_hash_fast(row) == content_hash(row)
+
+
+stored_rows = st.lists(st.builds(
+    StoredEvent, st.one_of(st.uuids(), st.uuids().map(str)), huge, texts,
+    st.one_of(st.binary(), texts.map(lambda t: t.encode()))), min_size=1, max_size=6)
+previous_seals = st.one_of(st.none(), st.builds(
+    Seal, st.integers(1, 2**40), st.text("0123456789abcdef", min_size=64, max_size=64),
+    st.text("0123456789abcdef", min_size=64, max_size=64)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(stored_rows, previous_seals, st.builds(Witness, texts, texts), st.integers(1, 2**40))
+def test_the_fast_seals_are_the_proofs(events: list[StoredEvent], previous: Seal | None,
+                                       witness: Witness, first: int) -> None:
+    """For any stored events (streams as UUIDs or text, any topic, any bytes, huge versions),
+    after any seal or none, with any witness, the recorder's seal rows are the domain's
+    `seal` (which evidence packs recompute), field for field."""
+    positions = list(range(first, first + len(events)))
+    records = [EventRecord(p, e.originator_id if isinstance(e.originator_id, UUID)
+                           else UUID(e.originator_id), e.originator_version, e.topic, e.state)
+               for p, e in zip(positions, events, strict=True)]
+    expected = [(s.position, s.content, s.link, s.previous, s.witness.at, s.witness.role,
+                 s.stream) for s in seal(records, previous, witness)]
+    assert seal_rows(positions, events, previous, witness) == expected

@@ -8,6 +8,7 @@ events. Pure: imports only `eventsourcing.domain`.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
@@ -239,6 +240,32 @@ CORRECTABLE: dict[type[PlanEvent], dict[str, str]] = {
 }
 
 
+def _direct_init(cls: type[PlanEvent]) -> None:
+    """Give an event class an `__init__` that sets its fields as the dataclass's does (same
+    parameters, same order of attributes, then the library's `__post_init__`), writing the
+    instance's dict in one step instead of one `object.__setattr__` per frozen field: an
+    event is made for every change saved. Only for a class whose fields are all plain
+    parameters (no default, no factory, none keyword-only); the code is made from the
+    dataclass's own field names, never from input."""
+    fields = dataclasses.fields(cls)
+    if any(f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+           or not f.init or f.kw_only or not f.name.isidentifier() for f in fields):
+        return
+    names = [f.name for f in fields]
+    source = (f"def __init__(self, {', '.join(names)}):\n"
+              f"    self.__dict__.update({', '.join(f'{n}={n}' for n in names)})\n"
+              f"    self.__post_init__()\n")
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - names are the dataclass's own identifiers
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[method-assign]
+
+
+for _event_class in KIND:
+    _direct_init(_event_class)
+
+
 def kind_of(event: PlanEvent) -> str:
     """The change kind an auditor filters on (`lead_changed`, `target_moved`...)."""
     return KIND[type(event)]
@@ -307,17 +334,27 @@ SOURCE_LIMIT = 65_000
 
 
 def check_sizes(event: PlanEvent) -> None:
-    """Refuse an event with a text field over its limit, naming the field and the change."""
+    """Refuse an event with a text field over its limit, naming the field and the change.
+
+    Every text of every field is measured (in a list or a dict too); only one longer than the
+    smallest limit is looked at again, for its field's own limit (run once an event saved)."""
     for name, value in vars(event).items():
-        texts = (value.values() if isinstance(value, dict) else value
-                 if isinstance(value, list) else [value])
-        for text in texts:
-            if not isinstance(text, str):
-                continue
-            limit = (SOURCE_LIMIT if name == "source" else
-                     NAME_LIMIT if name in NAME_FIELDS and not isinstance(event, TextRevised)
-                     else TEXT_LIMIT)
-            if len(text) > limit:
-                msg = (f"{name} of this {kind_of(event).replace('_', ' ')} is {len(text):,} "
-                       f"characters long: at most {limit:,} (from {event.source[:80]})")
-                raise InvalidInputError(msg)
+        if type(value) is str:
+            if len(value) > NAME_LIMIT:
+                _check_text(event, name, value)
+        elif isinstance(value, (str, dict, list)):  # a tuple: faster than a union here
+            texts = value.values() if isinstance(value, dict) else (
+                value if isinstance(value, list) else [value])
+            for text in texts:
+                if isinstance(text, str) and len(text) > NAME_LIMIT:
+                    _check_text(event, name, text)
+
+
+def _check_text(event: PlanEvent, name: str, text: str) -> None:
+    limit = (SOURCE_LIMIT if name == "source" else
+             NAME_LIMIT if name in NAME_FIELDS and not isinstance(event, TextRevised)
+             else TEXT_LIMIT)
+    if len(text) > limit:
+        msg = (f"{name} of this {kind_of(event).replace('_', ' ')} is {len(text):,} "
+               f"characters long: at most {limit:,} (from {event.source[:80]})")
+        raise InvalidInputError(msg)

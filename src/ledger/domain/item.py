@@ -91,7 +91,7 @@ class Item(Aggregate):
         state is next read (once, not once per such event: an edition imported out of order
         makes many of them, and replaying its stream was quadratic)."""
         self.history.append(event)
-        if (self._stale or self._state is None or isinstance(event, CorrectionRecorded)
+        if (self._stale or self._state is None or type(event) is CorrectionRecorded
                 or event.effective < self._latest):
             self._stale = True
         else:
@@ -148,7 +148,7 @@ class Item(Aggregate):
         return len(self.state.outcomes)
 
     def _next_outcome_id(self) -> int:
-        ids = [e.outcome for e in self.history if isinstance(e, OutcomeAdded)]
+        ids = [e.outcome for e in self.history if type(e) is OutcomeAdded]  # no subclasses
         return max(ids, default=0) + 1
 
     def move_target(self, number: int, due: str, due_label: str, prov: Provenance) -> None:
@@ -163,7 +163,7 @@ class Item(Aggregate):
                    f"({outcome.due} -> {due}) needs a reason: --note")
             raise InvalidInputError(msg)
         added = min((e.effective for e in self.history
-                     if isinstance(e, OutcomeAdded) and e.outcome == outcome.id),
+                     if type(e) is OutcomeAdded and e.outcome == outcome.id),
                     default=prov.effective)
         if prov.effective < added:  # it would take effect before the outcome, and be lost
             msg = (f"outcome {number} of item {self.state.number} was added effective "

@@ -134,7 +134,13 @@ class ItemState:
 
     def apply(self, event: PlanEvent) -> None:  # noqa: PLR0912 - one branch per kind
         """Evolve this state by one (already corrected) event, in effective order."""
+        # The event classes are disjoint (no case can take another's event), so the commonest
+        # are tried first: each class pattern that fails costs an isinstance of the library's.
         match event:
+            case UpdateEvent():
+                self._update(event)
+            case RagSet():
+                self._set("rag", event.after, event)
             case ItemAdded() | ItemReported():
                 for name in ("theme", "aim", "actions"):
                     self._set(name, getattr(event, name), event)
@@ -156,10 +162,6 @@ class ItemState:
                 for lead in self.leads:  # each lead: the event that brought it in
                     if lead not in before:
                         self.touched[f"lead:{lead}"] = event
-            case RagSet():
-                self._set("rag", event.after, event)
-            case UpdateEvent():
-                self._update(event)
             case CompletionReported():
                 self.completed_month = event.month
                 self._set("complete", True, event)

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Recording, StoredEvent, Transcoder
+from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredEvent, Transcoder
 from sqlalchemy import Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -31,7 +31,7 @@ from ledger.store.engine import (
     refuse_missing_file,
     sqlite_file,
 )
-from ledger.store.fastjson import OrjsonTranscoder
+from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder
 from ledger.store.guards import install_guards
 from ledger.store.replica import make_read_only
 from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, chain, iter_sealed, stream_sealed
@@ -72,6 +72,12 @@ class LedgerApp(Application):  # type: ignore[type-arg]
         self._notify(recordings)
         self.notify(processing_event.events)  # deprecated in the library, still called there
         return recordings
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper with its compressor and cipher (none configured), storing an
+        event's usual state with orjson directly (`ledger.store.fastjson.OrjsonMapper`)."""
+        return self.factory.mapper(transcoder=self.construct_transcoder(),
+                                   mapper_class=OrjsonMapper)
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON transcoder, encoding with orjson where the bytes are the same

@@ -17,14 +17,24 @@ did before, errors included. Decoding stays the library's (`json` with its objec
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    Transcoding,
+)
+from eventsourcing.utils import get_topic
 
-from ledger.domain.chain import EventRecord, canonical
+from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, canonical
+from ledger.store.decoding import DateAsISO
 
 # Types orjson hands to `default` under these options (so to the transcodings), rather than
 # writing them its own way: datetime, date and time (passed through), Decimal (unsupported).
@@ -34,6 +44,8 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS \
 _SCALARS = frozenset({str, int, bool, type(None)})
 _MAX_DEPTH = 200  # orjson refuses deeper nesting (254); json's own limit is the interpreter's
 _INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson writes; beyond it json does
+# Transcodings whose data is the value's `isoformat()` text (an event's timestamp and dates).
+_ISO = (DatetimeAsISO, DateAsISO)
 
 
 def _flat(obj: Any, extra: frozenset[type]) -> bool:
@@ -76,10 +88,12 @@ class OrjsonTranscoder(JSONTranscoder):
     def __init__(self) -> None:
         super().__init__()
         self._handed_back: frozenset[type] = frozenset()
+        self._iso: dict[type, str] = {}
 
     def register(self, transcoding: Transcoding) -> None:
         super().register(transcoding)
         self._handed_back = frozenset(t for t in self.types if t in _HANDED_BACK)
+        self._iso = {t: c.name for t, c in self.types.items() if type(c) in _ISO}
 
     def encode(self, obj: Any) -> bytes:
         fast = self.encode_fast(obj)
@@ -87,11 +101,52 @@ class OrjsonTranscoder(JSONTranscoder):
 
     def encode_fast(self, obj: Any) -> bytes | None:
         """orjson's bytes for `obj`, or None where `json` must write it."""
+        if type(obj) is dict:
+            flat = self._transcoded_flat(obj)
+            if flat is not None:
+                try:
+                    return orjson.dumps(flat)
+                except TypeError:  # an int past 64 bits, a lone surrogate
+                    return None
         if not _plain(obj, self._handed_back):
             return None
         try:
             return orjson.dumps(obj, default=self._handed, option=_OPTIONS)
         except TypeError:  # orjson.JSONEncodeError: an int past 64 bits, a surrogate, ...
+            return None
+
+    def _transcoded_flat(self, state: dict[Any, Any], skip: frozenset[str] = frozenset(),
+                         ) -> dict[str, Any] | None:
+        """The usual event state (texts, numbers, dates, keyed by texts) with its dates already
+        as their transcodings write them (what orjson would hand back to `_handed`, one
+        value at a time), in one pass, less the keys in `skip`; None for any other state."""
+        iso, flat = self._iso, {}
+        for key, value in state.items():
+            if key in skip:
+                continue
+            kind = type(value)
+            if type(key) is not str:
+                return None
+            if kind in _SCALARS:
+                flat[key] = value
+            elif kind in iso:
+                flat[key] = {"_type_": iso[kind], "_data_": value.isoformat()}
+            elif kind in self._handed_back:
+                flat[key] = self._handed(value)
+            else:
+                return None
+        return flat
+
+    def encode_event_state(self, attributes: dict[str, Any]) -> bytes | None:
+        """The bytes `encode` writes for an event's attributes less its stream and version (the
+        library's mapper stores those in their own columns), where they are the usual flat
+        state; None otherwise (then the library's mapper does it its own way)."""
+        flat = self._transcoded_flat(attributes, _IDENTITY)
+        if flat is None:
+            return None
+        try:
+            return orjson.dumps(flat)
+        except TypeError:
             return None
 
     def _handed(self, obj: Any) -> dict[str, Any]:
@@ -101,6 +156,36 @@ class OrjsonTranscoder(JSONTranscoder):
             msg = "a transcoding gave what orjson might write differently"
             raise TypeError(msg)
         return {"_type_": transcoding.name, "_data_": data}
+
+
+_IDENTITY = frozenset({"originator_id", "originator_version"})
+
+
+class OrjsonMapper(Mapper[UUID]):
+    """The library's mapper, for an `OrjsonTranscoder` without compressor or cipher: an
+    event's attributes encoded in place (not copied, then popped), its class's topic looked
+    up once. Anything else (a class version past 1, a state orjson must not write) is the
+    library's `to_stored_event`, unchanged."""
+
+    def __init__(self, transcoder: Any, compressor: Any = None, cipher: Any = None) -> None:
+        super().__init__(transcoder, compressor=compressor, cipher=cipher)
+        self._fast = isinstance(transcoder, OrjsonTranscoder) and not compressor and not cipher
+        self._topics: dict[type, str | None] = {}
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        cls = type(domain_event)
+        topic = self._topics.get(cls, "")
+        if topic == "":
+            topic = self._topics[cls] = (get_topic(cls) if self._fast and getattr(
+                cls, "class_version", 1) == 1 else None)
+        if topic is not None:
+            attributes = vars(domain_event)
+            assert isinstance(self.transcoder, OrjsonTranscoder)
+            state = self.transcoder.encode_event_state(attributes)
+            if state is not None:
+                return StoredEvent(attributes["originator_id"], attributes["originator_version"],
+                                   topic, state)
+        return super().to_stored_event(domain_event)
 
 
 def canonical_fast(row: EventRecord) -> bytes:
@@ -122,3 +207,39 @@ def canonical_fast(row: EventRecord) -> bytes:
 def content_hash_fast(row: EventRecord) -> str:
     """`ledger.domain.chain.content_hash`, by `canonical_fast`."""
     return hashlib.sha256(canonical_fast(row)).hexdigest()
+
+
+def seal_rows(positions: Sequence[int], events: Sequence[StoredEvent], previous: Seal | None,
+              witness: Witness) -> list[tuple[int, str, str, int, str, str, str]]:
+    """`ledger.domain.chain.seal` of stored events at these positions, byte for byte, as the
+    chain table's rows (position, content, link, previous, witnessed_at, witnessed_by,
+    stream), without a record or a seal object per event, each stream's names made once."""
+    sha256 = hashlib.sha256
+    link, at = (previous.link, previous.position) if previous else (GENESIS, 0)
+    when, role = witness.at, witness.role
+    tail = f":{when}:{role}"
+    names: dict[Any, tuple[UUID, str, str]] = {}
+    rows = []
+    for position, event in zip(positions, events, strict=True):
+        stream = event.originator_id
+        known = names.get(stream)
+        if known is None:
+            uuid = stream if type(stream) is UUID else UUID(str(stream))
+            known = names[stream] = (uuid, uuid.hex, str(uuid))
+        uuid, hexed, text = known
+        version, topic, state = event.originator_version, event.topic, event.state
+        body = None
+        if type(version) is int and _INT_RANGE[0] <= version <= _INT_RANGE[1] \
+                and type(topic) is str:
+            try:  # the keys in sorted order, as json.dumps(sort_keys=True) writes them
+                body = orjson.dumps({"id": text, "state": state.decode("utf-8"),
+                                     "topic": topic, "version": version})
+            except (UnicodeDecodeError, TypeError):
+                body = None
+        if body is None:
+            body = canonical(EventRecord(position, uuid, version, topic, state))
+        content = sha256(body).hexdigest()
+        link = sha256(f"{link}:{position}:{hexed}:{content}{tail}".encode()).hexdigest()
+        rows.append((position, content, link, at, when, role, hexed))
+        at = position
+    return rows
