@@ -134,3 +134,43 @@ def test_the_fast_seals_are_the_proofs(events: list[StoredEvent], previous: Seal
     expected = [(s.position, s.content, s.link, s.previous, s.witness.at, s.witness.role,
                  s.stream) for s in seal(records, previous, witness)]
     assert seal_rows(positions, events, previous, witness) == expected
+
+
+def _decoded(decode: Any, data: bytes) -> Any:
+    try:
+        return ("ok", repr(decode(data)))  # repr: nan == nan, and types (1 against 1.0) differ
+    except Exception as exc:  # the kind of failure is what is compared
+        return ("error", type(exc).__name__)
+
+
+# What a stored state can hold: what `json` writes for any state above, and texts it never
+# writes (lone surrogates, integers past 64 bits, NaN, two keys `_type_` and `_data_` inside
+# other objects, a transcoding not registered, text that is not JSON).
+def _written(state: dict[str, Any]) -> bytes:
+    """What `json` stores for a state (a time or an enum it cannot write: its own error's name
+    as a state)."""
+    try:
+        return OLD.encode(state)
+    except TypeError as exc:
+        return OLD.encode({"unwritable": type(exc).__name__})
+
+
+written = states.map(_written)
+spelt = st.sampled_from([
+    b'{"a":"\\ud800"}', b'{"a":"\\udc00\\ud800","b":1}', b'{"n":123456789012345678901234567890}',
+    b'{"n":-9223372036854775809}', b'{"n":18446744073709551616}', b'{"x":NaN}', b'{"x":1e400}',
+    b'{"x":[1,2.5,{"_type_":"date_iso","_data_":"2018-09-30"}]}',
+    b'{"_type_":"date_iso","_data_":"2018-09-30"}', b'{"d":{"_type_":"nope","_data_":1}}',
+    b'{"d":{"_type_":"date_iso","_data_":"2018-02-30"}}', b'\xef\xbb\xbf{}', b'{"a":1', b'',
+    b'[{"_type_":"decimal_str","_data_":"1.50"}]', b'{"a":1,"a":{"_type_":"uuid_hex",'
+    b'"_data_":"00000000000000000000000000000001"}}', b'{"\xff":1}', b'"text"', b'17'])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(written, spelt))
+def test_the_orjson_transcoder_reads_what_the_librarys_reads(data: bytes) -> None:
+    """Every stored state (what `json` writes for any state, and texts it never writes: lone
+    surrogates, integers past 64 bits, NaN, nested transcodings, unknown ones, broken JSON)
+    decodes to what the library's JSONTranscoder gives, value for value and type for type,
+    or fails as it fails."""
+    assert _decoded(NEW.decode, data) == _decoded(OLD.decode, data)

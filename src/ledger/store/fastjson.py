@@ -11,7 +11,8 @@ UTF-8 alike: the tests fuzz it), `int` within 64 bits, `bool`, `None`, and `dict
 decimals) handed back to the transcodings. Anything else (a float, whose text differs; a
 UUID or an enum, which orjson would write itself; a subclass; an integer past 64 bits; a
 lone surrogate; nesting past orjson's depth) goes to `json`, which then does exactly what it
-did before, errors included. Decoding stays the library's (`json` with its object hook).
+did before, errors included. Decoding parses with orjson where orjson reads the text and
+applies the library's object hook as `json` would; where orjson refuses, `json` decodes.
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ def _plain(obj: Any, extra: frozenset[type]) -> bool:
     return True
 
 
+class _ReadByJsonError(Exception):
+    """A value orjson may not read as `json` does: `json` decodes the whole text."""
+
+
 class OrjsonTranscoder(JSONTranscoder):
     """The library's JSON transcoder, encoding with orjson where the bytes are the same."""
 
@@ -98,6 +103,45 @@ class OrjsonTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
         fast = self.encode_fast(obj)
         return fast if fast is not None else super().encode(obj)
+
+    def decode(self, data: bytes) -> Any:
+        """What the library's `json` decoding gives (every object of two keys `_type_` and
+        `_data_` handed to its transcoding, innermost first), parsed by orjson where orjson
+        reads the text; where it refuses (a lone surrogate, an integer past 64 bits, NaN,
+        text that is not JSON) `json` decodes it, errors included. Any number orjson reads as
+        a float is read by `json` too: orjson reads an integer past 64 bits as a float."""
+        try:
+            parsed = orjson.loads(data)
+            if type(parsed) is not dict:
+                return self._hooked(parsed)
+            names = self.names
+            for key, value in parsed.items():  # the usual state: flat but for transcoded dates
+                if type(value) is dict:
+                    kind = value.get("_type_")
+                    data_ = value.get("_data_")
+                    if len(value) == 2 and type(kind) is str and type(data_) is str \
+                            and kind in names:  # a date or a time, as its transcoding wrote it
+                        parsed[key] = names[kind].decode(data_)
+                    else:
+                        parsed[key] = self._hooked(value)
+                elif type(value) is list:
+                    parsed[key] = self._hooked(value)
+                elif type(value) is float:
+                    raise _ReadByJsonError
+            return self._decode_obj(parsed)
+        except (orjson.JSONDecodeError, _ReadByJsonError):
+            return super().decode(data)
+
+    def _hooked(self, value: Any) -> Any:
+        """`value` with `json`'s object hook applied as `json` applies it: innermost first."""
+        if type(value) is dict:
+            return self._decode_obj({key: self._hooked(item) for key, item in value.items()})
+        if type(value) is list:
+            return [self._hooked(item) for item in value]
+        if type(value) is float:
+            raise _ReadByJsonError
+        return value
+
 
     def encode_fast(self, obj: Any) -> bytes | None:
         """orjson's bytes for `obj`, or None where `json` must write it."""
