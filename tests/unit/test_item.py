@@ -10,7 +10,7 @@ from ledger.domain.errors import InvalidInputError, NoChangeError, NotFoundError
 from ledger.domain.events import CorrectionRecorded, LeadReassigned, TargetMoved
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
-from ledger.domain.state import fold
+from ledger.domain.state import ItemState, fold
 from ledger.domain.values import Provenance, Rag
 
 
@@ -169,3 +169,36 @@ def test_provenance_needs_someone() -> None:
     """An event with no recorder is refused."""
     with pytest.raises(InvalidInputError):
         Provenance(" ", date(2018, 9, 30), "cli:test")
+
+
+def test_the_latest_update_is_the_latest_month_and_follows_a_month_stated_later(
+        item: Item) -> None:
+    """The latest update is that of the latest month, the last folded within a month, an
+    undated one older than any dated: as a scan of every update finds it, also after an
+    update first reported without a month is stated with one ("Survey under way" reported
+    undated, then stated for 2018-11, becomes the latest over 2018-10)."""
+    from ledger.domain.values import Basis  # noqa: PLC0415
+
+    def scan() -> object:
+        return max(reversed(item.state.updates), key=lambda u: u.month)
+
+    def latest_text(state: ItemState | None) -> str:
+        found = state.latest_update() if state is not None else None
+        return found.text if found is not None else ""
+
+    reported = Provenance("clerk", date(2018, 10, 31), "edition", basis=Basis.REPORTED,
+                          edition="2018-10")
+    item.record_update("2018-10", "Report commissioned", prov())
+    item.record_update("2018-09", "Scoping done", prov())
+    item.record_update("2018-10", "Report drafted", prov())
+    assert item.state.latest_update() is scan()
+    assert latest_text(item.state) == "Report drafted"
+    item.record_update("", "Survey under way", reported)
+    assert latest_text(item.state) == "Report drafted"
+    stated = Provenance("clerk", date(2018, 11, 30), "edition", basis=Basis.STATED,
+                        edition="2018-11")
+    item.record_update("2018-11", "Survey under way", stated)
+    assert len(item.state.updates) == 4  # the same update, its month now stated
+    assert item.state.latest_update() is scan()
+    assert latest_text(item.state) == "Survey under way"
+    assert latest_text(fold(list(item.history))) == "Survey under way"

@@ -122,6 +122,11 @@ class ItemState:
     # update was quadratic in an item's history, most of the runner's catch-up).
     by_words: dict[str, list[UpdateState]] = field(default_factory=dict, repr=False,
                                                    compare=False)
+    # The latest update (`latest_update`), kept as updates are appended (a scan of every
+    # update on every history row was quadratic in an item's history); found again by a
+    # scan where a known update's month changed.
+    latest: UpdateState | None = field(default=None, repr=False, compare=False)
+    latest_stale: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def start(cls, event: ItemAdded) -> ItemState:
@@ -209,6 +214,7 @@ class ItemState:
             if event.basis == Basis.STATED and known.basis != Basis.STATED:
                 # a stated month for an update first seen without one
                 known.month, known.basis = event.month, event.basis
+                self.latest_stale = True
                 return
             if event.basis != Basis.STATED:
                 return  # a repetition, its month not stated: the update seen before
@@ -218,14 +224,17 @@ class ItemState:
             words)
         self.updates.append(update)
         self.by_words.setdefault(words, []).append(update)
+        if self.latest is None or update.month >= self.latest.month:
+            self.latest = update  # within a month, the last in effective order
 
     def latest_update(self) -> UpdateState | None:
         """The update for the latest stated month (undated ones are older than any dated)."""
-        if not self.updates:
-            return None
-        # The latest month; within it, the last in effective order (not in recorded order,
-        # which depends on the order editions were imported).
-        return max(reversed(self.updates), key=lambda u: u.month)
+        if self.latest_stale:
+            # The latest month; within it, the last in effective order (not in recorded
+            # order, which depends on the order editions were imported).
+            self.latest = max(reversed(self.updates), key=lambda u: u.month, default=None)
+            self.latest_stale = False
+        return self.latest
 
 
 def _leads_after(leads: list[str], event: PlanEvent) -> list[str]:

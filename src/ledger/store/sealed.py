@@ -96,8 +96,19 @@ def _sealed(row: Any) -> tuple[EventRecord, Seal | None]:
     return stored_record(row), (seal_of(row[5:]) if row[5] is not None else None)
 
 
+_STREAMS: dict[bytes, UUID] = {}  # stream ids already made (a UUID is immutable)
+_STREAMS_KEPT = 100_000
+
+
 def _uuid(value: Any) -> UUID:
     """A stream id as the driver returns it: 16 bytes on SQLite, a UUID on PostgreSQL."""
+    if type(value) is bytes:  # SQLite: the same few thousand streams, row after row
+        found = _STREAMS.get(value)
+        if found is None:
+            if len(_STREAMS) >= _STREAMS_KEPT:
+                _STREAMS.clear()
+            found = _STREAMS[value] = UUID(bytes=value)
+        return found
     if isinstance(value, UUID):
         return value
     if isinstance(value, bytes | memoryview):
