@@ -390,8 +390,13 @@ def _outside_chain(record: EventRecord) -> TamperedError:
 
 def _plans(conn: Connection, work: _Batch) -> None:
     """Update each touched plan's title, themes and month range."""
+    latest: dict[str, str] = {}  # each plan's latest effective month in the batch, in one pass
+    for row in work.change_rows:
+        month = row["effective"][:7]
+        if month > latest.get(row["plan"], ""):
+            latest[row["plan"]] = month
     for plan in sorted(work.plans):
-        months = [r["effective"][:7] for r in work.change_rows if r["plan"] == plan]
+        months = [latest[plan]] if plan in latest else []
         stored = conn.execute(select(schema.plans).where(schema.plans.c.plan == plan)).first()
         if stored is None:
             title = work.plan_rows.get(plan, {}).get("title", plan)
