@@ -25,7 +25,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoder
 
 from ledger.store.app import LedgerApp
 from tests.conftest import Cli, Prepared, csv_text, stored_events
-from tests.editions import SEPTEMBER
+from tests.editions import SEPTEMBER, write_november, write_october
 from tests.integrity.attack import execute, scalar
 
 PLAN = "cgip-2018"
@@ -289,3 +289,71 @@ def test_writers_on_one_item_lose_nothing_on_sqlite(prepared: Prepared, tmp_path
         assert said.returncode == 0, said.stderr
         assert "the read models agree" in said.stdout, said.stdout
 
+
+
+# --- 6. editions out of order, caught up between imports -------------------------------------
+
+FAR = "2100-01-01T00:00:00+00:00"  # as known at a far moment: folded from the events table
+DAYS = ("2018-07-15", "2018-07-31", "2018-08-31", "2018-09-15", "2018-09-30", "2018-10-31",
+        "2018-11-15", "2018-11-30")
+
+
+def test_editions_out_of_order_give_the_patches_the_events_give(db_url: str,
+                                                                tmp_path: Path) -> None:
+    """The November, September and October editions imported in that order, each followed by
+    a query (so the read models catch up between imports, extending or refolding the items'
+    patches): `plan`, `slippage` and `snapshots` as of each month end and mid-month day,
+    answered from the history's patches, equal the answers folded from the events (`--known-at`
+    a far moment), and `ledger verify` says the read models agree."""
+    cli = Cli(db_url)
+    cli("init")
+    for path in (write_november(tmp_path), SEPTEMBER, write_october(tmp_path)):
+        cli("import", str(path))
+        cli("--plan", PLAN, "plan", "--format", "json")
+    for day in DAYS:
+        for query in ("plan", "slippage"):
+            stored = cli("--plan", PLAN, query, "--as-of", day, "--format", "json")
+            folded = cli("--plan", PLAN, query, "--as-of", day, "--known-at", FAR,
+                         "--format", "json")
+            assert json.loads(stored) == json.loads(folded), (query, day)
+    stored = cli("--plan", PLAN, "snapshots", "--format", "json")
+    folded = cli("--plan", PLAN, "snapshots", "--known-at", FAR, "--format", "json")
+    assert json.loads(stored) == json.loads(folded)
+    said = run(db_url, "verify")
+    assert said.returncode == 0, said.stderr
+    assert "the read models agree" in said.stdout, said.stdout
+
+
+# --- 7. the latest update kept incrementally -------------------------------------------------
+
+
+def test_the_latest_update_follows_corrections_of_its_month(ledger: Cli) -> None:
+    """Item 1.2 given updates "Alpha" for 2018-10 and "Bravo" for 2018-11: the latest update
+    is "Bravo"; "Bravo" corrected to 2018-09, the latest is "Alpha"; "Alpha" retracted, the
+    latest is "Bravo" (2018-09, the last in effective order of that month); at each step the
+    current plan, `plan --as-of` 2018-12-31 read from the history, and the fold of the events
+    (`--known-at` a far moment) say the same, and `ledger verify` says intact."""
+    ledger("--plan", PLAN, "update", "1.2", "Alpha", "--month", "2018-10", "--effective",
+           "2018-10-20")
+    ledger("--plan", PLAN, "update", "1.2", "Bravo", "--month", "2018-11", "--effective",
+           "2018-11-20")
+    refs = {row["after"].rpartition("] ")[2]: row["ref"] for row in json.loads(ledger(
+        "--plan", PLAN, "log", "--item", "1.2", "--format", "json"))}
+
+    def latest() -> str:
+        answers = [plan_json(ledger.db, "--item", "1.2", *extra)[0]["latest_update"]
+                   for extra in ((), ("--as-of", "2018-12-31"),
+                                 ("--as-of", "2018-12-31", "--known-at", FAR))]
+        assert answers[0] == answers[1] == answers[2], answers
+        assert isinstance(answers[0], dict)
+        return f"{answers[0]['text']} {answers[0]['month']}"
+
+    assert latest() == "Bravo 2018-11"
+    ledger("--plan", PLAN, "correct", refs["Bravo"], "--month", "2018-09", "--note",
+           "Bravo was September's")
+    assert latest() == "Alpha 2018-10"
+    ledger("--plan", PLAN, "correct", refs["Alpha"], "--note", "Alpha was never reported")
+    assert latest() == "Bravo 2018-09"  # the last of 2018-09 in effective order
+    said = run(ledger.db, "verify")
+    assert said.returncode == 0, said.stderr
+    assert "the read models agree" in said.stdout, said.stdout
