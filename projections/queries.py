@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
 from ledger.domain.chain import EventRecord
+from ledger.domain.errors import TamperedError
 from ledger.domain.events import PlanEvent
 from ledger.domain.ids import event_ref
 from ledger.domain.state import ItemState, fold
@@ -42,6 +43,28 @@ from projections.slippage_history import outcome_rows
 from projections.status_summary import Summary, status_at, summarise
 
 Decoder = Callable[[Iterable[EventRecord]], list[PlanEvent]]
+# What an item's first history row holds (`item_record`), and each outcome's slippage row.
+RECORD_KEYS = frozenset(PLAN_COLUMNS) | {"baseline_due", "progress", "withdrawn"}
+SLIPS_KEYS = frozenset(SLIPPAGE_COLUMNS)
+
+
+def _patch(item: str, column: str, text: Any, first: frozenset[str] | None = None,
+           ) -> dict[str, Any]:
+    """One history row's patch (`row_patch`, or a slippage row in `slips`) as the fold takes
+    it: an object, holding every key of `first` where it is the first of its kind (nothing
+    before it to patch). Anything else no derivation writes: the read model was edited, and
+    the query says so in one line (`ledger verify` names the row) rather than answering from
+    half a row."""
+    try:
+        found = orjson.loads(text) if isinstance(text, str | bytes) else text
+    except orjson.JSONDecodeError:
+        found = None
+    if type(found) is not dict or (first is not None and not first <= found.keys()):
+        msg = (f"the read model {schema.item_history.name} holds, for item {item}, a {column} "
+               f"no event gives: run `ledger verify`, which names the row, and `ledger "
+               f"projections rebuild`, which derives it again")
+        raise TamperedError(msg)
+    return found
 
 
 class Reader:
@@ -124,9 +147,9 @@ class Reader:
             for item, changed in conn.execute(query).all():
                 found = rows.get(item)
                 if found is None:
-                    rows[item] = orjson.loads(changed)
+                    rows[item] = _patch(item, "row_patch", changed, RECORD_KEYS)
                 else:
-                    found.update(orjson.loads(changed))
+                    found.update(_patch(item, "row_patch", changed))
         return list(rows.values())
 
     def _slips_history(self, plan: str, as_of: date) -> list[Any]:
@@ -141,13 +164,13 @@ class Reader:
         with self.engine.connect() as conn:
             for item, changed in conn.execute(query).all():
                 slips = outcomes[item]
-                for number, row in orjson.loads(changed).items():
+                for number, row in _patch(item, "slips", changed).items():
                     if row is None:
                         slips.pop(number, None)
                     elif number in slips:
-                        slips[number].update(row)
+                        slips[number].update(_patch(item, "slips", row))
                     else:
-                        slips[number] = row
+                        slips[number] = _patch(item, "slips", row, SLIPS_KEYS)
         return [row for slips in outcomes.values() for row in slips.values()]
 
     # --- ledger plan ------------------------------------------------------------
@@ -231,8 +254,11 @@ class Reader:
         records: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
             for item, changed, valid_from, valid_to, counts in conn.execute(query).all():
-                row = records.setdefault(item, {})
-                row.update(orjson.loads(changed))
+                row = records.get(item)
+                if row is None:
+                    row = records[item] = _patch(item, "row_patch", changed, RECORD_KEYS)
+                else:
+                    row.update(_patch(item, "row_patch", changed))
                 if (valid_to is not None and valid_to <= start) or row["withdrawn"]:
                     continue
                 updates = orjson.loads(counts)
