@@ -194,7 +194,12 @@ class Prepared:
                 self.server.disconnect(name)
                 self.made[recipe, backend] = name
             else:
-                path = self.directory / f"{recipe.__name__}.db"
+                # Named by module and recipe: two test files' recipes of the same name (both
+                # `september`) must not make their ledgers in one file.
+                path = self.directory / f"{recipe.__module__}.{recipe.__qualname__}.db"
+                if path.exists():
+                    msg = f"a prepared ledger {path.name} was already made by another recipe"
+                    raise AssertionError(msg)
                 recipe(Cli(f"sqlite:///{path}"))
                 self.made[recipe, backend] = str(path)
         return self.made[recipe, backend]
