@@ -115,10 +115,23 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     """Insert rows (all with the same keys) as one driver-level `executemany`: the statement
     compiled once, the values passed as they are (plain text and numbers need no processing),
     not each row through SQLAlchemy's parameter handling."""
+    _execute_many(conn, "insert", table, rows)
+
+
+def delete_rows(conn: Connection, table: Table, keys: list[dict[str, Any]]) -> None:
+    """Delete the rows matching each of `keys` (all naming the same columns) as one
+    driver-level `executemany`, the statement compiled once per table and columns (as
+    `insert_rows`)."""
+    _execute_many(conn, "delete", table, keys)
+
+
+def _execute_many(conn: Connection, how: str, table: Table, rows: list[dict[str, Any]],
+                  ) -> None:
+    """`how` (insert, delete) for each of `rows` as one driver-level `executemany`."""
     if not rows:
         return
     names = tuple(rows[0])
-    sql, order = _statement(conn, "insert", table, names)
+    sql, order = _statement(conn, how, table, names)
     if order is None:
         conn.exec_driver_sql(sql, rows)
     elif len(order) == 1:
@@ -126,22 +139,6 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     else:
         values = itemgetter(*(names[i] for i in order))  # each row's values in order, in C
         conn.exec_driver_sql(sql, [values(row) for row in rows])
-
-
-def delete_rows(conn: Connection, table: Table, keys: list[dict[str, Any]]) -> None:
-    """Delete the rows matching each of `keys` (all naming the same columns) as one
-    driver-level `executemany`, the statement compiled once per table and columns (as
-    `insert_rows`)."""
-    if not keys:
-        return
-    names = tuple(keys[0])
-    sql, order = _statement(conn, "delete", table, names)
-    if order is None:
-        conn.exec_driver_sql(sql, keys)
-    else:
-        values = itemgetter(*(names[i] for i in order)) if len(order) > 1 else (
-            lambda k: (k[names[order[0]]],))
-        conn.exec_driver_sql(sql, [values(k) for k in keys])
 
 
 def outcomes_signature(state: ItemState) -> tuple[Any, ...]:
