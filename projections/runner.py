@@ -28,7 +28,7 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger.domain.chain import EventRecord, Seal
+from ledger.domain.chain import EventRecord, Witness
 from ledger.domain.errors import TamperedError
 from ledger.domain.events import EditionImported, ItemAdded, PlanEvent, PlanRegistered, ThemeAdded
 from ledger.store.app import LedgerApp
@@ -143,9 +143,8 @@ class Projector:
             position = tracking.log_position(at)
             if position >= head:
                 return applied
-            records = list(islice(self.app.iter_sealed(after=position, stop=head, batch=batch),
-                                  batch))
-            stray = next((i for i, (_r, stamp) in enumerate(records) if stamp is None), None)
+            records = list(islice(self.app.iter_witnessed(position, head, batch), batch))
+            stray = next((i for i, (_r, seen) in enumerate(records) if seen is None), None)
             if stray == 0:
                 raise _outside_chain(records[0][0])
             records = records[:stray]
@@ -271,11 +270,11 @@ class Projector:
             self._streams[stream] = (row[0], row[1]) if row else ("", "")
         return self._streams[stream]
 
-    def _apply(self, conn: Connection, records: Sequence[tuple[EventRecord, Seal | None]], *,
-               derive: bool) -> _Batch:
+    def _apply(self, conn: Connection, records: Sequence[tuple[EventRecord, Witness | None]],
+               *, derive: bool) -> _Batch:
         work = _Batch(last=records[-1][0].position)
-        for record, stamp in records:
-            assert stamp is not None  # rows outside the chain never reach a batch
+        for record, witness in records:
+            assert witness is not None  # rows outside the chain never reach a batch
             try:
                 event = self.app.decode(record)
             except Exception as exc:
@@ -291,7 +290,7 @@ class Projector:
             elif isinstance(event, ItemAdded):
                 work.new_streams[stream] = (event.plan, event.number)
             plan, item = self._stream(conn, stream, work)
-            row = change_row(record.position, plan, item, event, stamp.witness)
+            row = change_row(record.position, plan, item, event, witness)
             work.change_rows.append(row)
             if item:
                 work.items.add((plan, item))

@@ -15,16 +15,25 @@ from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     JSONTranscoder,
+    Mapper,
     StoredEvent,
     UUIDAsHex,
 )
+from eventsourcing.utils import get_topic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.domain.chain import EventRecord, Seal, Witness, canonical, content_hash, seal
+from ledger.domain.events import ItemAdded, UpdateRecorded
 from ledger.domain.values import Rag
 from ledger.store.decoding import DateAsISO
-from ledger.store.fastjson import OrjsonTranscoder, canonical_fast, content_hash_fast, seal_rows
+from ledger.store.fastjson import (
+    OrjsonMapper,
+    OrjsonTranscoder,
+    canonical_fast,
+    content_hash_fast,
+    seal_rows,
+)
 
 
 def _transcoders() -> tuple[JSONTranscoder, OrjsonTranscoder]:
@@ -174,3 +183,32 @@ def test_the_orjson_transcoder_reads_what_the_librarys_reads(data: bytes) -> Non
     decodes to what the library's JSONTranscoder gives, value for value and type for type,
     or fails as it fails."""
     assert _decoded(NEW.decode, data) == _decoded(OLD.decode, data)
+
+
+MAPPERS = (Mapper(transcoder=OLD), OrjsonMapper(transcoder=NEW))
+topics = st.sampled_from([get_topic(UpdateRecorded), get_topic(ItemAdded),
+                          "ledger.domain.events:NoSuchEvent", "no.such.module:Event"])
+streams = st.one_of(st.uuids(), st.uuids().map(str))
+versioned = st.sampled_from([b'{"class_version":1,"text":"x"}', b'{"class_version":2}',
+                             b'{"class_version":"1"}'])
+
+
+def _mapped(mapper: Mapper[Any], stored: StoredEvent) -> Any:
+    try:
+        event = mapper.to_domain_event(stored)
+    except Exception as exc:  # the kind of failure is what is compared
+        return ("error", type(exc).__name__)
+    return ("ok", type(event), repr(vars(event)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(streams, st.integers(min_value=1, max_value=2**40), topics,
+       st.one_of(written, spelt, versioned))
+def test_the_ledgers_mapper_reads_events_as_the_librarys_does(
+        stream: UUID | str, version: int, topic: str, data: bytes) -> None:
+    """A stored event (any state, a topic known or not, a stream id as a UUID or as text, a
+    `class_version` in the state) becomes the very event the library's mapper makes, field
+    for field and type for type, or fails as it fails."""
+    stored = StoredEvent(stream, version, topic, data)
+    library, ledger = (_mapped(mapper, stored) for mapper in MAPPERS)
+    assert ledger == library

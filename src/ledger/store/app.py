@@ -19,7 +19,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredE
 from sqlalchemy import Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
-from ledger.domain.chain import EventRecord, Seal
+from ledger.domain.chain import EventRecord, Seal, Witness
 from ledger.domain.errors import LedgerError
 from ledger.domain.events import PlanEvent
 from ledger.store.decoding import ledger_transcodings
@@ -34,7 +34,14 @@ from ledger.store.engine import (
 from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder
 from ledger.store.guards import install_guards
 from ledger.store.replica import make_read_only
-from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, chain, iter_sealed, stream_sealed
+from ledger.store.sealed import (
+    CHAIN_TABLE,
+    READ_BATCH,
+    chain,
+    iter_sealed,
+    iter_witnessed,
+    stream_sealed,
+)
 
 SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
 
@@ -115,14 +122,22 @@ class LedgerApp(Application):  # type: ignore[type-arg]
         """As `iter_stored`, each row with its seal (None for a row outside the chain)."""
         return iter_sealed(self.engine, after, stop, batch)
 
+    def iter_witnessed(self, after: int, stop: int, batch: int = READ_BATCH,
+                       ) -> Iterator[tuple[EventRecord, Witness | None]]:
+        """As `iter_sealed` from `after` up to `stop`, each row with its seal's witness only."""
+        return iter_witnessed(self.engine, after, stop, batch)
+
     def stream_sealed(self, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
         """One stream's stored rows in version order, each with its seal (None: outside)."""
         return stream_sealed(self.engine, stream)
 
     def decode(self, record: EventRecord) -> PlanEvent:
         """The domain event a stored row holds (the library's own mapper and transcoder)."""
-        event = self.mapper.to_domain_event(StoredEvent(
-            record.originator_id, record.version, record.topic, record.state))
+        mapper = self.mapper
+        event = (mapper.event_of(record.originator_id, record.version, record.topic,
+                                 record.state) if isinstance(mapper, OrjsonMapper) else
+                 mapper.to_domain_event(StoredEvent(record.originator_id, record.version,
+                                                    record.topic, record.state)))
         assert isinstance(event, PlanEvent)
         return event
 

@@ -31,8 +31,9 @@ from eventsourcing.persistence import (
     Mapper,
     StoredEvent,
     Transcoding,
+    find_id_convertor,
 )
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.domain.chain import GENESIS, EventRecord, Seal, Witness, canonical
 from ledger.store.decoding import DateAsISO
@@ -215,6 +216,7 @@ class OrjsonMapper(Mapper[UUID]):
         super().__init__(transcoder, compressor=compressor, cipher=cipher)
         self._fast = isinstance(transcoder, OrjsonTranscoder) and not compressor and not cipher
         self._topics: dict[type, str | None] = {}
+        self._classes: dict[tuple[str, type], tuple[type, Any] | None] = {}
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         cls = type(domain_event)
@@ -230,6 +232,50 @@ class OrjsonMapper(Mapper[UUID]):
                 return StoredEvent(attributes["originator_id"], attributes["originator_version"],
                                    topic, state)
         return super().to_stored_event(domain_event)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return self.event_of(stored_event.originator_id, stored_event.originator_version,
+                             stored_event.topic, stored_event.state)
+
+    def event_of(self, originator_id: UUID | str, version: int, topic: str, state: bytes,
+                 ) -> Any:
+        """The library's `to_domain_event` of a stored event with these columns: for a class
+        of version 1 and a state with no `class_version`, its class (and id convertor)
+        resolved once per topic; anything else, or any failure, is the library's own path
+        (its errors included)."""
+        key = (topic, type(originator_id))
+        if key in self._classes:
+            known = self._classes[key]
+        else:
+            known = self._classes[key] = self._resolved(topic, type(originator_id))
+        if known is not None:
+            cls, convertor = known
+            assert isinstance(self.transcoder, OrjsonTranscoder)
+            try:
+                event_state = self.transcoder.decode(state)
+            except Exception:  # the library's path raises its own error for it
+                event_state = None
+            if type(event_state) is dict and "class_version" not in event_state:
+                event_state["originator_id"] = convertor(originator_id)
+                event_state["originator_version"] = version
+                domain_event: Any = object.__new__(cls)
+                object.__setattr__(domain_event, "__dict__", event_state)
+                return domain_event
+        return super().to_domain_event(StoredEvent(originator_id, version, topic, state))
+
+    def _resolved(self, topic: str, id_type: type) -> tuple[type, Any] | None:
+        if not self._fast:
+            return None
+        try:
+            cls = resolve_topic(topic)
+        except Exception:  # an unknown topic: the library's path says so
+            return None
+        if getattr(cls, "class_version", 1) != 1:
+            return None
+        try:
+            return cls, find_id_convertor(cls, id_type)
+        except TypeError:
+            return None
 
 
 def canonical_fast(row: EventRecord) -> bytes:

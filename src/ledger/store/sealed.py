@@ -70,6 +70,43 @@ def iter_sealed(engine: Engine, after: int | None = None, stop: int | None = Non
         after = int(rows[-1][0])
 
 
+def iter_witnessed(engine: Engine, after: int, stop: int, batch: int = READ_BATCH,
+                   ) -> Iterator[tuple[EventRecord, Witness | None]]:
+    """As `iter_sealed` from position `after` up to `stop`, each row with only what the read
+    models take from its seal, its witness (None for a row outside the chain): the columns
+    through the driver, one `Witness` for each run of rows sealed together."""
+    query = _witnessed_sql(engine.dialect.name)
+    while True:
+        with engine.connect() as conn:
+            cursor = conn.connection.cursor()  # the driver's plain tuples, not Rows
+            try:
+                cursor.execute(query, (after, stop, batch))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        witness: Witness | None = None
+        for position, stream, version, topic, state, at, role in rows:
+            if at is None:
+                yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
+                                  bytes(state)), None
+                continue
+            if witness is None or witness.at != at or witness.role != role:
+                witness = Witness(str(at), str(role))
+            yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
+                              bytes(state)), witness
+        if len(rows) < batch:
+            return
+        after = int(rows[-1][0])
+
+
+def _witnessed_sql(dialect: str) -> str:
+    mark = "?" if dialect == "sqlite" else "%s"
+    return (f"SELECT e.id, e.originator_id, e.originator_version, e.topic, e.state, "
+            f"c.witnessed_at, c.witnessed_by FROM {EVENTS_TABLE} AS e LEFT OUTER JOIN "
+            f"{CHAIN_TABLE} AS c ON c.position = e.id WHERE e.id > {mark} AND e.id <= {mark} "
+            f"ORDER BY e.id LIMIT {mark}")
+
+
 def stream_sealed(engine: Engine, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
     """One stream's stored rows in version order, each with its seal (None: outside)."""
     key: UUID | bytes = stream.bytes if engine.dialect.name == "sqlite" else stream
