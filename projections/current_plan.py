@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.domain.events import CorrectionRecorded, PlanEvent
-from ledger.domain.state import ItemState, states_at
 from ledger.domain.values import month_of
 from projections.status_summary import baseline_due, derived_status
+
+if TYPE_CHECKING:  # a plan as of a date is read from stored rows: no event is loaded for it
+    from ledger.domain.events import PlanEvent
+    from ledger.domain.state import ItemState
 
 COLUMNS = ("plan", "theme", "item", "basis", "aim", "leads", "rag", "status", "complete",
            "outcomes", "updates", "latest_update")
@@ -66,5 +68,8 @@ def item_sort_key(number: str) -> tuple[int, ...]:
 
 def states_over_time(events: list[PlanEvent]) -> Iterator[tuple[date, ItemState]]:
     """The item after everything in force on each effective date its events name, in order."""
+    from ledger.domain.events import CorrectionRecorded
+    from ledger.domain.state import states_at
+
     days = sorted({e.effective for e in events if not isinstance(e, CorrectionRecorded)})
     return states_at(events, days)

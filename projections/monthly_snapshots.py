@@ -8,12 +8,14 @@ effect. Pure.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.domain.events import PlanEvent
-from ledger.domain.state import ItemState, states_at
 from ledger.domain.values import month_end
 from projections.status_summary import derived_status, status_at
+
+if TYPE_CHECKING:  # month-ends the read models hold are stored rows: no event is loaded
+    from ledger.domain.events import PlanEvent
+    from ledger.domain.state import ItemState
 
 COLUMNS = ("month", "plan", "item", "basis", "rag", "status", "leads", "updates_in_month")
 
@@ -61,6 +63,8 @@ def stored_row(record: dict[str, Any], month: str, updates: int) -> dict[str, An
 def snapshot_rows(events: list[PlanEvent], months: list[str]) -> list[dict[str, Any]]:
     """One row per month-end at which the item stood (reported, or assumed before its first
     report where a dated fact places it there)."""
+    from ledger.domain.state import states_at
+
     ends = {month_end(month): month for month in months}
     return [_row(state, ends[end], end) for end, state in states_at(events, list(ends))
             if not state.withdrawn]

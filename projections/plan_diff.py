@@ -8,9 +8,10 @@ that is only assumed on the later date is not a change; its dated updates are.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.domain.state import ItemState, OutcomeState
+if TYPE_CHECKING:  # a query reads stored rows: it need not load the domain's events
+    from ledger.domain.state import ItemState, OutcomeState
 
 COLUMNS = ("effective", "basis", "item", "kind", "by", "before", "after")
 

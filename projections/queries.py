@@ -15,34 +15,31 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
-from ledger.domain.chain import EventRecord
 from ledger.domain.errors import TamperedError
-from ledger.domain.events import PlanEvent
 from ledger.domain.ids import event_ref
-from ledger.domain.state import ItemState, fold
 from ledger.domain.values import When, month_end
 from ledger.store.sealed import events as stored_events
 from projections import schema
-from projections.blame import blame_rows
-from projections.change_log import COLUMNS as CHANGE_COLUMNS
-from projections.change_log import HIDDEN_KINDS, events_of, lateness
 from projections.current_plan import COLUMNS as PLAN_COLUMNS
 from projections.current_plan import item_row, item_sort_key
-from projections.monthly_snapshots import COLUMNS as SNAPSHOT_COLUMNS
-from projections.monthly_snapshots import months_from, snapshot_rows
-from projections.monthly_snapshots import stored_row as snapshot_row
-from projections.plan_diff import item_changes
-from projections.restatements import restated_rows
 from projections.slippage_history import COLUMNS as SLIPPAGE_COLUMNS
 from projections.slippage_history import outcome_rows
 from projections.status_summary import Summary, status_at, summarise
 
-Decoder = Callable[[Iterable[EventRecord]], list[PlanEvent]]
+# The plan, its slippage and its month-ends as of a date are read from stored rows; only the
+# questions that re-fold events (as known at a moment, blame, diff, restatements, the change
+# log) load the domain's events, each in the method that asks it (start-up: issue 16).
+if TYPE_CHECKING:
+    from ledger.domain.chain import EventRecord
+    from ledger.domain.events import PlanEvent
+    from ledger.domain.state import ItemState
+
+    Decoder = Callable[[Iterable[EventRecord]], list[PlanEvent]]
 # What an item's first history row holds (`item_record`), and each outcome's slippage row.
 RECORD_KEYS = frozenset(PLAN_COLUMNS) | {"baseline_due", "progress", "withdrawn"}
 SLIPS_KEYS = frozenset(SLIPPAGE_COLUMNS)
@@ -109,6 +106,8 @@ class Reader:
             conditions.append(c.recorded_at <= when.known_at)
         if item is not None:
             conditions.append(c.item == item)
+        from projections.change_log import events_of
+
         return [events_of(self.decode_all, [row[:4] for row in stream_rows])
                 for stream_rows in self._changed_streams(conditions)]
 
@@ -130,6 +129,8 @@ class Reader:
     def states(self, plan: str, when: When, item: str | None = None) -> list[ItemState]:
         """Each item's state on `when.as_of`, folded from the events known at `when` (all of
         them: an item's structure before its first report is assumed from that report)."""
+        from ledger.domain.state import fold
+
         states = [fold(events, when.as_of)
                   for events in self.item_events(plan, when, effective=False, item=item)]
         found = [s for s in states if s is not None]
@@ -220,6 +221,8 @@ class Reader:
     def snapshots(self, plan: str, when: When, first: str | None = None,
                   last: str | None = None) -> list[dict[str, Any]]:
         """Item × month rows of RAG, status, leads and updates in the month."""
+        from projections.monthly_snapshots import COLUMNS, months_from, snapshot_rows
+
         info = self.plan_info(plan)
         if info is None:
             return []
@@ -238,13 +241,16 @@ class Reader:
             rows = []
             for events in self.item_events(plan, when, effective=False):
                 rows.extend(snapshot_rows(events, months))
-        rows = [{k: r[k] for k in SNAPSHOT_COLUMNS} for r in rows]
+        rows = [{k: r[k] for k in COLUMNS} for r in rows]
         return sorted(rows, key=lambda r: (item_sort_key(r["item"]), r["month"]))
 
     def _month_ends(self, plan: str, first: str, last: str) -> list[dict[str, Any]]:
         """Each item's snapshot at each month-end from `first` to `last`: its history row
         valid on that day (the plan's rows begun by the last month-end, folded item by
         item in date order: one indexed range of the item-history model)."""
+        from projections.monthly_snapshots import months_from
+        from projections.monthly_snapshots import stored_row as snapshot_row
+
         h = schema.item_history.c
         query = (select(h.item, h.row_patch, h.valid_from, h.valid_to, h.month_updates)
                  .where(h.plan == plan, h.valid_from <= month_end(last).isoformat())
@@ -277,6 +283,9 @@ class Reader:
         """Who changed what: one row per change, filtered (`late_days`: only those first
         reported more than that many days after they took effect; `source`: only those an
         `import` or a hand entry, `cli`, reported)."""
+        from projections.change_log import COLUMNS as CHANGE_COLUMNS
+        from projections.change_log import HIDDEN_KINDS, lateness
+
         c = schema.changes.c
         conditions: list[ColumnElement[bool]] = [c.kind.not_in(HIDDEN_KINDS),
                                                  c.effective <= when.as_of.isoformat()]
@@ -327,6 +336,9 @@ class Reader:
     def blame(self, plan: str, when: When, item: str) -> list[dict[str, Any]] | None:
         """Each current fact of the item as of `when` and the event that set it (None where
         the ledger knows no such item then, or it is not in the plan on that date)."""
+        from ledger.domain.state import fold
+        from projections.blame import blame_rows
+
         streams = self.item_events(plan, when, effective=False, item=item)
         if not streams:
             return None
@@ -359,6 +371,9 @@ class Reader:
              ) -> list[dict[str, Any]]:
         """What changed in the plan after `first` and by `second`: each item's state on the
         two dates compared (as known at `known_at`), one row per change."""
+        from ledger.domain.state import fold
+        from projections.plan_diff import item_changes
+
         when = When(second, known_at)
         rows = []
         for events in self.item_events(plan, when, effective=False):
@@ -377,6 +392,10 @@ class Reader:
         """The plan on `as_of` as known at `reported_at` beside the same date as known at
         `known_at` (default now): how many items the report had, and one row per fact that
         differs, with the events recorded since that restated it."""
+        from ledger.domain.state import fold
+        from projections.change_log import events_of
+        from projections.restatements import restated_rows
+
         c = schema.changes.c
         conditions: list[ColumnElement[bool]] = [c.plan == plan, c.item != ""]
         if known_at is not None:

@@ -5,10 +5,12 @@ A slip is a move to a later month; months slipped add up the slips. Pure.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.domain.state import ItemState
 from ledger.domain.values import months_between
+
+if TYPE_CHECKING:  # a query reads stored rows: it need not load the domain's events
+    from ledger.domain.state import ItemState
 
 COLUMNS = ("plan", "item", "outcome_no", "outcome", "baseline_due", "baseline_edition",
            "current_due", "basis", "slip_count", "months_slipped", "delivered", "moves")

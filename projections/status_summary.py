@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from ledger.domain.state import ItemState
 from ledger.domain.values import month_end
+
+if TYPE_CHECKING:  # a query reads stored rows: it need not load the domain's events
+    from ledger.domain.state import ItemState
 
 TBC = "TBC"
 NOT_DUE = "Not due to have started"

@@ -16,7 +16,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
-from ledger.application.history import HistoryRow, item_history
 from ledger.domain.errors import NotFoundError
 from ledger.domain.words import did_you_mean
 from ledger.store.engine import head, reading_engine
@@ -27,6 +26,7 @@ from projections.queries import Reader
 from projections.schema import out_of_date
 
 if TYPE_CHECKING:
+    from ledger.application.history import HistoryRow
     from ledger.application.services import Ledger
     from ledger.domain.chain import EventRecord
     from ledger.domain.events import PlanEvent
@@ -99,6 +99,7 @@ class Reading(_Closing):
     def item_history(self, plan: str, number: str) -> tuple[list[HistoryRow], list[str]]:
         """An item's every sealed event, read from the events table (see
         `ledger.application.history.item_history`); refuses an item the plan does not hold."""
+        from ledger.application.history import item_history  # events: loaded here only
         from ledger.store.decoding import decode
 
         streams = {item: stream for stream, item in self.reader.streams(plan).items() if item}

@@ -27,8 +27,11 @@ from tests.e2e.test_queries import both_imported_and_projected
 NEVER_ON_A_QUERY = ("eventsourcing_sqlalchemy", "sqlalchemy_utils", "sqlalchemy.orm", "pydantic",
                     "ledger.store.app", "ledger.store.chain", "ledger.application.services",
                     "ledger.importers.cgip", "ledger.export", "projections.runner", "rich")
-# A query as of a date reads materialised rows: it decodes no stored event.
-NOT_ON_A_PLAN_AS_OF = ("eventsourcing.persistence", "ledger.store.decoding")
+# A query as of a date reads materialised rows: it decodes no stored event, and so needs
+# neither the domain's events (the library's dataclasses: about 50 ms to import) nor the fold.
+NOT_ON_A_PLAN_AS_OF = ("eventsourcing", "ledger.store.decoding", "ledger.domain.events",
+                       "ledger.domain.state", "ledger.domain.plan", "ledger.application.history")
+SLIPPAGE_AND_MONTH_ENDS = (("slippage",), ("snapshots",))
 
 RUN = ("import sys\n"
        "from ledger.cli import main\n"
@@ -62,6 +65,17 @@ def test_the_plan_as_of_a_date_imports_neither_the_write_path_nor_the_event_deco
     modules = loaded(projected.db, "plan", "--as-of", "2018-09-30", "--format", "json")
     assert "sqlalchemy" in modules
     assert heavy(modules, NEVER_ON_A_QUERY + NOT_ON_A_PLAN_AS_OF) == []
+
+
+@pytest.mark.parametrize("args", SLIPPAGE_AND_MONTH_ENDS)
+def test_slippage_and_month_ends_read_stored_rows_alone(projected: Cli,
+                                                       args: tuple[str, ...]) -> None:
+    """The slippage and the month-end snapshots the read models hold load no event either;
+    a question that re-folds events (here: as known at a moment) does load them."""
+    modules = loaded(projected.db, *args, "--format", "json")
+    assert heavy(modules, NEVER_ON_A_QUERY + NOT_ON_A_PLAN_AS_OF) == []
+    refolded = loaded(projected.db, *args, "--known-at", "2099-01-01", "--format", "json")
+    assert "ledger.domain.events" in refolded
 
 
 @pytest.mark.parametrize("args", [
@@ -122,3 +136,41 @@ def test_the_command_a_line_names_skips_global_options_and_their_values(
         args: list[str], named: str | None) -> None:
     """`--db` and `--plan` take a value, which is never taken for the command."""
     assert command_named(args) == named
+
+
+# sqlalchemy_utils' package `__init__`s (every type it has, and SQLAlchemy's Oracle, MySQL and
+# SQL Server dialects with them): the event store needs one column type of it.
+NEVER_ON_A_WRITE = ("sqlalchemy_utils.types.password", "sqlalchemy_utils.functions",
+                    "sqlalchemy.dialects.oracle", "sqlalchemy.dialects.mysql")
+
+
+def test_a_write_loads_the_one_sqlalchemy_utils_type_the_event_store_needs(
+        projected: Cli) -> None:
+    """`ledger update` opens the event store, whose models take `UUIDType` from
+    sqlalchemy_utils: that module loads from its own file, not the whole package."""
+    modules = loaded(projected.db, "update", "1.3", "Progress written by the import test.",
+                     "--month", "2018-09", "--effective", "2018-09-30", "--by", "tester")
+    assert "sqlalchemy_utils.types.uuid" in modules
+    assert "eventsourcing_sqlalchemy.models" in modules
+    assert heavy(modules, NEVER_ON_A_WRITE) == []
+
+
+def test_the_deferred_package_is_whole_once_anything_else_of_it_is_asked_for() -> None:
+    """After the event store loaded `UUIDType` alone, the library's column type is the
+    package's own class, and `import sqlalchemy_utils` then gives every name of the package
+    (as many as a process that imported it plainly), its `types` package too."""
+    names = ("sorted(n for n in dir(sqlalchemy_utils) if not n.startswith('_')), "
+             "sorted(n for n in dir(sqlalchemy_utils.types) if not n.startswith('_'))")
+    deferred = subprocess.run(
+        [sys.executable, "-c", "import json, ledger.store.chain, sqlalchemy_utils\n"
+         "import eventsourcing_sqlalchemy.models as m\n"
+         "assert m.UUIDType is sqlalchemy_utils.UUIDType is sqlalchemy_utils.types.UUIDType\n"
+         f"print(json.dumps([sqlalchemy_utils.__version__, {names}]))"],
+        capture_output=True, text=True, check=True)
+    plain = subprocess.run(
+        [sys.executable, "-c", "import json, sqlalchemy_utils\n"
+         f"print(json.dumps([sqlalchemy_utils.__version__, {names}]))"],
+        capture_output=True, text=True, check=True)
+    version, every, types = json.loads(deferred.stdout)
+    assert [version, every, types] == json.loads(plain.stdout)
+    assert {"UUIDType", "EmailType", "database_exists"} <= set(every)

@@ -51,7 +51,7 @@ def reading(ctx: typer.Context, as_of: str | None, known_at: str | None,
     """The read models (caught up first: the one write a query makes, and an explicit one;
     read-only, never: how far they lag is said instead), the plan meant, and the moment
     asked about."""
-    from ledger.domain.plan import choose_plan
+    from ledger.domain.ids import choose_plan
 
     when = moment(as_of, known_at)
     with reading_at(ctx) as models:

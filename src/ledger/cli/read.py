@@ -28,7 +28,7 @@ def history(
 
     Example: ledger history 1.3 --format json
     """
-    from ledger.domain.plan import choose_plan
+    from ledger.domain.ids import choose_plan
 
     with reading_at(ctx) as models:
         catch_up(models)

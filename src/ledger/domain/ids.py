@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from ledger.domain.errors import InvalidInputError
+from ledger.domain.errors import InvalidInputError, NotFoundError
+from ledger.domain.words import did_you_mean
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _ITEM = re.compile(r"^\d{1,3}(\.\d{1,3}){0,3}[a-z]?$")
@@ -65,3 +66,20 @@ def parse_event_ref(ref: str) -> tuple[str, int]:
         msg = f"{ref!r} is not an event reference: use ITEM@N as `ledger history` shows"
         raise InvalidInputError(msg)
     return check_item_number(number), int(version)
+
+
+def choose_plan(slug: str | None, plans: list[str]) -> str:
+    """The plan a command means among the ledger's `plans`: the one named, or the only one."""
+    if slug is not None:
+        if slug not in plans:
+            known = ", ".join(plans) or "none yet"
+            msg = f"the ledger holds no plan {slug} (plans: {known}){did_you_mean(slug, plans)}"
+            raise NotFoundError(msg)
+        return slug
+    if len(plans) == 1:
+        return plans[0]
+    if not plans:
+        msg = "the ledger holds no plan yet: run `ledger new-plan SLUG --title TEXT`"
+        raise NotFoundError(msg)
+    msg = f"the ledger holds several plans ({', '.join(plans)}): name one with --plan"
+    raise InvalidInputError(msg)

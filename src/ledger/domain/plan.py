@@ -22,7 +22,7 @@ from ledger.domain.events import (
     ThemeAdded,
     stable_topic,
 )
-from ledger.domain.ids import CATALOGUE_ID, check_slug, check_theme_number, plan_id
+from ledger.domain.ids import CATALOGUE_ID, check_slug, check_theme_number, choose_plan, plan_id
 from ledger.domain.values import Provenance
 from ledger.domain.words import did_you_mean
 
@@ -145,23 +145,6 @@ class Catalogue(Aggregate):
     def check_plan(self, slug: str | None) -> str:
         """The plan a command means: the one named, or the only one."""
         return choose_plan(slug, self.plans)
-
-
-def choose_plan(slug: str | None, plans: list[str]) -> str:
-    """The plan a command means among the ledger's `plans`: the one named, or the only one."""
-    if slug is not None:
-        if slug not in plans:
-            known = ", ".join(plans) or "none yet"
-            msg = f"the ledger holds no plan {slug} (plans: {known}){did_you_mean(slug, plans)}"
-            raise NotFoundError(msg)
-        return slug
-    if len(plans) == 1:
-        return plans[0]
-    if not plans:
-        msg = "the ledger holds no plan yet: run `ledger new-plan SLUG --title TEXT`"
-        raise NotFoundError(msg)
-    msg = f"the ledger holds several plans ({', '.join(plans)}): name one with --plan"
-    raise InvalidInputError(msg)
 
 
 stable_topic(Catalogue, "ledger.aggregates:Catalogue")

@@ -17,9 +17,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError, StoredEvent
-from eventsourcing_sqlalchemy.datastore import exception_classes, transactions
-from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
-from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import (
     Engine,
     insert,
@@ -32,9 +29,19 @@ from sqlalchemy.orm import Session
 
 from ledger.domain.chain import Seal, Witness
 from ledger.domain.errors import ClockBehindError
+from ledger.store import deferred
 from ledger.store.fastjson import seal_rows
 from ledger.store.guards import PG_CLOCK
 from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, SEAL_COLUMNS, chain, seal_of
+
+deferred.defer()  # before the library's models import one type of sqlalchemy_utils (see there)
+
+from eventsourcing_sqlalchemy.datastore import (  # noqa: E402 - after `defer()`
+    exception_classes,
+    transactions,
+)
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory  # noqa: E402
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder  # noqa: E402
 
 WRITE_LOCK = 0x1ED6E5  # the advisory lock every writer of this ledger takes
 
