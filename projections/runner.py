@@ -143,7 +143,7 @@ class Projector:
             position = tracking.log_position(at)
             if position >= head:
                 return applied
-            records = list(islice(self.app.iter_witnessed(position, head, batch), batch))
+            records = self._read(position, head, batch)
             stray = next((i for i, (_r, seen) in enumerate(records) if seen is None), None)
             if stray == 0:
                 raise _outside_chain(records[0][0])
@@ -174,6 +174,20 @@ class Projector:
             applied += len(records)
             if progress is not None:
                 progress(records[-1][0].position, head)
+
+    def _read(self, after: int, head: int, batch: int,
+              ) -> list[tuple[EventRecord, Witness | None]]:
+        """The next `batch` stored rows with their witnesses; a malformed seal ends the
+        batch before its row (the next read, which begins at it, raises), as a row outside
+        the chain does."""
+        records: list[tuple[EventRecord, Witness | None]] = []
+        try:
+            for pair in islice(self.app.iter_witnessed(after, head, batch), batch):
+                records.append(pair)  # those read before a refusal are kept
+        except TamperedError:
+            if not records:
+                raise
+        return records
 
     def _forget_events(self) -> None:
         self._trails.clear()

@@ -271,13 +271,11 @@ def test_a_sealed_row_that_is_no_event_stops_the_runner_naming_it(
 
 def test_a_seal_whose_previous_is_no_position_keeps_its_row_out(tmp_path: Path,
                                                                 prepared: Prepared) -> None:
-    """Finding 1 (a difference): on SQLite the owner appends 1 row with a chain row whose
-    `previous` is the text 'abc' (SQLite keeps a text in an integer column). Before this
-    commit a rebuild built each row's Seal and stopped there (ValueError), keeping the row
-    out of the read models; `iter_witnessed` reads only the witness, so the rebuild now
-    succeeds and the forged row (note FORGED) is in the change log as witnessed by the store.
-    A seal the store cannot have written should stop the runner before its row, as a missing
-    seal does."""
+    """Finding 1: on SQLite the owner appends 1 row with a chain row whose `previous` is the
+    text 'abc' (SQLite keeps a text in an integer column). Before 2433d0e a rebuild stopped
+    there by accident (ValueError building its Seal); the runner's raw read took only the
+    witness and applied the row as witnessed by the store. A seal the store cannot have
+    written now stops the runner before its row, naming it as malformed."""
     with prepared.copy(september, "sqlite", tmp_path) as cli:
         head = head_of(cli.db)
         drop_guards(cli.db)
@@ -286,16 +284,16 @@ def test_a_seal_whose_previous_is_no_position_keeps_its_row_out(tmp_path: Path,
                               ":p", {"p": head + 1}) == "text"
         done = run(cli.db, "projections", "rebuild")
         assert head + 1 not in change_rows(cli.db), done.stdout + done.stderr
-        assert done.returncode != 0, done.stdout + done.stderr
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f"the seal at position {head + 1} is malformed" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3: before this commit too, verify's Seal of "
-                                       "a text `previous` raises ValueError")
 def test_verify_names_a_seal_whose_previous_is_no_position(tmp_path: Path,
                                                            prepared: Prepared) -> None:
-    """Finding 3 (not this commit's): with that chain row, `ledger verify` should exit 1
-    naming position head + 1; it ends in a traceback (ValueError: invalid literal for int()),
-    as `projections run` does when it reads the item's stream back (`stream_sealed`)."""
+    """Finding 3 (older than 2433d0e): with that chain row, `ledger verify` ended in a
+    traceback (ValueError: invalid literal for int()), as `projections run` did reading the
+    item's stream back (`stream_sealed`); it now exits 1 naming position head + 1."""
     with prepared.copy(september, "sqlite", tmp_path) as cli:
         head = head_of(cli.db)
         drop_guards(cli.db)
@@ -309,11 +307,10 @@ def test_verify_names_a_seal_whose_previous_is_no_position(tmp_path: Path,
 @POSTGRES
 def test_a_seal_without_a_witnessed_time_now_stops_the_runner(prepared: Prepared,
                                                               tmp_path: Path) -> None:
-    """Finding 2 (a difference, stricter): on PostgreSQL the owner drops the NOT NULL of the
-    chain's `witnessed_at` and seals an appended row with no time. Before this commit a
-    rebuild applied it (its recorded time the text "None"); now the raw read, which tells a
-    row outside the chain by a NULL witnessed time, stops before it naming its position
-    (as outside the hash chain, though a chain row is there); `ledger verify` names it."""
+    """Finding 2: on PostgreSQL the owner drops the NOT NULL of the chain's `witnessed_at`
+    and seals an appended row with no time. Before 2433d0e a rebuild applied it (its
+    recorded time the text "None"); the runner now stops before it, naming the seal as
+    malformed (it is in the chain, with no time), and `ledger verify` names it."""
     with prepared.copy(september, "postgres", tmp_path) as cli:
         db = cli.db
         head = head_of(db)
@@ -326,7 +323,7 @@ def test_a_seal_without_a_witnessed_time_now_stops_the_runner(prepared: Prepared
         done = run(db, "projections", "rebuild")
         assert done.returncode == 1, done.stdout + done.stderr
         assert f"position {head + 1}" in done.stderr, done.stderr
-        assert "outside the hash chain" in done.stderr, done.stderr
+        assert "is malformed" in done.stderr, done.stderr
         assert max(change_rows(db)) == head
         checked = run(db, "verify")
         assert checked.returncode == 1, checked.stdout + checked.stderr

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from ledger.domain.chain import EventRecord, Seal, Witness
+from ledger.domain.errors import TamperedError
 from ledger.store.engine import EVENTS_TABLE
 
 CHAIN_TABLE = "ledger_chain"
@@ -47,10 +48,20 @@ events = table(EVENTS_TABLE, column("id"), column("originator_id"), column("orig
 
 
 def seal_of(row: Any) -> Seal:
-    """A seal from a row of the chain table's columns, in their order."""
+    """A seal from a row of the chain table's columns, in their order; one whose position or
+    previous position is no integer (SQLite keeps whatever an insider typed) is refused,
+    naming it."""
     position, content, link, previous, at, role, stream = row
-    return Seal(int(position), str(content), str(link), int(previous), Witness(str(at), str(role)),
+    if type(position) is not int or type(previous) is not int:
+        raise malformed_seal(position, f"position {position!r}, previous {previous!r}")
+    return Seal(position, str(content), str(link), previous, Witness(str(at), str(role)),
                 str(stream))
+
+
+def malformed_seal(position: Any, what: str) -> TamperedError:
+    """A seal row the ledger never writes: the position it claims, and what is wrong."""
+    return TamperedError(f"the seal at position {position} is malformed ({what}): the ledger "
+                         f"never writes a seal so; run `ledger verify`")
 
 
 def iter_sealed(engine: Engine, after: int | None = None, stop: int | None = None,
@@ -74,7 +85,9 @@ def iter_witnessed(engine: Engine, after: int, stop: int, batch: int = READ_BATC
                    ) -> Iterator[tuple[EventRecord, Witness | None]]:
     """As `iter_sealed` from position `after` up to `stop`, each row with only what the read
     models take from its seal, its witness (None for a row outside the chain): the columns
-    through the driver, one `Witness` for each run of rows sealed together."""
+    through the driver, one `Witness` for each run of rows sealed together. A seal the ledger
+    never writes (a previous position that is no integer, no time or role) is refused, as
+    `seal_of` refuses it."""
     query = _witnessed_sql(engine.dialect.name)
     while True:
         with engine.connect() as conn:
@@ -85,13 +98,16 @@ def iter_witnessed(engine: Engine, after: int, stop: int, batch: int = READ_BATC
             finally:
                 cursor.close()
         witness: Witness | None = None
-        for position, stream, version, topic, state, at, role in rows:
-            if at is None:
+        for position, stream, version, topic, state, sealed, previous, at, role in rows:
+            if sealed is None:
                 yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
                                   bytes(state)), None
                 continue
+            if type(previous) is not int or type(at) is not str or type(role) is not str:
+                raise malformed_seal(position, f"previous {previous!r}, witnessed at {at!r} "
+                                               f"by {role!r}")
             if witness is None or witness.at != at or witness.role != role:
-                witness = Witness(str(at), str(role))
+                witness = Witness(at, role)
             yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
                               bytes(state)), witness
         if len(rows) < batch:
@@ -102,9 +118,9 @@ def iter_witnessed(engine: Engine, after: int, stop: int, batch: int = READ_BATC
 def _witnessed_sql(dialect: str) -> str:
     mark = "?" if dialect == "sqlite" else "%s"
     return (f"SELECT e.id, e.originator_id, e.originator_version, e.topic, e.state, "
-            f"c.witnessed_at, c.witnessed_by FROM {EVENTS_TABLE} AS e LEFT OUTER JOIN "
-            f"{CHAIN_TABLE} AS c ON c.position = e.id WHERE e.id > {mark} AND e.id <= {mark} "
-            f"ORDER BY e.id LIMIT {mark}")
+            f"c.position, c.previous, c.witnessed_at, c.witnessed_by "
+            f"FROM {EVENTS_TABLE} AS e LEFT OUTER JOIN {CHAIN_TABLE} AS c ON c.position = e.id "
+            f"WHERE e.id > {mark} AND e.id <= {mark} ORDER BY e.id LIMIT {mark}")
 
 
 def stream_sealed(engine: Engine, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
