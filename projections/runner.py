@@ -291,34 +291,34 @@ class Projector:
             assert witness is not None  # rows outside the chain never reach a batch
             try:
                 event = self.app.decode(record)
+                stream = record.originator_id.hex
+                if isinstance(event, PlanRegistered):
+                    work.new_streams[stream] = (event.slug, "")
+                    work.plan_rows[event.slug] = {"plan": event.slug, "title": event.title}
+                elif isinstance(event, ItemAdded):
+                    work.new_streams[stream] = (event.plan, event.number)
             except Exception as exc:
-                msg = (f"the stored row at position {record.position} (stream "
-                       f"{record.originator_id.hex}, version {record.version}) cannot be "
-                       f"read as an event ({type(exc).__name__}): the read models stop "
-                       f"before it; run `ledger verify`")
-                raise TamperedError(msg) from None
-            stream = record.originator_id.hex
-            if isinstance(event, PlanRegistered):
-                work.new_streams[stream] = (event.slug, "")
-                work.plan_rows[event.slug] = {"plan": event.slug, "title": event.title}
-            elif isinstance(event, ItemAdded):
-                work.new_streams[stream] = (event.plan, event.number)
+                raise _unreadable(record, exc) from None
             plan, item = self._stream(conn, stream, work)
-            row = change_row(record.position, plan, item, event, witness)
+            try:  # a state that decodes but lacks an event's fields (`{}`) fails here
+                row = change_row(record.position, plan, item, event, witness)
+                if isinstance(event, ThemeAdded):
+                    work.themes[plan][event.number] = event.title
+                if isinstance(event, EditionImported):
+                    work.edition_rows.append({"seq": record.position, "plan": plan,
+                                              "row": dumps({
+                        "plan": plan, "edition": event.month, "file": event.file,
+                        "sha256": event.sha256, "format": event.format,
+                        "imported_at": row["recorded_at"], "by": event.recorded_by,
+                        "events": event.events, "seq": record.position})})
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise _unreadable(record, exc) from None
             work.change_rows.append(row)
             if item:
                 work.items.add((plan, item))
                 work.news.setdefault((plan, item), []).append(event)
             if plan:
                 work.plans.add(plan)
-            if isinstance(event, ThemeAdded):
-                work.themes[plan][event.number] = event.title
-            if isinstance(event, EditionImported):
-                work.edition_rows.append({"seq": record.position, "plan": plan, "row": dumps({
-                    "plan": plan, "edition": event.month, "file": event.file,
-                    "sha256": event.sha256, "format": event.format,
-                    "imported_at": row["recorded_at"], "by": event.recorded_by,
-                    "events": event.events, "seq": record.position})})
         self._write(conn, work, derive=derive)
         return work
 
@@ -392,6 +392,13 @@ def _wakeups(app: LedgerApp, poll_seconds: float) -> Iterator[Callable[[], str]]
         yield wait
     finally:
         pooled.invalidate()  # closes it: a LISTENing connection never goes back to the pool
+
+
+def _unreadable(record: EventRecord, exc: Exception) -> TamperedError:
+    return TamperedError(
+        f"the stored row at position {record.position} (stream {record.originator_id.hex}, "
+        f"version {record.version}) cannot be read as an event ({type(exc).__name__}): the "
+        f"read models stop before it; run `ledger verify`")
 
 
 def _outside_chain(record: EventRecord) -> TamperedError:

@@ -243,6 +243,7 @@ def test_every_stored_event_decodes_as_the_librarys_mapper_decodes_it(ledger: Cl
     (b"[1, 2]", None, "TypeError"),
     (None, "ledger.events:NoSuchEvent", "TopicError"),
     (None, "builtins:dict", "TypeError"),
+    (b"{}", None, "AttributeError"),  # decodes, but holds none of the event's fields
 ])
 def test_a_sealed_row_that_is_no_event_stops_the_runner_naming_it(
         ledger: Cli, state: bytes | None, topic: str | None, kind: str) -> None:
@@ -328,3 +329,28 @@ def test_a_seal_without_a_witnessed_time_now_stops_the_runner(prepared: Prepared
         checked = run(db, "verify")
         assert checked.returncode == 1, checked.stdout + checked.stderr
         assert f"position {head + 1}" in checked.stderr, checked.stderr
+
+
+def test_a_state_stored_as_text_is_named_not_a_traceback(tmp_path: Path,
+                                                        prepared: Prepared) -> None:
+    """On SQLite the owner appends a sealed row whose state is TEXT (the column takes it),
+    where the ledger writes bytes: `projections rebuild` stops there, naming the position
+    (exit 1), with the rows before it applied; `ledger verify` names it too; no traceback."""
+    with prepared.copy(september, "sqlite", tmp_path) as cli:
+        head = head_of(cli.db)
+        drop_guards(cli.db)
+        append(cli.db, position=head + 1, seal={})
+        with connect(cli.db) as conn:
+            conn.execute(text("UPDATE ledger_events SET state = CAST(state AS TEXT) "
+                              "WHERE id = :p"), {"p": head + 1})
+        assert scalar(cli.db, "SELECT typeof(state) FROM ledger_events WHERE id = :p",
+                      {"p": head + 1}) == "text"
+        done = run(cli.db, "projections", "rebuild")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f"position {head + 1} holds its state as str" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert max(change_rows(cli.db)) == head
+        checked = run(cli.db, "verify")
+        assert checked.returncode == 1, checked.stdout + checked.stderr
+        assert f"position {head + 1}" in checked.stderr, checked.stderr
+        assert "Traceback" not in checked.stderr

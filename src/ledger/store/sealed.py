@@ -101,7 +101,7 @@ def iter_witnessed(engine: Engine, after: int, stop: int, batch: int = READ_BATC
         for position, stream, version, topic, state, sealed, previous, at, role in rows:
             if sealed is None:
                 yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
-                                  bytes(state)), None
+                                  state_bytes(position, state)), None
                 continue
             if type(previous) is not int or type(at) is not str or type(role) is not str:
                 raise malformed_seal(position, f"previous {previous!r}, witnessed at {at!r} "
@@ -109,7 +109,7 @@ def iter_witnessed(engine: Engine, after: int, stop: int, batch: int = READ_BATC
             if witness is None or witness.at != at or witness.role != role:
                 witness = Witness(at, role)
             yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
-                              bytes(state)), witness
+                              state_bytes(position, state)), witness
         if len(rows) < batch:
             return
         after = int(rows[-1][0])
@@ -142,7 +142,20 @@ def _sealed_rows() -> Select[Any]:
 def stored_record(row: Any) -> EventRecord:
     """A stored row (id, stream, version, topic, state, ...) as the store holds it."""
     position, stream, version, topic, state = row[:5]
-    return EventRecord(int(position), _uuid(stream), int(version), str(topic), bytes(state))
+    return EventRecord(int(position), _uuid(stream), int(version), str(topic),
+                       state_bytes(position, state))
+
+
+def state_bytes(position: Any, state: Any) -> bytes:
+    """A stored state as the bytes the ledger wrote; a text (SQLite keeps what an insider
+    typed) or anything else is refused, naming its position."""
+    if type(state) is bytes:
+        return state
+    if isinstance(state, bytes | bytearray | memoryview):
+        return bytes(state)
+    msg = (f"the stored row at position {position} holds its state as "
+           f"{type(state).__name__}, not the bytes the ledger writes: run `ledger verify`")
+    raise TamperedError(msg)
 
 
 def _sealed(row: Any) -> tuple[EventRecord, Seal | None]:
