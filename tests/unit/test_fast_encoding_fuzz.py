@@ -185,7 +185,7 @@ def test_the_orjson_transcoder_reads_what_the_librarys_reads(data: bytes) -> Non
     assert _decoded(NEW.decode, data) == _decoded(OLD.decode, data)
 
 
-MAPPERS = (Mapper(transcoder=OLD), OrjsonMapper(transcoder=NEW))
+MAPPERS: tuple[Mapper[Any], ...] = (Mapper(transcoder=OLD), OrjsonMapper(transcoder=NEW))
 topics = st.sampled_from([get_topic(UpdateRecorded), get_topic(ItemAdded),
                           "ledger.domain.events:NoSuchEvent", "no.such.module:Event"])
 streams = st.one_of(st.uuids(), st.uuids().map(str))
