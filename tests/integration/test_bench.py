@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import scripts.bench
+import scripts.bench_append_parts as parts
 import scripts.report_section
 from scripts.bench import disk, write_report
 from scripts.bench_lag import p95
@@ -171,3 +172,32 @@ def test_a_run_of_one_size_replaces_only_that_row(tmp_path: Path,
         cwd=REPORT.parents[1]).stdout.strip()  # the commit it measured
     assert merged["lag"] == {"8": {"writers": 8, "command": "first"}}
     assert merged["machine"] == {"python": "3"}  # an empty finding replaces nothing
+
+
+def test_append_parts_replay_the_ledgers_own_saves(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """scripts/bench_append_parts.py groups the generated ledger's rows into the saves that
+    wrote them (one witnessed time each, positions consecutive, every stored row once), and
+    its replay with the ledger's own triggers stores exactly those rows and seals again."""
+    ledger = tmp_path / "ledger.db"
+    own = parts.generated(ledger, 1_500)
+    batches = parts.saves(ledger)
+    positions = [row[0] for batch in batches for row in batch]
+    assert positions == list(range(1, len(positions) + 1))
+    assert len(positions) == own.events + 1  # and `init`'s opening of the catalogue
+    times = [batch[0][8] for batch in batches]
+    assert times == sorted(set(times))  # one witness a save, in order
+    assert all(len({row[8] for row in batch}) == 1 for batch in batches)
+    assert len(batches) > 20  # a month of one plan's items a save, not one save
+    conn = parts.fresh(tmp_path, "replay", parts.schema(ledger, triggers=True))
+    parts.per_save(seals=True)(conn, batches)
+    with sqlite3.connect(ledger) as original:
+        query = "SELECT * FROM ledger_events ORDER BY id"
+        assert conn.execute(query).fetchall() == original.execute(query).fetchall()
+        query = "SELECT * FROM ledger_chain ORDER BY position"
+        assert conn.execute(query).fetchall() == original.execute(query).fetchall()
+    conn.close()
+    assert parts.main(["--events", "1500", "--rounds", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "+ the guards' triggers (the ledger's SQLite work)" in printed
+    assert "floor (events table, one commit)" in printed
