@@ -147,30 +147,35 @@ NEVER_ON_A_WRITE = ("sqlalchemy_utils.types.password", "sqlalchemy_utils.functio
 def test_a_write_loads_the_one_sqlalchemy_utils_type_the_event_store_needs(
         projected: Cli) -> None:
     """`ledger update` opens the event store, whose models take `UUIDType` from
-    sqlalchemy_utils: that module loads from its own file, not the whole package."""
+    sqlalchemy_utils: that module loads from its own file, not the whole package (and none
+    of the package stays in `sys.modules` after)."""
     modules = loaded(projected.db, "update", "1.3", "Progress written by the import test.",
                      "--month", "2018-09", "--effective", "2018-09-30", "--by", "tester")
-    assert "sqlalchemy_utils.types.uuid" in modules
     assert "eventsourcing_sqlalchemy.models" in modules
     assert heavy(modules, NEVER_ON_A_WRITE) == []
+    assert heavy(modules, ("sqlalchemy_utils",)) == []
 
 
-def test_the_deferred_package_is_whole_once_anything_else_of_it_is_asked_for() -> None:
-    """After the event store loaded `UUIDType` alone, the library's column type is the
-    package's own class, and `import sqlalchemy_utils` then gives every name of the package
-    (as many as a process that imported it plainly), its `types` package too."""
+def test_after_the_write_path_sqlalchemy_utils_imports_as_plainly_as_ever() -> None:
+    """The event store's models loaded (with one module of sqlalchemy_utils), no module of
+    the package is left in the process: `import sqlalchemy_utils` then gives every name a
+    plain import gives, its `types` too, and the models' `UUIDType` is made from the same
+    file as the package's own."""
     names = ("sorted(n for n in dir(sqlalchemy_utils) if not n.startswith('_')), "
              "sorted(n for n in dir(sqlalchemy_utils.types) if not n.startswith('_'))")
     deferred = subprocess.run(
-        [sys.executable, "-c", "import json, ledger.store.chain, sqlalchemy_utils\n"
+        [sys.executable, "-c", "import inspect, json, sys, ledger.store.chain\n"
+         "left = [m for m in sys.modules if m.startswith('sqlalchemy_utils')]\n"
+         "import sqlalchemy_utils, sqlalchemy_utils.types.uuid\n"
          "import eventsourcing_sqlalchemy.models as m\n"
-         "assert m.UUIDType is sqlalchemy_utils.UUIDType is sqlalchemy_utils.types.UUIDType\n"
-         f"print(json.dumps([sqlalchemy_utils.__version__, {names}]))"],
+         "assert inspect.getfile(m.UUIDType) == inspect.getfile(sqlalchemy_utils.UUIDType)\n"
+         f"print(json.dumps([left, sqlalchemy_utils.__version__, {names}]))"],
         capture_output=True, text=True, check=True)
     plain = subprocess.run(
         [sys.executable, "-c", "import json, sqlalchemy_utils\n"
-         f"print(json.dumps([sqlalchemy_utils.__version__, {names}]))"],
+         f"print(json.dumps([[], sqlalchemy_utils.__version__, {names}]))"],
         capture_output=True, text=True, check=True)
-    version, every, types = json.loads(deferred.stdout)
-    assert [version, every, types] == json.loads(plain.stdout)
+    left, version, every, types = json.loads(deferred.stdout)
+    assert left == []
+    assert [left, version, every, types] == json.loads(plain.stdout)
     assert {"UUIDType", "EmailType", "database_exists"} <= set(every)

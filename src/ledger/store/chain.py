@@ -34,9 +34,9 @@ from ledger.store.fastjson import seal_rows
 from ledger.store.guards import PG_CLOCK
 from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, SEAL_COLUMNS, chain, seal_of
 
-deferred.defer()  # before the library's models import one type of sqlalchemy_utils (see there)
+deferred.load_models()  # with one module of sqlalchemy_utils, not all of it (see there)
 
-from eventsourcing_sqlalchemy.datastore import (  # noqa: E402 - after `defer()`
+from eventsourcing_sqlalchemy.datastore import (  # noqa: E402 - after `load_models()`
     exception_classes,
     transactions,
 )

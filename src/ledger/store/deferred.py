@@ -1,57 +1,57 @@
-"""sqlalchemy_utils, loaded a module at a time: the event store's recorder needs one column type.
+"""The event store's SQLAlchemy models, loaded with the one module of sqlalchemy_utils they use.
 
 eventsourcing-sqlalchemy's models import `sqlalchemy_utils.types.uuid.UUIDType`, and Python runs
 a package's `__init__` before any module in it: sqlalchemy_utils' two import every type and
-function it has (and with them SQLAlchemy's ORM, Oracle, MySQL and SQL Server dialects), about
-150 ms of every write command's start-up (issue 16; `python -X importtime`). `defer()` registers
-the two packages as modules over their own directories before that import, so it loads the
-module it names (and what that imports) from its own file, unchanged; the first use of any
-other name of either package runs that package's own `__init__` into it, so a caller that
-wants the whole package still gets it. Nothing is done if either package is already loaded.
+function it has (and with them SQLAlchemy's Oracle, MySQL and SQL Server dialects), about
+300 ms of every write command's start-up (issue 16; `python -X importtime`). `load_models()`
+imports the library's models while the two packages are registered as bare modules over
+their own directories, so the one module they name (and what it imports) loads from its own
+file, unchanged; then it takes the two bare packages, and the modules loaded into them, out
+of `sys.modules` again. Whoever imports sqlalchemy_utils afterwards gets the whole package as
+a plain import makes it (its own `__init__`s, its own modules: a `UUIDType` class of its
+own, made from the same file as the one the models hold). Nothing is done where the models
+or either package are loaded already.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from types import ModuleType
-from typing import Any
 
 PACKAGES = ("sqlalchemy_utils", "sqlalchemy_utils.types")
+MODELS = "eventsourcing_sqlalchemy.models"
 
 
-def defer() -> None:
-    """Register sqlalchemy_utils and its `types` package without running their `__init__`s."""
-    if any(name in sys.modules for name in PACKAGES):
+def load_models() -> None:
+    """Import the library's models with sqlalchemy_utils' `__init__`s left unrun."""
+    if MODELS in sys.modules or any(name in sys.modules for name in PACKAGES):
         return
+    bare = _bare_packages()
+    try:
+        importlib.import_module(MODELS)
+    finally:
+        for name, module in bare.items():  # and each module loaded into them
+            if sys.modules.get(name) is module:
+                for loaded in [n for n in sys.modules if n.startswith(f"{name}.")]:
+                    del sys.modules[loaded]
+                del sys.modules[name]
+
+
+def _bare_packages() -> dict[str, ModuleType]:
+    """The two packages as modules over their directories, registered (none where the
+    package is not a plain one on disk: the import is then left to Python)."""
     root = importlib.util.find_spec(PACKAGES[0])
     if root is None or root.origin is None or not root.submodule_search_locations:
-        return  # not installed, or not a plain package: the import is left to Python
+        return {}
     directory = next(iter(root.submodule_search_locations))
+    bare: dict[str, ModuleType] = {}
     for name in PACKAGES:
         path = directory if name == PACKAGES[0] else f"{directory}/types"
         spec = importlib.util.spec_from_file_location(
             name, f"{path}/__init__.py", submodule_search_locations=[path])
-        if spec is None or spec.loader is None:
-            return
-        module = importlib.util.module_from_spec(spec)
-        module.__getattr__ = _completing(module)  # type: ignore[method-assign]
-        sys.modules[name] = module
-        parent, _, child = name.rpartition(".")
-        if parent:
-            setattr(sys.modules[parent], child, module)
-
-
-def _completing(module: ModuleType) -> Any:
-    """A module `__getattr__` (PEP 562) that runs the package's own `__init__` once, then
-    answers from it."""
-    def __getattr__(name: str) -> Any:  # noqa: N807 - the name PEP 562 gives it
-        if name.startswith("__") and name != "__all__":
-            raise AttributeError(name)
-        del module.__getattr__  # the package's own names from now on
-        spec = module.__spec__
-        assert spec is not None
-        assert spec.loader is not None
-        spec.loader.exec_module(module)
-        return getattr(module, name)
-    return __getattr__
+        if spec is None:
+            break
+        bare[name] = sys.modules[name] = importlib.util.module_from_spec(spec)
+    return bare
