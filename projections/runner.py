@@ -109,7 +109,12 @@ class Projector:
         touched. If the derived models lag (a rebuild was interrupted), they are derived
         again from the change log in one transaction.
         """
-        applied = self._follow(batch, progress, derive=True, until=until)
+        try:
+            applied = self._follow(batch, progress, derive=True, until=until)
+        except TamperedError:  # stopped before a tampered row: what came before is answered
+            if tracking.derived_lag(self.positions()):
+                self.derive_all()
+            raise
         if tracking.derived_lag(self.positions()):
             self.derive_all()
         return applied
@@ -127,7 +132,11 @@ class Projector:
         self._streams.clear()
         self._forget_events()
         collected: dict[tuple[str, str], list[PlanEvent]] = {}
-        applied = self._follow(batch, progress, derive=False, collect=collected)
+        try:
+            applied = self._follow(batch, progress, derive=False, collect=collected)
+        except TamperedError:  # stopped before a tampered row: derive what came before it
+            self.derive_all()
+            raise
         if applied > REBUILD_KEPT:  # too many to keep: derived from the events table instead
             collected.clear()
         self.derive_all(collected if applied <= REBUILD_KEPT else None)
@@ -362,7 +371,7 @@ class Projector:
     def item_events(self, stream: UUID, upto: int) -> list[PlanEvent]:
         """A stream's events in version order up to position `upto`, from the events table."""
         return self.app.decode_all(
-            [record for record, _seal in self.app.stream_sealed(stream) if record.position <= upto])
+            [record for record, _seal in self.app.stream_sealed(stream, upto)])
 
 
 @contextmanager

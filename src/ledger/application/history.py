@@ -13,6 +13,7 @@ from ledger.application.times import utc_text
 from ledger.domain.chain import EventRecord, Seal, Witness
 from ledger.domain.events import CorrectionRecorded, PlanEvent, describe, kind_of
 from ledger.domain.ids import event_ref
+from ledger.store.sealed import checked_witness
 
 
 @dataclass(frozen=True)
@@ -84,5 +85,5 @@ def item_history(number: str, stored: list[tuple[EventRecord, Seal | None]],
         if stamp is None:
             outside.append(f"position {record.position} (version {record.version})")
         else:
-            sealed.append((decode(record), stamp.witness))
+            sealed.append((decode(record), checked_witness(record.position, stamp.witness)))
     return history_rows(number, sealed), outside

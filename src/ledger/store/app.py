@@ -127,9 +127,11 @@ class LedgerApp(Application):  # type: ignore[type-arg]
         """As `iter_sealed` from `after` up to `stop`, each row with its seal's witness only."""
         return iter_witnessed(self.engine, after, stop, batch)
 
-    def stream_sealed(self, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
-        """One stream's stored rows in version order, each with its seal (None: outside)."""
-        return stream_sealed(self.engine, stream)
+    def stream_sealed(self, stream: UUID, upto: int | None = None,
+                      ) -> list[tuple[EventRecord, Seal | None]]:
+        """One stream's stored rows in version order (up to position `upto`), each with its
+        seal (None: outside)."""
+        return stream_sealed(self.engine, stream, upto)
 
     def decode(self, record: EventRecord) -> PlanEvent:
         """The domain event a stored row holds (the library's own mapper and transcoder)."""

@@ -32,7 +32,14 @@ from ledger.domain.errors import ClockBehindError
 from ledger.store import deferred
 from ledger.store.fastjson import seal_rows
 from ledger.store.guards import PG_CLOCK
-from ledger.store.sealed import CHAIN_TABLE, READ_BATCH, SEAL_COLUMNS, chain, seal_of
+from ledger.store.sealed import (
+    CHAIN_TABLE,
+    READ_BATCH,
+    SEAL_COLUMNS,
+    chain,
+    checked_witness,
+    seal_of,
+)
 
 deferred.load_models()  # with one module of sqlalchemy_utils, not all of it (see there)
 
@@ -296,7 +303,10 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
 
 
 def _check_clock(previous: Seal | None, seen: Witness) -> None:
-    """Refuse to seal at a time before the ledger's last seal (SQLite: this machine's clock)."""
+    """Refuse to seal at a time before the ledger's last seal (SQLite: this machine's clock);
+    a last seal whose time is no time the store writes is named, not blamed on the clock."""
+    if previous is not None:
+        checked_witness(previous.position, previous.witness)
     if previous is not None and seen.at < previous.witness.at:
         msg = (f"this machine's clock ({seen.at}) is behind the ledger's last recorded "
                f"time ({previous.witness.at}): nothing was written; correct the clock")

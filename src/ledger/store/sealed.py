@@ -24,7 +24,7 @@ from sqlalchemy import (
     table,
 )
 
-from ledger.domain.chain import EventRecord, Seal, Witness
+from ledger.domain.chain import WITNESS_TIME, EventRecord, Seal, Witness
 from ledger.domain.errors import TamperedError
 from ledger.store.engine import EVENTS_TABLE
 
@@ -48,14 +48,25 @@ events = table(EVENTS_TABLE, column("id"), column("originator_id"), column("orig
 
 
 def seal_of(row: Any) -> Seal:
-    """A seal from a row of the chain table's columns, in their order; one whose position or
-    previous position is no integer (SQLite keeps whatever an insider typed) is refused,
-    naming it."""
+    """A seal from a row of the chain table's columns, in their order; one whose positions are
+    no integers or whose other columns are no text (SQLite keeps whatever an insider typed,
+    and an owner can drop a NOT NULL) is refused, naming it. A text that is no time is left
+    to `ledger verify`'s chain check, which names it."""
     position, content, link, previous, at, role, stream = row
-    if type(position) is not int or type(previous) is not int:
-        raise malformed_seal(position, f"position {position!r}, previous {previous!r}")
-    return Seal(position, str(content), str(link), previous, Witness(str(at), str(role)),
-                str(stream))
+    if type(position) is not int or type(previous) is not int or not all(
+            type(text) is str for text in (content, link, at, role, stream)):
+        raise malformed_seal(position, f"previous {previous!r}, witnessed at {at!r} by "
+                                       f"{role!r}")
+    return Seal(position, content, link, previous, Witness(at, role), stream)
+
+
+def checked_witness(position: Any, witness: Witness) -> Witness:
+    """`witness` where its time is one the store writes; else the seal is refused, naming it
+    (for what shows or compares the time: the change log, an item's history, the clock)."""
+    if not WITNESS_TIME.match(witness.at):
+        raise malformed_seal(position, f"witnessed at {witness.at[:40]!r}, no time the "
+                                       f"store writes")
+    return witness
 
 
 def malformed_seal(position: Any, what: str) -> TamperedError:
@@ -107,7 +118,7 @@ def iter_witnessed(engine: Engine, after: int, stop: int, batch: int = READ_BATC
                 raise malformed_seal(position, f"previous {previous!r}, witnessed at {at!r} "
                                                f"by {role!r}")
             if witness is None or witness.at != at or witness.role != role:
-                witness = Witness(at, role)
+                witness = checked_witness(position, Witness(at, role))
             yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
                               state_bytes(position, state)), witness
         if len(rows) < batch:
@@ -123,11 +134,15 @@ def _witnessed_sql(dialect: str) -> str:
             f"WHERE e.id > {mark} AND e.id <= {mark} ORDER BY e.id LIMIT {mark}")
 
 
-def stream_sealed(engine: Engine, stream: UUID) -> list[tuple[EventRecord, Seal | None]]:
-    """One stream's stored rows in version order, each with its seal (None: outside)."""
+def stream_sealed(engine: Engine, stream: UUID, upto: int | None = None,
+                  ) -> list[tuple[EventRecord, Seal | None]]:
+    """One stream's stored rows in version order (up to position `upto`), each with its seal
+    (None: outside)."""
     key: UUID | bytes = stream.bytes if engine.dialect.name == "sqlite" else stream
-    query = (_sealed_rows().where(events.c.originator_id == key)
-             .order_by(events.c.originator_version, events.c.id))
+    query = _sealed_rows().where(events.c.originator_id == key)
+    if upto is not None:  # a seal past it (malformed, say) is not read at all
+        query = query.where(events.c.id <= upto)
+    query = query.order_by(events.c.originator_version, events.c.id)
     with engine.connect() as conn:
         return [_sealed(row) for row in conn.execute(query).all()]
 
