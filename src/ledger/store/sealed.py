@@ -53,8 +53,9 @@ def seal_of(row: Any) -> Seal:
     and an owner can drop a NOT NULL) is refused, naming it. A text that is no time is left
     to `ledger verify`'s chain check, which names it."""
     position, content, link, previous, at, role, stream = row
-    if type(position) is not int or type(previous) is not int or not all(
-            type(text) is str for text in (content, link, at, role, stream)):
+    if not (type(position) is int and type(previous) is int and type(content) is str
+            and type(link) is str and type(at) is str and type(role) is str
+            and type(stream) is str):
         raise malformed_seal(position, f"previous {previous!r}, witnessed at {at!r} by "
                                        f"{role!r}")
     return Seal(position, content, link, previous, Witness(at, role), stream)
