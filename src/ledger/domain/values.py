@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from ledger.domain.errors import InvalidInputError
 
@@ -41,8 +42,10 @@ def _check_year(year: int, text: str) -> None:
         raise InvalidInputError(msg)
 
 
+@lru_cache(maxsize=4096)  # a few hundred months recur in every edition and every save
 def parse_month(text: str) -> str:
-    """A month `YYYY-MM`, checked; returned in the same canonical form."""
+    """A month `YYYY-MM`, checked; returned in the same canonical form (a refusal is raised
+    again each time: the cache keeps only answers)."""
     match = _MONTH.match(text.strip())
     if not match:
         msg = f"{text!r} is not a month: use YYYY-MM"
