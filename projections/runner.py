@@ -109,14 +109,15 @@ class Projector:
         touched. If the derived models lag (a rebuild was interrupted), they are derived
         again from the change log in one transaction.
         """
+        stopped: TamperedError | None = None
         try:
             applied = self._follow(batch, progress, derive=True, until=until)
-        except TamperedError:  # stopped before a tampered row: what came before is answered
-            if tracking.derived_lag(self.positions()):
-                self.derive_all()
-            raise
+        except TamperedError as exc:  # stopped before a tampered row: what came before it
+            stopped, applied = exc, 0  # is derived (and answered) all the same
         if tracking.derived_lag(self.positions()):
             self.derive_all()
+        if stopped is not None:
+            raise stopped
         return applied
 
     def rebuild(self, batch: int = FOLLOW_BATCH, progress: Progress | None = None) -> int:

@@ -35,7 +35,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import POSTGRES, Cli, Prepared
-from tests.e2e.test_attacks_5 import append, change_rows, head_of, run
+from tests.e2e.test_attacks_3 import run
+from tests.e2e.test_attacks_5 import append, change_rows, head_of
 from tests.editions import SEPTEMBER
 from tests.integrity.attack import connect, drop_guards, postgres
 

@@ -305,9 +305,10 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
 def _check_clock(previous: Seal | None, seen: Witness) -> None:
     """Refuse to seal at a time before the ledger's last seal (SQLite: this machine's clock);
     a last seal whose time is no time the store writes is named, not blamed on the clock."""
-    if previous is not None:
-        checked_witness(previous.position, previous.witness)
-    if previous is not None and seen.at < previous.witness.at:
+    if previous is None:
+        return
+    checked_witness(previous.position, previous.witness)
+    if seen.at < previous.witness.at:
         msg = (f"this machine's clock ({seen.at}) is behind the ledger's last recorded "
                f"time ({previous.witness.at}): nothing was written; correct the clock")
         raise ClockBehindError(msg)

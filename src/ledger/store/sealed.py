@@ -110,18 +110,18 @@ def iter_witnessed(engine: Engine, after: int, stop: int, batch: int = READ_BATC
             finally:
                 cursor.close()
         witness: Witness | None = None
-        for position, stream, version, topic, state, sealed, previous, at, role in rows:
+        for row in rows:
+            record = stored_record(row)
+            sealed, previous, at, role = row[5:]
             if sealed is None:
-                yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
-                                  state_bytes(position, state)), None
+                yield record, None
                 continue
             if type(previous) is not int or type(at) is not str or type(role) is not str:
-                raise malformed_seal(position, f"previous {previous!r}, witnessed at {at!r} "
-                                               f"by {role!r}")
+                raise malformed_seal(row[0], f"previous {previous!r}, witnessed at {at!r} "
+                                             f"by {role!r}")
             if witness is None or witness.at != at or witness.role != role:
-                witness = checked_witness(position, Witness(at, role))
-            yield EventRecord(int(position), _uuid(stream), int(version), str(topic),
-                              state_bytes(position, state)), witness
+                witness = checked_witness(row[0], Witness(at, role))
+            yield record, witness
         if len(rows) < batch:
             return
         after = int(rows[-1][0])
