@@ -1,8 +1,10 @@
 """`LedgerApp.save` is the library's `Application.save` step for step, collecting aggregates
 by a class check instead of the library's runtime Protocol checks (which walk the protocols'
-members on every save): the same events, the same aggregates, the same recordings; and a
-library upgrade that changes `Application.save` or `ProcessingEvent.collect_events` fails
-here rather than drifting silently."""
+members on every save), and its event store's `put` is the library's, making its recordings
+without the frozen dataclasses' `__init__`: the same events, the same aggregates, the same
+recordings; and a library upgrade that changes `Application.save`,
+`ProcessingEvent.collect_events` or `EventStore.put` fails here rather than drifting
+silently."""
 
 from __future__ import annotations
 
@@ -17,16 +19,18 @@ from uuid import UUID
 import eventsourcing.application as library
 import pytest
 from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import EventStore, Notification, Recording
 
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.values import Provenance
-from ledger.store.app import AggregateEvents, open_ledger
+from ledger.store.app import AggregateEvents, LedgerEventStore, open_ledger
 
 # The library's source of the two methods `LedgerApp.save` and `AggregateEvents` stand in
 # for (eventsourcing 9.5.6). If this changes, read the new source and follow it.
 PINNED = {
     "Application.save": "4e9747d14b8fd046",
     "ProcessingEvent.collect_events": "7e3a7e6b1abd2bef",
+    "EventStore.put": "7cbbe45730a0d3b9",
 }
 
 
@@ -42,7 +46,8 @@ def test_the_library_methods_stood_in_for_are_the_ones_read() -> None:
     """The library's `Application.save` and `ProcessingEvent.collect_events` are, to the
     byte, the source `LedgerApp.save` and `AggregateEvents` were written from."""
     assert {"Application.save": _digest(Application.save),
-            "ProcessingEvent.collect_events": _digest(ProcessingEvent.collect_events)} == PINNED
+            "ProcessingEvent.collect_events": _digest(ProcessingEvent.collect_events),
+            "EventStore.put": _digest(EventStore.put)} == PINNED
 
 
 class _Counting(type):
@@ -97,3 +102,31 @@ def test_a_save_records_every_event_with_its_seal(tmp_path: Path) -> None:
         (1, True), (2, True), (3, True)]
     assert b'"title":"Corporate Governance Improvement Plan"' in stored[0][0].state
     app.close()
+
+
+def test_put_records_as_the_library_puts(tmp_path: Path) -> None:
+    """The same events put into two new ledgers, one by the library's `EventStore.put` and
+    one by the ledger's: equal recordings of the same types, field for field (stored bytes,
+    ids), hashed alike, and the same rows stored."""
+    theirs_app = open_ledger(f"sqlite:///{tmp_path / 'theirs.db'}", create=True)
+    ours_app = open_ledger(f"sqlite:///{tmp_path / 'ours.db'}", create=True)
+    assert type(ours_app.events) is LedgerEventStore
+    plan = Plan.register("cgip-2018", "Corporate Governance Improvement Plan", prov())
+    plan.add_theme("1", "Political Leadership", "", prov())
+    events = [*plan.collect_events(), *Catalogue.open(prov()).collect_events()]
+    library_store = EventStore(mapper=theirs_app.mapper, recorder=theirs_app.recorder)
+    theirs, ours = library_store.put(events), ours_app.events.put(events)
+    assert ours == theirs
+    assert [r.notification.id for r in ours] == [1, 2, 3]
+    for mine, library_made in zip(ours, theirs, strict=True):
+        assert type(mine) is Recording
+        assert type(mine.notification) is Notification
+        assert mine.domain_event is library_made.domain_event
+        assert vars(mine.notification) == vars(library_made.notification)
+        assert list(vars(mine.notification)) == list(vars(library_made.notification))
+        assert hash(mine.notification) == hash(library_made.notification)
+        assert repr(mine) == repr(library_made)
+    assert [r for r, _ in ours_app.iter_sealed()] == [r for r, _ in theirs_app.iter_sealed()]
+    assert ours_app.events.put([]) == library_store.put([]) == []
+    theirs_app.close()
+    ours_app.close()

@@ -7,7 +7,7 @@ rather than creating an empty one by accident.
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,15 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredEvent, Transcoder
+from eventsourcing.persistence import (
+    EventStore,
+    JSONTranscoder,
+    Mapper,
+    Notification,
+    Recording,
+    StoredEvent,
+    Transcoder,
+)
 from sqlalchemy import Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -64,6 +72,34 @@ class AggregateEvents(ProcessingEvent[UUID]):
         super().collect_events(**kwargs)
 
 
+class LedgerEventStore(EventStore[UUID]):
+    """The library's event store, whose `put` makes each recording and its notification
+    without the frozen dataclasses' `__init__` (which set each field with
+    `object.__setattr__`: about 3 µs an event saved, for objects a save returns and the ledger
+    never reads). The same recordings, equal field for field (a test holds `put` to the
+    library's)."""
+
+    def put(self, domain_events: Sequence[Any], **kwargs: Any) -> list[Recording[UUID]]:
+        stored_events = list(map(self.mapper.to_stored_event, domain_events))
+        recordings: list[Recording[UUID]] = []
+        notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        if notification_ids:
+            assert len(notification_ids) == len(stored_events)
+            new, setattr_ = object.__new__, object.__setattr__
+            for domain_event, stored, notification_id in zip(
+                    domain_events, stored_events, notification_ids, strict=True):
+                notification = new(Notification)
+                setattr_(notification, "__dict__", {
+                    "originator_id": stored.originator_id,
+                    "originator_version": stored.originator_version,
+                    "topic": stored.topic, "state": stored.state, "id": notification_id})
+                recording = new(Recording)
+                setattr_(recording, "__dict__", {"domain_event": domain_event,
+                                                 "notification": notification})
+                recordings.append(recording)
+        return recordings
+
+
 class LedgerApp(Application):  # type: ignore[type-arg]
     """The ledger's event store: aggregates saved atomically, events never changed."""
 
@@ -79,6 +115,11 @@ class LedgerApp(Application):  # type: ignore[type-arg]
         self._notify(recordings)
         self.notify(processing_event.events)  # deprecated in the library, still called there
         return recordings
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        """The library's event store (`LedgerEventStore`), on the application's mapper and
+        recorder as the library's factory makes it."""
+        return LedgerEventStore(mapper=self.mapper, recorder=self.recorder)
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper with its compressor and cipher (none configured), storing an
