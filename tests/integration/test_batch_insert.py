@@ -2,8 +2,9 @@
 
 SQLAlchemy's `insert().returning(..., sort_by_parameter_order=True)` becomes one
 `INSERT ... RETURNING` per row on SQLite; the recorder sends the rows through the driver's
-`executemany` instead, and on PostgreSQL through SQLAlchemy's multi-row "insertmanyvalues"
-batches. Statements are watched with SQLAlchemy's `before_cursor_execute` hook.
+`executemany` instead (on a SQLite file, on the driver's own connection), and on PostgreSQL
+through SQLAlchemy's multi-row "insertmanyvalues" batches. Statements are watched with
+SQLAlchemy's `before_cursor_execute` hook and at the driver's connection.
 """
 
 from __future__ import annotations
@@ -30,9 +31,33 @@ def prov() -> Provenance:
     return Provenance("clerk", date(2018, 9, 30), "test")
 
 
+class _Driver:
+    """The driver's connection, every INSERT it is sent noted as `watched` notes them."""
+
+    def __init__(self, driver: Any, sent: list[tuple[str, bool, int]]) -> None:
+        self.driver, self.sent = driver, sent
+
+    def executemany(self, statement: str, rows: Any) -> Any:
+        rows = list(rows)
+        if statement.lstrip().upper().startswith("INSERT"):
+            self.sent.append((statement, True, len(rows)))
+        return self.driver.executemany(statement, rows)
+
+    def execute(self, statement: str, *args: Any) -> Any:
+        if statement.lstrip().upper().startswith("INSERT"):
+            self.sent.append((statement, False, 1))
+        return self.driver.execute(statement, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.driver, name)
+
+
 @contextmanager
-def watched(app: LedgerApp) -> Iterator[list[tuple[str, bool, int]]]:
-    """Every INSERT sent while inside: (statement, sent as executemany, rows of parameters)."""
+def watched(app: LedgerApp, monkeypatch: pytest.MonkeyPatch,
+            ) -> Iterator[list[tuple[str, bool, int]]]:
+    """Every INSERT sent while inside: (statement, sent as executemany, rows of parameters).
+    SQLAlchemy's `before_cursor_execute` hook sees what goes through SQLAlchemy; on a SQLite
+    file a save talks to the driver's connection itself, which is watched instead."""
     sent: list[tuple[str, bool, int]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
@@ -40,6 +65,12 @@ def watched(app: LedgerApp) -> Iterator[list[tuple[str, bool, int]]]:
         if statement.lstrip().upper().startswith("INSERT"):
             sent.append((statement, executemany, len(parameters) if executemany else 1))
 
+    insert_sqlite = ChainedRecorder._insert_sqlite
+
+    def insert_watched(recorder: ChainedRecorder, driver: Any, events: Any) -> list[int]:
+        return insert_sqlite(recorder, _Driver(driver, sent), events)
+
+    monkeypatch.setattr(ChainedRecorder, "_insert_sqlite", insert_watched)
     event.listen(app.engine, "before_cursor_execute", record)
     try:
         yield sent
@@ -51,7 +82,8 @@ def stored(stream: Any, versions: range) -> list[StoredEvent]:
     return [StoredEvent(stream, v, "ledger.events:ThemeAdded", b'{"n":%d}' % v) for v in versions]
 
 
-def test_a_save_of_many_events_is_one_batch_per_table(db_url: str) -> None:
+def test_a_save_of_many_events_is_one_batch_per_table(db_url: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A save of 1,500 events sends the events as one driver batch on SQLite (executemany, not
     a statement per row) or as multi-row INSERTs of at most 1,000 rows on PostgreSQL, and the
     seals as one executemany; every row gets the next id and its seal."""
@@ -59,7 +91,7 @@ def test_a_save_of_many_events_is_one_batch_per_table(db_url: str) -> None:
     recorder = app.recorder
     assert isinstance(recorder, ChainedRecorder)
     stream = uuid4()
-    with watched(app) as sent:
+    with watched(app, monkeypatch) as sent:
         ids = recorder.insert_events(stored(stream, range(1, 1501)))
     assert ids == list(range(1, 1501))
     events = [s for s in sent if EVENTS_TABLE in s[0]]

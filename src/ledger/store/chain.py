@@ -178,32 +178,38 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         try:
             assert isinstance(datastore.engine, Engine)
             with datastore.engine.connect() as connection:
+                driver: Any = connection.connection.driver_connection
                 try:
-                    ids = self._insert_sqlite(connection, stored_events)
-                    connection.commit()
-                except (DBAPIError, sqlite3.Error) as exc:
-                    raise _translated(exc) from exc
+                    ids = self._insert_sqlite(driver, stored_events)
+                    driver.commit()
+                except BaseException as exc:
+                    if driver.in_transaction:
+                        driver.rollback()
+                    if isinstance(exc, (DBAPIError, sqlite3.Error)):
+                        raise _translated(exc) from exc
+                    raise
             return ids
         finally:
             if lock is not None:
                 lock.release()
 
-    def _insert_sqlite(self, connection: Connection, stored_events: Sequence[StoredEvent],
-                       ) -> list[int]:
-        """The events and their seals, on SQLite, in the open connection's transaction: the
-        file's write lock first, then the last seal and the clock, then the two batches."""
-        driver: Any = connection.connection.driver_connection
-        # BEGIN IMMEDIATE: see `_lock_table`. The small statements go to the driver itself;
-        # the two batches through SQLAlchemy (its hooks see them, its errors are translated).
-        if not driver.in_transaction:
+    def _insert_sqlite(self, driver: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """The events and their seals, on SQLite, in one transaction of the driver's own
+        connection: the file's write lock first, then the last seal and the clock, then the
+        two batches, each one `executemany` (SQLAlchemy's statement bookkeeping cost more here
+        than the batch itself; the caller commits, rolls back and translates errors)."""
+        if not driver.in_transaction:  # BEGIN IMMEDIATE: see `_lock_table`
             driver.execute("BEGIN IMMEDIATE")
         row = driver.execute(_last_seal_sql(self.events_table_name)).fetchone()
         previous = seal_of(row) if row else None
         seen = Witness(datetime.now(UTC).isoformat(timespec="microseconds"))
         _check_clock(previous, seen)
-        ids = self._insert_rows_sqlite(connection, stored_events)
-        connection.exec_driver_sql(_insert_seals_sql("sqlite"),
-                                   seal_rows(ids, stored_events, previous, seen))
+        driver.executemany(self._insert_sql(), [
+            (_stream_bytes(e.originator_id), e.originator_version, e.topic, e.state)
+            for e in stored_events])
+        ids = _ids_ending(driver, len(stored_events))
+        driver.executemany(_insert_seals_sql("sqlite"),
+                           seal_rows(ids, stored_events, previous, seen))
         return ids
 
     def _lock_table(self, session: Session) -> None:
@@ -268,14 +274,15 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         # SQLite: one prepared INSERT run for every row (sqlite3's executemany); the ids
         # end at last_insert_rowid(). SQLAlchemy's insert().returning(...,
         # sort_by_parameter_order=True) would send one INSERT ... RETURNING per row here.
-        connection.exec_driver_sql(
-            f"INSERT INTO {self.events_table_name} (originator_id, originator_version, "
-            f"topic, state) VALUES (?, ?, ?, ?)",
-            [(_stream_bytes(e.originator_id), e.originator_version, e.topic, e.state)
-             for e in stored_events])
-        driver: Any = connection.connection.driver_connection
-        last = int(driver.execute("SELECT last_insert_rowid()").fetchone()[0])
-        return list(range(last - len(stored_events) + 1, last + 1))
+        connection.exec_driver_sql(self._insert_sql(), [
+            (_stream_bytes(e.originator_id), e.originator_version, e.topic, e.state)
+            for e in stored_events])
+        return _ids_ending(connection.connection.driver_connection, len(stored_events))
+
+    def _insert_sql(self) -> str:
+        """The events' INSERT on SQLite, in the driver's parameter style."""
+        return (f"INSERT INTO {self.events_table_name} (originator_id, originator_version, "
+                f"topic, state) VALUES (?, ?, ?, ?)")
 
     def select_events(
         self, originator_id: UUID | str, gt: int | None = None, lte: int | None = None,
@@ -319,6 +326,13 @@ def _translated(exc: DBAPIError | sqlite3.Error) -> PersistenceError:
     driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
     kind = exception_classes.get(type(driver_error).__name__, PersistenceError)
     return kind(exc)
+
+
+def _ids_ending(driver: Any, count: int) -> list[int]:
+    """The ids of the `count` rows a SQLite connection just inserted (consecutive: a guard
+    refuses any id but the next, and the transaction holds the write lock)."""
+    last = int(driver.execute("SELECT last_insert_rowid()").fetchone()[0])
+    return list(range(last - count + 1, last + 1))
 
 
 def _insert_seals_sql(dialect: str) -> str:
