@@ -19,8 +19,15 @@ def identity(text: str) -> str:
 
 @lru_cache(maxsize=16_384)  # the runner folds an item's updates again on each catch-up
 def update_identity(text: str) -> str:
-    """An update's words without its month tag or completion marker: what a re-spelling keeps."""
-    return identity(COMPLETION.sub(" ", _TAG_GROUP.sub(" ", text)))
+    """An update's words without its month tag or completion marker: what a re-spelling keeps.
+
+    Each pattern is run only where the text could hold it: a tag needs a bracket, a marker
+    "COMPLETE" or "Complete." (replacing a tag with a space makes neither)."""
+    if "(" in text or "[" in text:
+        text = _TAG_GROUP.sub(" ", text)
+    if "COMPLETE" in text or "Complete." in text:
+        text = COMPLETION.sub(" ", text)
+    return identity(text)
 
 
 def shown(text: str) -> str:
