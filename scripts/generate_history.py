@@ -17,6 +17,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -33,6 +34,11 @@ LEADS = ("Chief Executive", "City Solicitor", "Chief Finance Officer", "HR Direc
          "Assistant Chief Executive", "Director of Place", "Chief Operating Officer")
 
 
+# The RAG an item may move to from each RAG (never to green, never to the same), in Rag's order.
+RAG_AFTER = {before: [r for r in Rag if r.value != before and r is not Rag.GREEN]
+             for before in ["", *(r.value for r in Rag)]}
+
+
 def add_months(month: str, count: int) -> str:
     """`YYYY-MM` plus `count` months."""
     index = int(month[:4]) * 12 + int(month[5:7]) - 1 + count
@@ -47,7 +53,7 @@ class Stats:
     plans: int = 0
     saves: int = 0
     seconds: float = 0.0
-    kinds: dict[str, int] = field(default_factory=dict)
+    kinds: Counter[str] = field(default_factory=Counter)
 
 
 class Generator:
@@ -56,16 +62,25 @@ class Generator:
     def __init__(self, ledger: Ledger, seed: int) -> None:
         self.ledger, self.rng = ledger, random.Random(seed)  # noqa: S311 - test data
         self.stats = Stats()
+        # Provenances are values: one made per (day, attributed to, note), as an importer
+        # makes one per line of a document, so the benchmark times the ledger, not this.
+        self.provenances: dict[tuple[date, str, str], Provenance] = {}
 
     def prov(self, day: date, attributed_to: str = "", note: str = "") -> Provenance:
-        return Provenance("generator", day, "generator", attributed_to, note)
+        key = (day, attributed_to, note)
+        made = self.provenances.get(key)
+        if made is None:
+            if len(self.provenances) > 1_000:
+                self.provenances.clear()
+            made = self.provenances[key] = Provenance("generator", day, "generator",
+                                                      attributed_to, note)
+        return made
 
     def save(self, *aggregates: Any) -> None:
         touched = [a for a in aggregates if a.pending_events]
         kinds = [type(e).__name__ for a in touched for e in a.pending_events]
         self.ledger.save(*touched)
-        for kind in kinds:
-            self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
+        self.stats.kinds.update(kinds)
         self.stats.events += len(kinds)
         self.stats.saves += 1
 
@@ -124,7 +139,7 @@ class Generator:
                                self.prov(day, lead))
             update = item.version
             if rng.random() < 0.1:
-                rag = rng.choice([r for r in Rag if r.value != state.rag and r is not Rag.GREEN])
+                rag = rng.choice(RAG_AFTER[state.rag])
                 item.set_rag(rag, self.prov(day, lead))
             if rng.random() < 0.03:
                 new = rng.choice([name for name in LEADS if name != lead])
