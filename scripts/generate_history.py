@@ -18,17 +18,21 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from ledger.application.services import Ledger
 from ledger.bootstrap import bootstrap
 from ledger.domain.errors import ConflictError
 from ledger.domain.item import Item
 from ledger.domain.plan import Plan
+from ledger.domain.state import ItemState
 from ledger.domain.values import Provenance, Rag, month_end
 
+P = ParamSpec("P")
+T = TypeVar("T")
 THEMES, ITEMS_PER_THEME, MONTHS = 5, 8, 24
 LEADS = ("Chief Executive", "City Solicitor", "Chief Finance Officer", "HR Director",
          "Assistant Chief Executive", "Director of Place", "Chief Operating Officer")
@@ -37,6 +41,11 @@ LEADS = ("Chief Executive", "City Solicitor", "Chief Finance Officer", "HR Direc
 # The RAG an item may move to from each RAG (never to green, never to the same), in Rag's order.
 RAG_AFTER = {before: [r for r in Rag if r.value != before and r is not Rag.GREEN]
              for before in ["", *(r.value for r in Rag)]}
+
+
+def state_of(item: Item) -> ItemState:
+    """The item's state (a read of the ledger's aggregate, timed as the ledger's)."""
+    return item.state
 
 
 def add_months(month: str, count: int) -> str:
@@ -53,15 +62,19 @@ class Stats:
     plans: int = 0
     saves: int = 0
     seconds: float = 0.0
+    # Wall and CPU seconds inside the ledger's own calls (commands, reads, saves): the
+    # generator's choosing (random draws, texts) is not in them. Kept when clocked.
+    ledger_seconds: float = 0.0
+    ledger_cpu: float = 0.0
     kinds: Counter[str] = field(default_factory=Counter)
 
 
 class Generator:
     """Writes plans month by month until the ledger holds the events asked for."""
 
-    def __init__(self, ledger: Ledger, seed: int) -> None:
+    def __init__(self, ledger: Ledger, seed: int, *, clocked: bool = False) -> None:
         self.ledger, self.rng = ledger, random.Random(seed)  # noqa: S311 - test data
-        self.stats = Stats()
+        self.stats, self.clocked = Stats(), clocked
         # Provenances are values: one made per (day, attributed to, note), as an importer
         # makes one per line of a document, so the benchmark times the ledger, not this.
         self.provenances: dict[tuple[date, str, str], Provenance] = {}
@@ -76,10 +89,22 @@ class Generator:
                                                       attributed_to, note)
         return made
 
+    def call(self, action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`action(*args)`: a call into the ledger, timed into the stats when clocked (its
+        own cost, two clock reads each side, is charged to the ledger)."""
+        if not self.clocked:
+            return action(*args, **kwargs)
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return action(*args, **kwargs)
+        finally:
+            self.stats.ledger_cpu += time.process_time() - cpu
+            self.stats.ledger_seconds += time.perf_counter() - wall
+
     def save(self, *aggregates: Any) -> None:
         touched = [a for a in aggregates if a.pending_events]
         kinds = [type(e).__name__ for a in touched for e in a.pending_events]
-        self.ledger.save(*touched)
+        self.call(self.ledger.save, *touched)
         self.stats.kinds.update(kinds)
         self.stats.events += len(kinds)
         self.stats.saves += 1
@@ -106,56 +131,57 @@ class Generator:
     def register(self, number: int, first: str) -> list[Item]:
         """A new plan with its themes and items, saved with the catalogue in one transaction."""
         rng, slug, day = self.rng, f"council-{number:05d}", month_end(first)
-        plan = Plan.register(slug, f"Improvement plan of council {number}", self.prov(day))
-        catalogue = self.ledger.catalogue()  # fresh: other writers may have listed plans
-        catalogue.list_plan(slug, self.prov(day))
+        call = self.call
+        plan = call(Plan.register, slug, f"Improvement plan of council {number}", self.prov(day))
+        catalogue = call(self.ledger.catalogue)  # fresh: other writers may have listed plans
+        call(catalogue.list_plan, slug, self.prov(day))
         items: list[Item] = []
         for theme in range(1, THEMES + 1):
-            plan.add_theme(str(theme), f"Theme {theme}", "", self.prov(day))
+            call(plan.add_theme, str(theme), f"Theme {theme}", "", self.prov(day))
             for index in range(1, ITEMS_PER_THEME + 1):
                 code = f"{theme}.{index}"
-                plan.file_item(code, str(theme), self.prov(day))
-                item = Item.add(slug, code, str(theme), f"Aim {code} of plan {slug}",
-                                "Required actions", self.prov(day))
+                call(plan.file_item, code, str(theme), self.prov(day))
+                item = call(Item.add, slug, code, str(theme), f"Aim {code} of plan {slug}",
+                            "Required actions", self.prov(day))
                 for outcome in range(2):
                     due = add_months(first, rng.randint(3, 18))
-                    item.add_outcome(f"Outcome {outcome + 1} of {code}", due, "", self.prov(day))
-                item.assign_lead(rng.choice(LEADS), self.prov(day))
+                    call(item.add_outcome, f"Outcome {outcome + 1} of {code}", due, "",
+                         self.prov(day))
+                call(item.assign_lead, rng.choice(LEADS), self.prov(day))
                 items.append(item)
         self.save(catalogue, plan, *items)
         return items
 
     def month(self, items: list[Item], month: str, chronic: set[int]) -> None:
         """One monthly edition's changes to a plan's items."""
-        rng, day = self.rng, month_end(month)
+        rng, day, call = self.rng, month_end(month), self.call
         for item in items:
-            state = item.state
+            state = call(state_of, item)
             if state.complete:
                 continue
             lead = state.leads[0]
-            item.record_update(month, f"Progress on {state.number} in {month}: "
-                               + rng.choice(("on track", "delayed by consultation",
-                                             "report drafted", "awaiting Cabinet")),
-                               self.prov(day, lead))
+            call(item.record_update, month, f"Progress on {state.number} in {month}: "
+                 + rng.choice(("on track", "delayed by consultation", "report drafted",
+                               "awaiting Cabinet")), self.prov(day, lead))
             update = item.version
             if rng.random() < 0.1:
                 rag = rng.choice(RAG_AFTER[state.rag])
-                item.set_rag(rag, self.prov(day, lead))
+                call(item.set_rag, rag, self.prov(day, lead))
             if rng.random() < 0.03:
                 new = rng.choice([name for name in LEADS if name != lead])
-                item.assign_lead(new, self.prov(day, note="portfolio change"))
+                call(item.assign_lead, new, self.prov(day, note="portfolio change"))
             for outcome in list(state.outcomes.values()):
                 due = outcome.due
                 if due and due >= month and rng.random() < (0.3 if id(item) in chronic
                                                             else 0.04):
-                    item.move_target(outcome.number, add_months(due, rng.randint(1, 3)), "",
-                                     self.prov(day, lead, "dependency late"))
+                    call(item.move_target, outcome.number, add_months(due, rng.randint(1, 3)),
+                         "", self.prov(day, lead, "dependency late"))
             dues = [o.due for o in state.outcomes.values() if o.due]
             if dues and max(dues) <= month and rng.random() < 0.4:
-                item.report_completion(month, self.prov(day, lead))
+                call(item.report_completion, month, self.prov(day, lead))
             elif rng.random() < 0.01:
-                item.correct(update, {"text": f"Corrected progress on {state.number}"},
-                             self.prov(day, note="wrong figures"))
+                call(item.correct, update, {"text": f"Corrected progress on {state.number}"},
+                     self.prov(day, note="wrong figures"))
 
 
 def generate(url: str, events: int, seed: int = 1, first_plan: int = 0) -> Stats:
