@@ -162,8 +162,9 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         """The library's `insert_events`; on a SQLite file, outside any transaction the
-        library opened, on a Core connection rather than an ORM session (the session's
-        begin, flush bookkeeping and close cost more than the save's 43 rows' own work)."""
+        library opened, on the pool's driver connection rather than an ORM session (the
+        session's begin, flush bookkeeping and close cost more than the save's 43 rows' own
+        work)."""
         datastore = self.datastore
         if session is not None or not datastore.is_sqlite_filedb \
                 or transactions.get(None) is not None:
@@ -177,8 +178,11 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             lock.acquire()
         try:
             assert isinstance(datastore.engine, Engine)
-            with datastore.engine.connect() as connection:
-                driver: Any = connection.connection.driver_connection
+            # The pool's connection without a Core `Connection` around it (its making and
+            # closing cost more than a save's rows); returned to the pool, reset, as ever.
+            pooled = datastore.engine.raw_connection()
+            try:
+                driver: Any = pooled.driver_connection
                 try:
                     ids = self._insert_sqlite(driver, stored_events)
                     driver.commit()
@@ -188,6 +192,8 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
                     if isinstance(exc, (DBAPIError, sqlite3.Error)):
                         raise _translated(exc) from exc
                     raise
+            finally:
+                pooled.close()
             return ids
         finally:
             if lock is not None:
