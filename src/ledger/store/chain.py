@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from ledger.domain.chain import Seal, Witness
 from ledger.domain.errors import ClockBehindError
 from ledger.store import deferred
-from ledger.store.fastjson import seal_rows
+from ledger.store.fastjson import seal_rows, stored_event
 from ledger.store.guards import PG_CLOCK
 from ledger.store.sealed import (
     CHAIN_TABLE,
@@ -166,8 +166,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         session's begin, flush bookkeeping and close cost more than the save's 43 rows' own
         work)."""
         datastore = self.datastore
-        if session is not None or not datastore.is_sqlite_filedb \
-                or transactions.get(None) is not None:
+        if not self._on_sqlite_driver(session):
             return super().insert_events(stored_events, session=session, **kwargs)
         if not stored_events:
             return []
@@ -295,7 +294,11 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         desc: bool = False, limit: int | None = None,
     ) -> list[StoredEvent]:
         """A stream's events, sealed ones only: a row added around the ledger is never the
-        state a command builds on (`ledger verify` names it)."""
+        state a command builds on (`ledger verify` names it). On a SQLite file outside any
+        transaction the library opened, one query on the pool's driver connection (an ORM
+        session's making cost more than reading a short stream); elsewhere the session's."""
+        if self._on_sqlite_driver(None):
+            return self._select_sqlite(originator_id, gt, lte, desc, limit)
         table = self.events_record_cls.__table__
         query = (select(table.c.originator_id, table.c.originator_version, table.c.topic,
                         table.c.state)
@@ -313,6 +316,41 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             rows = session.execute(query).all()
         return [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
                             state=bytes(r[3])) for r in rows]
+
+    def _select_sqlite(self, originator_id: UUID | str, gt: int | None, lte: int | None,
+                       desc: bool, limit: int | None) -> list[StoredEvent]:
+        """`select_events` as one statement to the driver (the same rows, the same order)."""
+        stream = _uuid(originator_id)
+        sql = [f"SELECT e.originator_version, e.topic, e.state FROM {self.events_table_name} "
+               f"e JOIN {CHAIN_TABLE} c ON c.position = e.id WHERE e.originator_id = ?"]
+        parameters: list[Any] = [stream.bytes]
+        if gt is not None:
+            sql.append("AND e.originator_version > ?")
+            parameters.append(gt)
+        if lte is not None:
+            sql.append("AND e.originator_version <= ?")
+            parameters.append(lte)
+        sql.append("ORDER BY e.originator_version" + (" DESC" if desc else ""))
+        if limit is not None:
+            sql.append("LIMIT ?")
+            parameters.append(limit)
+        assert isinstance(self.datastore.engine, Engine)
+        pooled = self.datastore.engine.raw_connection()
+        try:
+            driver: Any = pooled.driver_connection
+            rows = driver.execute(" ".join(sql), parameters).fetchall()
+        except sqlite3.Error as exc:
+            raise _translated(exc) from exc
+        finally:
+            pooled.close()
+        return [stored_event(stream, version, topic, bytes(state))
+                for version, topic, state in rows]
+
+    def _on_sqlite_driver(self, session: Session | None) -> bool:
+        """Whether to talk to the SQLite driver directly: a SQLite file, no session given and
+        no transaction the library opened (whose session must see the work)."""
+        return (session is None and self.datastore.is_sqlite_filedb
+                and transactions.get(None) is None)
 
 
 def _check_clock(previous: Seal | None, seen: Witness) -> None:
