@@ -295,9 +295,11 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
     ) -> list[StoredEvent]:
         """A stream's events, sealed ones only: a row added around the ledger is never the
         state a command builds on (`ledger verify` names it). On a SQLite file outside any
-        transaction the library opened, one query on the pool's driver connection (an ORM
-        session's making cost more than reading a short stream); elsewhere the session's."""
-        if self._on_sqlite_driver(None):
+        transaction the library opened, a stream named by a UUID is read with one query on
+        the pool's driver connection (an ORM session's making cost more than reading a short
+        stream); anything else by the session (its conversions and errors for an id given as
+        text, the library's)."""
+        if type(originator_id) is UUID and self._on_sqlite_driver(None):
             return self._select_sqlite(originator_id, gt, lte, desc, limit)
         table = self.events_record_cls.__table__
         query = (select(table.c.originator_id, table.c.originator_version, table.c.topic,
@@ -317,10 +319,9 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         return [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
                             state=bytes(r[3])) for r in rows]
 
-    def _select_sqlite(self, originator_id: UUID | str, gt: int | None, lte: int | None,
+    def _select_sqlite(self, stream: UUID, gt: int | None, lte: int | None,
                        desc: bool, limit: int | None) -> list[StoredEvent]:
         """`select_events` as one statement to the driver (the same rows, the same order)."""
-        stream = _uuid(originator_id)
         sql = [f"SELECT e.originator_version, e.topic, e.state FROM {self.events_table_name} "
                f"e JOIN {CHAIN_TABLE} c ON c.position = e.id WHERE e.originator_id = ?"]
         parameters: list[Any] = [stream.bytes]
