@@ -241,7 +241,7 @@ def test_writers_beside_a_runner_lose_nothing(ledger: Cli, tmp_path: Path) -> No
     assert [w.returncode for w in writers] == [0] * 4, errors
     assert stored_events(ledger.db) == before + 12
     caught = run(ledger.db, "projections", "run", "--until-caught-up")
-    runner.send_signal(signal.SIGINT)
+    runner.send_signal(signal.SIGTERM)  # SIGINT may arrive ignored (`cmd &`)
     runner.communicate(timeout=120)
     assert caught.returncode == 0, caught.stderr
     said = verify(ledger)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -75,7 +76,7 @@ def run(ctx: typer.Context,
     """Follow new events as a long-lived process, applying them as they arrive.
 
     On PostgreSQL the runner is woken by the writers' NOTIFY as each commits; --poll is
-    then only a fallback. On SQLite it looks every --poll seconds.
+    then only a fallback. On SQLite it looks every --poll seconds. ^C or SIGTERM stops it.
 
     Example: ledger --db postgresql://ledger@db/ledger projections run --verbose
     """
@@ -88,10 +89,20 @@ def run(ctx: typer.Context,
         if until_caught_up:
             echo(f"applied {projector.catch_up()} events")
             return
+        # SIGTERM (a service manager's stop) stops it as ^C does: between batches or mid-
+        # batch, whose transaction then rolls back. SIGINT is left as the process was given
+        # it (a background job of a non-interactive shell has it ignored).
+        previous = signal.signal(signal.SIGTERM, _stop)
         try:
             projector.run(poll, woken=woken if verbose else None)
         except KeyboardInterrupt:
             echo("stopped")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def register(app: typer.Typer) -> None:
