@@ -12,9 +12,12 @@ _TAG_GROUP = re.compile(r"[(\[][^()\[\]]*(?:update|(?:19|20)\d\d)[^()\[\]]*[)\]]
 COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
 
 
+_WORD = re.compile(r"[a-z0-9£%]+")
+
+
 def identity(text: str) -> str:
     """The words of a text, case and punctuation folded: what survives re-spelling."""
-    return " ".join(re.findall(r"[a-z0-9£%]+", text.lower()))
+    return " ".join(_WORD.findall(text.lower()))
 
 
 @lru_cache(maxsize=16_384)  # the runner folds an item's updates again on each catch-up
