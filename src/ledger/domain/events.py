@@ -9,8 +9,9 @@ events. Pure: imports only `eventsourcing.domain`.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
@@ -329,6 +330,8 @@ def describe(event: PlanEvent) -> tuple[str, str]:  # noqa: PLR0911, PLR0912 - a
 NAME_FIELDS = frozenset({"recorded_by", "attributed_to", "lead", "leads", "before", "after",
                          "slug"})
 NAME_LIMIT = 200
+# Exact types no text hides in (the stream id, versions, times, dates): not looked into.
+_UNSIZED = frozenset({int, bool, type(None), date, datetime, UUID})
 TEXT_LIMIT = 20_000
 SOURCE_LIMIT = 65_000
 
@@ -339,10 +342,11 @@ def check_sizes(event: PlanEvent) -> None:
     Every text of every field is measured (in a list or a dict too); only one longer than the
     smallest limit is looked at again, for its field's own limit (run once an event saved)."""
     for name, value in vars(event).items():
-        if type(value) is str:
+        kind = type(value)
+        if kind is str:
             if len(value) > NAME_LIMIT:
                 _check_text(event, name, value)
-        elif isinstance(value, (str, dict, list)):  # a tuple: faster than a union here
+        elif kind not in _UNSIZED and isinstance(value, (str, dict, list)):  # a tuple: faster
             texts = value.values() if isinstance(value, dict) else (
                 value if isinstance(value, list) else [value])
             for text in texts:

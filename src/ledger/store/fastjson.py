@@ -49,6 +49,7 @@ _INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson writes; beyond it json does
 # Transcodings whose data is the value's `isoformat()` text (an event's timestamp and dates).
 _ISO = (DatetimeAsISO, DateAsISO)
 _new, _set = object.__new__, object.__setattr__
+_DATES_KEPT = 4_096
 
 
 def stored_event(originator_id: UUID | str, version: int, topic: str, state: bytes,
@@ -95,6 +96,7 @@ class OrjsonTranscoder(JSONTranscoder):
         super().__init__()
         self._handed_back: frozenset[type] = frozenset()
         self._flat_kinds: frozenset[type] = _SCALARS
+        self._dates: dict[date, str] = {}
         self._iso: dict[type, str] = {}
 
     def register(self, transcoding: Transcoding) -> None:
@@ -186,11 +188,20 @@ class OrjsonTranscoder(JSONTranscoder):
 
     def _flat_handed(self, obj: Any) -> dict[str, Any]:
         """A date or a time as its ISO transcoding writes it (`isoformat()`), anything else
-        handed back as its transcoding writes it."""
-        name = self._iso.get(type(obj))
-        if name is not None:
-            return {"_type_": name, "_data_": obj.isoformat()}
-        return self._handed(obj)
+        handed back as its transcoding writes it. A date's text is kept (an edition's events
+        share their effective date)."""
+        kind = type(obj)
+        name = self._iso.get(kind)
+        if name is None:
+            return self._handed(obj)
+        if kind is date:
+            text = self._dates.get(obj)
+            if text is None:
+                if len(self._dates) >= _DATES_KEPT:
+                    self._dates.clear()
+                text = self._dates[obj] = obj.isoformat()
+            return {"_type_": name, "_data_": text}
+        return {"_type_": name, "_data_": obj.isoformat()}
 
     def _handed(self, obj: Any) -> dict[str, Any]:
         transcoding = self.types[type(obj)]
@@ -310,7 +321,8 @@ def seal_rows(positions: Sequence[int], events: Sequence[StoredEvent], previous:
         known = names.get(stream)
         if known is None:
             uuid = stream if type(stream) is UUID else UUID(str(stream))
-            known = names[stream] = (uuid, uuid.hex, str(uuid))
+            h = uuid.hex  # str(uuid) is these slices of it
+            known = names[stream] = (uuid, h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
         uuid, hexed, text = known
         version, topic, state = event.originator_version, event.topic, event.state
         body = None
