@@ -8,7 +8,8 @@ start. Nothing asserts a speed: targets are stated as met or not met.
 - append: the generated history (scripts/generate_history.py, the ledger's own write path)
   written in --segments equal consecutive segments; after each, the floor inserts the same
   segment's stored rows with the driver's `executemany` into a table of the same shape;
-  medians of the segments' rates;
+  medians of the segments' rates. The ledger's figure is the time inside its own calls
+  (commands, reads, saves), the generator's choosing outside it; the whole loop beside it;
 - rebuild: `Projector.rebuild()` --runs times, each after a floor run (the driver's SELECT of
   every state with `json.loads`); at --slice-from events and more, catching up from zero in
   --segments slices (`catch_up(until=...)`) instead, each slice after the floor's same slice;
