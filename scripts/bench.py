@@ -41,6 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ from ledger.application.services import Ledger
 from ledger.bootstrap import bootstrap
 from ledger.domain.ids import item_id
 from ledger.domain.item import Item
-from ledger.domain.values import Provenance, When
+from ledger.domain.values import When
 from ledger.store.engine import EVENTS_TABLE
 from projections.current_plan import item_row
 from scripts.bench_lag import writers_lag
@@ -71,7 +72,7 @@ from scripts.bench_measure import (
     timed,
     vacuum_full,
 )
-from scripts.generate_history import Generator
+from scripts.generate_history import Generator, opened
 from scripts.report_section import REPORT, write_section
 from scripts.throwaway_databases import ThrowawayDatabases
 
@@ -96,26 +97,19 @@ def log(record: dict[str, Any]) -> None:
 def append(url: str, events: int, segments: int, workdir: Path) -> dict[str, Any]:
     """The history written in equal consecutive segments, each followed by the floor's
     insert of the same segment's stored rows."""
-    ledger = bootstrap(url, create=True).ledger
-    ledger.init(Provenance("generator", date(2016, 1, 1), "generator"))
+    ledger = opened(url)
     generator = Generator(ledger, seed=1, clocked=True)
     stats = generator.stats
     floor = AppendFloor(url, workdir)
     mine: list[Sample] = []
     loops: list[Sample] = []
     floors: list[Sample] = []
-    number, position = 0, stored_head(url)
+    position = stored_head(url)
     try:
         for segment in range(1, segments + 1):
             budget = events * segment // segments
             before = (stats.events, stats.ledger_seconds, stats.ledger_cpu)
-
-            def write(budget: int = budget) -> None:
-                nonlocal number
-                while generator.stats.events < budget:
-                    generator.plan(number, budget)
-                    number += 1
-            sample = timed(write)
+            sample = timed(partial(generator.write, budget))
             count = stats.events - before[0]
             mine.append(Sample(stats.ledger_seconds - before[1], stats.ledger_cpu - before[2],
                                count))

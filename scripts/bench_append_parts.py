@@ -28,7 +28,6 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import date
 from functools import partial
 from itertools import groupby
 from pathlib import Path
@@ -36,10 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: import siblings
 
-from ledger.bootstrap import bootstrap
-from ledger.domain.values import Provenance
 from scripts.bench_measure import Sample, load_average, timed
-from scripts.generate_history import Generator
+from scripts.generate_history import Generator, opened
 
 EVENTS = "INSERT INTO ledger_events (originator_id, originator_version, topic, state) " \
          "VALUES (?, ?, ?, ?)"
@@ -51,18 +48,10 @@ Rows = list[tuple[Any, ...]]
 def generated(path: Path, events: int) -> tuple[Sample, Sample]:
     """A ledger of `events` generated events at `path`: the whole writing loop timed, and the
     time inside the ledger's own calls (as `scripts/bench.py` times append)."""
-    ledger = bootstrap(f"sqlite:///{path}", create=True).ledger
-    ledger.init(Provenance("generator", date(2016, 1, 1), "generator"))
+    ledger = opened(f"sqlite:///{path}")
     generator = Generator(ledger, seed=1, clocked=True)
-
-    def write() -> int:
-        number = 0
-        while generator.stats.events < events:
-            generator.plan(number, events)
-            number += 1
-        return generator.stats.events
     try:
-        loop = timed(write)
+        loop = timed(partial(generator.write, events))
     finally:
         ledger.close()
     stats = generator.stats

@@ -72,9 +72,11 @@ class Stats:
 class Generator:
     """Writes plans month by month until the ledger holds the events asked for."""
 
-    def __init__(self, ledger: Ledger, seed: int, *, clocked: bool = False) -> None:
+    def __init__(self, ledger: Ledger, seed: int, *, clocked: bool = False,
+                 first_plan: int = 0) -> None:
         self.ledger, self.rng = ledger, random.Random(seed)  # noqa: S311 - test data
         self.stats, self.clocked = Stats(), clocked
+        self.next_plan = first_plan  # plans are numbered on from here
         # Provenances are values: one made per (day, attributed to, note), as an importer
         # makes one per line of a document, so the benchmark times the ledger, not this.
         self.provenances: dict[tuple[date, str, str], Provenance] = {}
@@ -108,6 +110,14 @@ class Generator:
         self.stats.kinds.update(kinds)
         self.stats.events += len(kinds)
         self.stats.saves += 1
+
+    def write(self, events: int) -> int:
+        """Plans, numbered on from the last, until `events` events are written in all (the
+        last plan stops there); how many were."""
+        while self.stats.events < events:
+            self.plan(self.next_plan, events)
+            self.next_plan += 1
+        return self.stats.events
 
     def plan(self, number: int, budget: int) -> None:
         """One plan, from registration through up to MONTHS monthly editions."""
@@ -187,17 +197,21 @@ class Generator:
 def generate(url: str, events: int, seed: int = 1, first_plan: int = 0) -> Stats:
     """At least `events` more events in the ledger at `url` (created if new); plans are
     numbered from `first_plan`, so writers given different numbers never collide."""
-    ledger = bootstrap(url, create=True).ledger
-    ledger.init(Provenance("generator", date(2016, 1, 1), "generator"))
-    generator = Generator(ledger, seed)
+    ledger = opened(url)
+    generator = Generator(ledger, seed, first_plan=first_plan)
     started = time.perf_counter()
-    number = first_plan
-    while generator.stats.events < events:
-        generator.plan(number, events)
-        number += 1
+    generator.write(events)
     generator.stats.seconds = time.perf_counter() - started
     ledger.close()
     return generator.stats
+
+
+def opened(url: str) -> Ledger:
+    """The ledger at `url`, created if new and initialised as the generator's writers find
+    it (`ledger init` by "generator")."""
+    ledger = bootstrap(url, create=True).ledger
+    ledger.init(Provenance("generator", date(2016, 1, 1), "generator"))
+    return ledger
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,10 @@ import pytest
 import scripts.bench
 import scripts.bench_append_parts as parts
 import scripts.report_section
-from ledger.bootstrap import bootstrap
-from ledger.domain.values import Provenance
 from scripts.bench import disk, write_report
 from scripts.bench_lag import p95
 from scripts.bench_measure import AppendFloor, select_decode, stored_rows, table_bytes
-from scripts.generate_history import Generator
+from scripts.generate_history import Generator, opened
 from tests.conftest import POSTGRES, SEEDS
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
@@ -221,13 +218,9 @@ def test_append_parts_replay_the_ledgers_own_saves(tmp_path: Path,
 
 
 def _generated(url: str, events: int, *, clocked: bool) -> Generator:
-    ledger = bootstrap(url, create=True).ledger
-    ledger.init(Provenance("generator", date(2016, 1, 1), "generator"))
+    ledger = opened(url)
     generator = Generator(ledger, seed=1, clocked=clocked)
-    number = 0
-    while generator.stats.events < events:
-        generator.plan(number, events)
-        number += 1
+    generator.write(events)
     ledger.close()
     return generator
 

@@ -10,8 +10,6 @@ from functools import lru_cache
 
 _TAG_GROUP = re.compile(r"[(\[][^()\[\]]*(?:update|(?:19|20)\d\d)[^()\[\]]*[)\]]", re.IGNORECASE)
 COMPLETION = re.compile(r"\b(?:NOW\s+)?COMPLETE(?:\s+FOR\s+CABINET)?\b|\bComplete\.")
-
-
 _WORD = re.compile(r"[a-z0-9£%]+")
 
 

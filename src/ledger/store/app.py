@@ -39,7 +39,7 @@ from ledger.store.engine import (
     refuse_missing_file,
     sqlite_file,
 )
-from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder
+from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder, made
 from ledger.store.guards import install_guards
 from ledger.store.replica import make_read_only
 from ledger.store.sealed import (
@@ -85,18 +85,14 @@ class LedgerEventStore(EventStore[UUID]):
         notification_ids = self.recorder.insert_events(stored_events, **kwargs)
         if notification_ids:
             assert len(notification_ids) == len(stored_events)
-            new, setattr_ = object.__new__, object.__setattr__
             for domain_event, stored, notification_id in zip(
                     domain_events, stored_events, notification_ids, strict=True):
-                notification = new(Notification)
-                setattr_(notification, "__dict__", {
+                notification = made(Notification, {
                     "originator_id": stored.originator_id,
                     "originator_version": stored.originator_version,
                     "topic": stored.topic, "state": stored.state, "id": notification_id})
-                recording = new(Recording)
-                setattr_(recording, "__dict__", {"domain_event": domain_event,
-                                                 "notification": notification})
-                recordings.append(recording)
+                recordings.append(made(Recording, {"domain_event": domain_event,
+                                                   "notification": notification}))
         return recordings
 
 

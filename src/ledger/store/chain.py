@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -176,12 +177,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         if lock is not None:
             lock.acquire()
         try:
-            assert isinstance(datastore.engine, Engine)
-            # The pool's connection without a Core `Connection` around it (its making and
-            # closing cost more than a save's rows); returned to the pool, reset, as ever.
-            pooled = datastore.engine.raw_connection()
-            try:
-                driver: Any = pooled.driver_connection
+            with self._driver() as driver:
                 try:
                     ids = self._insert_sqlite(driver, stored_events)
                     driver.commit()
@@ -191,8 +187,6 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
                     if isinstance(exc, (DBAPIError, sqlite3.Error)):
                         raise _translated(exc) from exc
                     raise
-            finally:
-                pooled.close()
             return ids
         finally:
             if lock is not None:
@@ -209,9 +203,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         previous = seal_of(row) if row else None
         seen = Witness(datetime.now(UTC).isoformat(timespec="microseconds"))
         _check_clock(previous, seen)
-        driver.executemany(self._insert_sql(), [
-            (_stream_bytes(e.originator_id), e.originator_version, e.topic, e.state)
-            for e in stored_events])
+        driver.executemany(self._insert_sql(), _event_rows(stored_events))
         ids = _ids_ending(driver, len(stored_events))
         driver.executemany(_insert_seals_sql("sqlite"),
                            seal_rows(ids, stored_events, previous, seen))
@@ -279,9 +271,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         # SQLite: one prepared INSERT run for every row (sqlite3's executemany); the ids
         # end at last_insert_rowid(). SQLAlchemy's insert().returning(...,
         # sort_by_parameter_order=True) would send one INSERT ... RETURNING per row here.
-        connection.exec_driver_sql(self._insert_sql(), [
-            (_stream_bytes(e.originator_id), e.originator_version, e.topic, e.state)
-            for e in stored_events])
+        connection.exec_driver_sql(self._insert_sql(), _event_rows(stored_events))
         return _ids_ending(connection.connection.driver_connection, len(stored_events))
 
     def _insert_sql(self) -> str:
@@ -335,17 +325,24 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         if limit is not None:
             sql.append("LIMIT ?")
             parameters.append(limit)
+        with self._driver() as driver:
+            try:
+                rows = driver.execute(" ".join(sql), parameters).fetchall()
+            except sqlite3.Error as exc:
+                raise _translated(exc) from exc
+        return [stored_event(stream, version, topic, bytes(state))
+                for version, topic, state in rows]
+
+    @contextmanager
+    def _driver(self) -> Iterator[Any]:
+        """The pool's SQLite connection itself, without a Core `Connection` around it (whose
+        making and closing cost more than a save's rows); returned to the pool, reset."""
         assert isinstance(self.datastore.engine, Engine)
         pooled = self.datastore.engine.raw_connection()
         try:
-            driver: Any = pooled.driver_connection
-            rows = driver.execute(" ".join(sql), parameters).fetchall()
-        except sqlite3.Error as exc:
-            raise _translated(exc) from exc
+            yield pooled.driver_connection
         finally:
             pooled.close()
-        return [stored_event(stream, version, topic, bytes(state))
-                for version, topic, state in rows]
 
     def _on_sqlite_driver(self, session: Session | None) -> bool:
         """Whether to talk to the SQLite driver directly: a SQLite file, no session given and
@@ -378,6 +375,12 @@ def _ids_ending(driver: Any, count: int) -> list[int]:
     refuses any id but the next, and the transaction holds the write lock)."""
     last = int(driver.execute("SELECT last_insert_rowid()").fetchone()[0])
     return list(range(last - count + 1, last + 1))
+
+
+def _event_rows(stored_events: Sequence[StoredEvent]) -> list[tuple[bytes, int, str, bytes]]:
+    """The events' rows as SQLite's INSERT takes them (the stream as its 16 bytes)."""
+    return [(_stream_bytes(e.originator_id), e.originator_version, e.topic, e.state)
+            for e in stored_events]
 
 
 def _insert_seals_sql(dialect: str) -> str:

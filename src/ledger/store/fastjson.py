@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
@@ -48,19 +48,25 @@ _MAX_DEPTH = 200  # orjson refuses deeper nesting (254); json's own limit is the
 _INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson writes; beyond it json does
 # Transcodings whose data is the value's `isoformat()` text (an event's timestamp and dates).
 _ISO = (DatetimeAsISO, DateAsISO)
-_new, _set = object.__new__, object.__setattr__
 _DATES_KEPT = 4_096
+_T = TypeVar("_T")
+
+
+def made(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """An instance of `cls` holding `fields` (in its fields' order), without its `__init__`:
+    for the library's frozen dataclasses (whose `__init__` sets each field with
+    `object.__setattr__`) and domain events, equal and hashed as if made by it."""
+    instance = object.__new__(cls)
+    object.__setattr__(instance, "__dict__", fields)
+    return instance
 
 
 def stored_event(originator_id: UUID | str, version: int, topic: str, state: bytes,
                  ) -> StoredEvent:
-    """`StoredEvent(originator_id, version, topic, state)`: the same fields in the same order,
-    equal and hashed alike, without the frozen dataclass's `__init__` (four
-    `object.__setattr__` calls, about 0.6 µs an event saved)."""
-    event = _new(StoredEvent)
-    _set(event, "__dict__", {"originator_id": originator_id, "originator_version": version,
-                             "topic": topic, "state": state})
-    return event
+    """`StoredEvent(originator_id, version, topic, state)`, made without its `__init__` (about
+    0.6 µs an event saved)."""
+    return made(StoredEvent, {"originator_id": originator_id, "originator_version": version,
+                              "topic": topic, "state": state})
 
 
 def _plain(obj: Any, extra: frozenset[type]) -> bool:
@@ -214,9 +220,9 @@ class OrjsonTranscoder(JSONTranscoder):
 
 class OrjsonMapper(Mapper[UUID]):
     """The library's mapper, for an `OrjsonTranscoder` without compressor or cipher: an
-    event's attributes encoded in place (not copied, then popped), its class's topic looked
-    up once. Anything else (a class version past 1, a state orjson must not write) is the
-    library's `to_stored_event`, unchanged."""
+    event's attributes encoded from one copy less its stream and version, its class's topic
+    looked up once, and read back with its class resolved once per topic. Anything else (a
+    class version past 1, a state orjson must not write) is the library's own path."""
 
     def __init__(self, transcoder: Any, compressor: Any = None, cipher: Any = None) -> None:
         super().__init__(transcoder, compressor=compressor, cipher=cipher)
@@ -264,9 +270,7 @@ class OrjsonMapper(Mapper[UUID]):
             if type(event_state) is dict and "class_version" not in event_state:
                 event_state["originator_id"] = convertor(originator_id)
                 event_state["originator_version"] = version
-                domain_event: Any = object.__new__(cls)
-                object.__setattr__(domain_event, "__dict__", event_state)
-                return domain_event
+                return made(cls, event_state)
         return super().to_domain_event(StoredEvent(originator_id, version, topic, state))
 
     def _resolved(self, topic: str, id_type: type) -> tuple[type, Any] | None:
