@@ -5,7 +5,7 @@ bytes and the seals of a ledger do not depend on which encoder wrote them."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -30,6 +30,7 @@ from ledger.store.decoding import DateAsISO
 from ledger.store.fastjson import (
     OrjsonMapper,
     OrjsonTranscoder,
+    _iso_datetime,
     canonical_fast,
     content_hash_fast,
     seal_rows,
@@ -245,3 +246,34 @@ def test_the_ledgers_mapper_stores_events_as_the_librarys_does(
     event.__dict__.update(items)
     library, ledger = (_stored_by(mapper, event) for mapper in MAPPERS)
     assert ledger == library
+
+
+# The two attributes every ledger event has and the mapper writes before orjson runs: any value
+# there (a time in any zone or none, a datetime where a date belongs, a date, text, a float).
+stamps = st.one_of(st.datetimes(timezones=zones), st.dates(), texts, st.floats(), st.none())
+
+
+@settings(max_examples=400, deadline=None)
+@given(states, stamps, stamps, st.integers(0, 12), st.integers(0, 12))
+def test_an_events_timestamp_and_effective_date_are_stored_as_the_library_stores_them(
+        state: dict[str, Any], timestamp: Any, effective: Any, stamp_at: int,
+        effective_at: int) -> None:
+    """Whatever an event's `timestamp` and `effective` hold, wherever they stand among its
+    attributes, the ledger's mapper stores the library mapper's bytes (or fails as it fails)."""
+    items = [(k, v) for k, v in state.items() if k not in ("timestamp", "effective")]
+    items.insert(min(stamp_at, len(items)), ("timestamp", timestamp))
+    items.insert(min(effective_at, len(items)), ("effective", effective))
+    event = _Event()
+    event.__dict__.update([("originator_id", UUID(int=1)), ("originator_version", 1), *items])
+    library, ledger = (_stored_by(mapper, event) for mapper in MAPPERS)
+    assert ledger == library
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_a_time_in_utc_is_written_as_isoformat_writes_it(moment: datetime) -> None:
+    """orjson's text for a time in UTC (how the mapper writes the library's timestamps) is
+    `isoformat()`'s, at every year, second and microsecond (none included)."""
+    assert _iso_datetime(moment) == moment.isoformat()
+    assert _iso_datetime(moment.replace(microsecond=0)) == moment.replace(
+        microsecond=0).isoformat()
