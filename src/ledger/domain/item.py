@@ -37,6 +37,7 @@ from ledger.domain.events import (
 )
 from ledger.domain.ids import check_item_number, item_id
 from ledger.domain.state import ItemState, OutcomeState, fold
+from ledger.domain.triggers import Triggers
 from ledger.domain.values import Basis, Provenance, Rag, parse_month, parse_rag
 from ledger.domain.words import identity
 
@@ -51,7 +52,7 @@ def _clean(text: str, what: str) -> str:
     return text
 
 
-class Item(Aggregate):
+class Item(Triggers, Aggregate):
     """One item (`1.3`) of a plan: aim, actions, outcomes, leads, RAG, updates."""
 
     def __init__(self) -> None:

@@ -23,6 +23,7 @@ from ledger.domain.events import (
     stable_topic,
 )
 from ledger.domain.ids import CATALOGUE_ID, check_slug, check_theme_number, choose_plan, plan_id
+from ledger.domain.triggers import Triggers
 from ledger.domain.values import Provenance
 from ledger.domain.words import did_you_mean
 
@@ -36,7 +37,7 @@ class Theme:
     description: str
 
 
-class Plan(Aggregate):
+class Plan(Triggers, Aggregate):
     """One improvement plan: its title, its themes, and the numbers of its items."""
 
     def __init__(self) -> None:
@@ -119,7 +120,7 @@ class Plan(Aggregate):
 stable_topic(Plan, "ledger.aggregates:Plan")
 
 
-class Catalogue(Aggregate):
+class Catalogue(Triggers, Aggregate):
     """The plans one ledger holds, so a command can find the plan it means."""
 
     def __init__(self) -> None:

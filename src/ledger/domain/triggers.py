@@ -1,0 +1,80 @@
+"""How the ledger's aggregates trigger their events: as the library's `trigger_event` does.
+
+The library's `Aggregate.trigger_event` copies the keywords, checks the event class's explicit
+topic against the registry, and calls the class with them (whose dataclass `__init__` and
+`__post_init__` check the parameters and the stream's type); an event is made for every
+change saved, and those steps cost more than the rest of a command. For a ledger event class
+given exactly its fields, none of them can fail (the topic is checked once per class here), so
+`trigger` makes the same event directly: equal to the library's, its attributes in the same
+order (stored bytes depend on it), applied and kept pending as the library does. Anything
+else (other keywords, a timestamp given, a class of another shape) is the library's own path,
+its errors included. Not among the modules an evidence pack carries (it imports the library's
+event base class, which the pack's stand-in does not have).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.utils import resolve_topic
+
+IDENTITY = ("originator_id", "originator_version", "timestamp")
+# Per event class: its fields after the identity, as a set (the keywords must be these) and in
+# order, and a getter of them from the keywords; None where the library must make it.
+Shape = tuple[frozenset[str], tuple[str, ...], Callable[[dict[str, Any]], tuple[Any, ...]]]
+_SHAPES: dict[type, Shape | None] = {}
+
+
+def shape_of(cls: type) -> Shape | None:
+    """The fields `trigger` sets for this event class, or None where the library must make it:
+    a dataclass whose fields are the identity then two or more plain parameters (no default,
+    none keyword-only), with the library's own `__post_init__` and its topic registered to it."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    fields = dataclasses.fields(cls)
+    names = tuple(f.name for f in fields)
+    rest = names[len(IDENTITY):]
+    if names[:len(IDENTITY)] != IDENTITY or len(rest) < 2 or any(
+            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            or not f.init or f.kw_only for f in fields):
+        return None
+    if getattr(cls, "__post_init__", None) is not DomainEvent.__post_init__:
+        return None
+    try:
+        if resolve_topic(cls.TOPIC) is not cls:  # type: ignore[attr-defined]
+            return None
+    except Exception:  # no topic, or not registered: the library's path says so
+        return None
+    return frozenset(rest), rest, itemgetter(*rest)
+
+
+def trigger(aggregate: Any, event_class: type[Any], kwargs: dict[str, Any]) -> None:
+    """`Aggregate.trigger_event(aggregate, event_class, **kwargs)`, made directly where
+    `shape_of` allows and the keywords are exactly the class's fields."""
+    try:
+        shape = _SHAPES[event_class]
+    except KeyError:
+        shape = _SHAPES[event_class] = shape_of(event_class)
+    if shape is None or kwargs.keys() != shape[0] or type(aggregate.id) is not UUID:
+        Aggregate.trigger_event(aggregate, event_class, **kwargs)
+        return
+    state = {"originator_id": aggregate.id, "originator_version": aggregate.version + 1,
+             "timestamp": event_class.create_timestamp()}
+    state.update(zip(shape[1], shape[2](kwargs), strict=True))
+    event = object.__new__(event_class)
+    object.__setattr__(event, "__dict__", state)
+    event.mutate(aggregate)
+    aggregate._pending_events.append(event)
+
+
+class Triggers:
+    """Mixed into the ledger's aggregates, before the library's `Aggregate`."""
+
+    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
+        """The library's `trigger_event`, by `trigger`."""
+        trigger(self, event_class, kwargs)
