@@ -92,16 +92,20 @@ class Generator:
         return made
 
     def call(self, action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """`action(*args)`: a call into the ledger, timed into the stats when clocked (its
-        own cost, two clock reads each side, is charged to the ledger)."""
+        """`action(*args)`: a call into the ledger, timed into the stats when clocked. The
+        wall clock is read inside the CPU clock, so the wall time charged to the ledger holds
+        the call and one wall-clock read, not the CPU clock's reads (a system call each, about
+        0.3 µs here, which the CPU time holds instead)."""
         if not self.clocked:
             return action(*args, **kwargs)
-        wall, cpu = time.perf_counter(), time.process_time()
+        cpu = time.process_time()
+        wall = time.perf_counter()
         try:
             return action(*args, **kwargs)
         finally:
+            ended = time.perf_counter()
             self.stats.ledger_cpu += time.process_time() - cpu
-            self.stats.ledger_seconds += time.perf_counter() - wall
+            self.stats.ledger_seconds += ended - wall
 
     def save(self, *aggregates: Any) -> None:
         touched = [a for a in aggregates if a.pending_events]
