@@ -313,6 +313,16 @@ def test_read_models_an_older_version_made_are_upgraded_by_init(
     assert said.returncode == 0, said.stderr
     assert said.stdout.startswith(f"intact: {SEPTEMBER_HEAD + 1} "), said.stdout
     assert events_digest(db_url) == before
+    # this version writes on the old tables too: on SQLite their seal key stays a BIGINT with
+    # an index of its own (a new ledger's is the rowid), and the chain stays intact
+    wrote = run(db_url, "--plan", PLAN, "update", "1.2", "Written after the upgrade",
+                "--month", "2018-11")
+    assert wrote.returncode == 0, wrote.stderr
+    said = verify(Cli(db_url))
+    assert said.stdout.startswith(f"intact: {SEPTEMBER_HEAD + 2} "), said.stdout
+    if not postgres(db_url):
+        assert scalar(db_url, "SELECT count(*) FROM sqlite_master WHERE name = "
+                              "'sqlite_autoindex_ledger_chain_1'") == 1
     tables = ("SELECT count(*) FROM pg_tables WHERE tablename = 'proj_snapshots'"
               if postgres(db_url) else
               "SELECT count(*) FROM sqlite_master WHERE name = 'proj_snapshots'")

@@ -120,6 +120,25 @@ def test_events_keep_their_provenance_through_the_store(ledger: Ledger) -> None:
     assert event.timestamp.tzinfo is not None
 
 
+def test_a_new_sqlite_ledgers_seal_position_is_the_chain_tables_rowid(sqlite_url: str) -> None:
+    """On SQLite the chain table's key is its rowid (one B-tree written a seal, not a table and
+    an index): no index of its own, and the key column declared INTEGER, which makes it so."""
+    ledger = bootstrap(sqlite_url, create=True).ledger
+    ledger.init(prov())
+    with ledger.app.engine.connect() as conn:
+        indexes = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                    "AND tbl_name = 'ledger_chain'")).all()
+        key = conn.execute(text("SELECT type FROM pragma_table_info('ledger_chain') "
+                                "WHERE pk = 1")).all()
+        sealed = conn.execute(text("SELECT count(*) FROM ledger_chain "
+                                   "WHERE rowid = position")).scalar()
+    events = count_events(ledger)
+    ledger.close()
+    assert indexes == []
+    assert key == [("INTEGER",)]
+    assert sealed == events > 0
+
+
 def test_an_uninitialised_database_is_not_created_by_accident(tmp_path: object) -> None:
     """Opening a missing SQLite file says to run init, and creates no file."""
     from pathlib import Path  # noqa: PLC0415
