@@ -135,7 +135,7 @@ def test_a_new_sqlite_ledgers_seal_position_is_the_chain_tables_rowid(sqlite_url
     events = count_events(ledger)
     ledger.close()
     assert indexes == []
-    assert key == [("INTEGER",)]
+    assert [tuple(row) for row in key] == [("INTEGER",)]
     assert sealed == events > 0
 
 
