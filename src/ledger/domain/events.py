@@ -260,6 +260,7 @@ def _direct_init(cls: type[PlanEvent]) -> None:
     exec(source, namespace)  # noqa: S102 - names are the dataclass's own identifiers
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.made_for = cls  # whose fields it sets (`ledger.domain.triggers` asks)
     cls.__init__ = init  # type: ignore[method-assign]
 
 
