@@ -209,12 +209,18 @@ def test_an_owner_forging_an_append_in_another_roles_name_is_a_known_limit(url: 
     """The database owner drops the witness trigger and seals an event in the writer's name:
     the chain cannot tell an append made so from a real one. A known limit
     (docs/RELIABILITY.md): the owner is trusted for appends after the last digest kept
-    outside; nothing before that digest can be changed unseen. This test pins the limit."""
+    outside; nothing before that digest can be changed unseen. This test pins the limit:
+    `ledger verify` sees the guards gone (exit 2, `ledger init`), but once the owner puts
+    them back (`ledger init`), says intact."""
     forged = event(url, 300)
     drop_guards(url)
     version = last_version(url, forged["originator_id"]) + 1
     forge_append(url, {**forged, "originator_version": version},
                  Witness(now_on_server(url), WRITER if postgres(url) else ""), HEAD + 1)
+    _, out = ledger(url, "verify", code=2)
+    assert "lacks guards" in out, out
+    assert "run `ledger init`" in out, out
+    ledger(url, "init")
     intact(url)
 
 

@@ -29,6 +29,9 @@ from ledger.domain.chain import (
 from ledger.domain.errors import InvalidInputError
 from ledger.store.app import LedgerApp
 from ledger.store.chain import iter_seals, sealed_at
+from ledger.store.engine import EVENTS_TABLE
+from ledger.store.guards import missing_guards
+from ledger.store.sealed import CHAIN_TABLE
 from projections.audit import check_read_models
 
 
@@ -60,14 +63,15 @@ Progress = Callable[[int], None]
 @dataclass(frozen=True)
 class Verdict:
     """What verification found: events checked, the recomputed head, the first problem in the
-    store, a digest the ledger does not extend, and the first read-model row that the events
-    do not give."""
+    store, a digest the ledger does not extend, the first read-model row that the events do
+    not give, and the guards this version installs that the database lacks."""
 
     events: int
     head: Head
     problem: Problem | None
     digest_problem: str = ""
     models_problem: str = ""
+    unguarded: tuple[str, ...] = ()  # the guards' triggers the database lacks
 
     @property
     def intact(self) -> bool:
@@ -79,7 +83,8 @@ def verify(app: LedgerApp, digest: Digest | None = None, progress: Progress | No
            *, read_models: bool = False) -> Verdict:
     """Walk every stored row and every seal side by side (constant memory), recompute the
     chain, and compare it with the seals and the digest; with `read_models`, also derive the
-    read models afresh from the verified events and compare them with the live ones."""
+    read models afresh from the verified events and compare them with the live ones; and name
+    the guards this version installs that the database lacks."""
     check = ChainCheck()
     if digest is not None:
         check.remember(digest.position)
@@ -100,7 +105,8 @@ def verify(app: LedgerApp, digest: Digest | None = None, progress: Progress | No
     models_problem = ""
     if read_models and problem is None:
         models_problem = check_read_models(app, app.engine)
-    return Verdict(check.events, check.head, problem, digest_problem, models_problem)
+    unguarded = tuple(missing_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE))
+    return Verdict(check.events, check.head, problem, digest_problem, models_problem, unguarded)
 
 
 def _counted(rows: Iterator[EventRecord], progress: Progress | None) -> Iterator[EventRecord]:

@@ -108,6 +108,11 @@ def verify(
     for found in (verdict.problem, verdict.digest_problem, verdict.models_problem):
         if found:
             fail(f"tampered: {found}", EXIT_TAMPERED)
+    if verdict.unguarded:
+        fail(f"the events check out, but the database lacks guards this version of ledger "
+             f"installs ({', '.join(verdict.unguarded)}): it was made by an older version, or "
+             f"they were dropped; run `ledger init`, which adds them (it touches no event), "
+             f"then verify again")
     if verdict.events == 0:
         echo("empty: the ledger holds no events, so there is nothing to verify")
         return

@@ -1,6 +1,7 @@
 """Database rules that hold even against a person with SQL access short of the owner.
 
-Events and seals refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); only
+Events and seals refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL; on SQLite also a
+REPLACE, which deletes without firing DELETE triggers); only
 the database assigns event ids (the next one, no gaps); a seal is refused
 unless its event (of the stream it names) is there and, on PostgreSQL, its witness is the server's
 clock and the session's own role; on SQLite a seal earlier than the one before
@@ -40,6 +41,17 @@ def _postgres_immutable(table: str) -> list[str]:
 
 def _sqlite_rules(events: str, chain: str) -> list[str]:
     return [
+        # SQLite's REPLACE (INSERT OR REPLACE, REPLACE INTO, an upsert's OR REPLACE) deletes the
+        # row whose key it takes without firing DELETE triggers (unless the writer turned
+        # recursive_triggers on); a BEFORE INSERT trigger runs before that deletion.
+        f"""CREATE TRIGGER IF NOT EXISTS {events}_never_replaced BEFORE INSERT ON {events}
+            WHEN EXISTS (SELECT 1 FROM {events} WHERE id = NEW.id)
+              OR EXISTS (SELECT 1 FROM {events} WHERE originator_id = NEW.originator_id
+                         AND originator_version = NEW.originator_version)
+            BEGIN SELECT RAISE(ABORT, '{REFUSAL}: a stored event is never replaced'); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {chain}_never_replaced BEFORE INSERT ON {chain}
+            WHEN EXISTS (SELECT 1 FROM {chain} WHERE position = NEW.position)
+            BEGIN SELECT RAISE(ABORT, '{REFUSAL}: a stored seal is never replaced'); END""",
         # Checked after the row is in: it must be the next id, with nothing after it.
         f"""CREATE TRIGGER IF NOT EXISTS {events}_next_id AFTER INSERT ON {events}
             WHEN NEW.id <> 1 + COALESCE((SELECT id FROM {events} WHERE id < NEW.id
@@ -98,19 +110,41 @@ def _postgres_rules(events: str, chain: str) -> list[str]:
     ]
 
 
+def _guard_names(dialect: str, events: str, chain: str) -> list[str]:
+    if dialect == "postgresql":
+        return [f"{events}_no_change", f"{events}_no_truncate", f"{events}_assign_id",
+                f"{chain}_no_change", f"{chain}_no_truncate", f"{chain}_witness"]
+    return [f"{table}_{rule}" for table, rule in (
+        (events, "no_update"), (events, "no_delete"), (chain, "no_update"),
+        (chain, "no_delete"), (events, "never_replaced"), (chain, "never_replaced"),
+        (events, "next_id"), (chain, "needs_event"), (chain, "time_forward"))]
+
+
+def missing_guards(engine: Engine, events: str, chain: str) -> list[str]:
+    """The guards' triggers this version installs that the database lacks (a ledger an older
+    version made, or one whose owner dropped some): `ledger init` adds them."""
+    names = _guard_names(engine.dialect.name, events, chain)
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            found = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgname = ANY(:names)"),
+                                 {"names": names}).scalars().all()
+        else:
+            found = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                      )).scalars().all()
+    return [name for name in names if name not in set(found)]
+
+
 def _installed_on_postgres(engine: Engine, events: str, chain: str) -> bool:
     """Whether the rules are in place already. Re-making them takes locks (ALTER TABLE, CREATE
     OR REPLACE TRIGGER) that deadlock with writers inserting at that moment, so a ledger that
     has them is left alone."""
-    names = [f"{events}_no_change", f"{events}_no_truncate", f"{events}_assign_id",
-             f"{chain}_no_change", f"{chain}_no_truncate", f"{chain}_witness"]
+    if missing_guards(engine, events, chain):
+        return False
     with engine.connect() as conn:
-        found = conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = ANY(:names)"),
-                             {"names": names}).scalar()
         default = conn.execute(text(
             "SELECT column_default FROM information_schema.columns "
             "WHERE table_name = :table AND column_name = 'id'"), {"table": events}).scalar()
-    return found == len(names) and default is None
+    return default is None
 
 
 def install_guards(engine: Engine, events: str, chain: str) -> None:
