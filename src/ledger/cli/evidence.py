@@ -92,7 +92,8 @@ def verify(
     wrong: altered, missing, inserted, reordered, version-gap, duplicate-version,
     time-backwards, chain-broken, a digest not extended, or a read-model row the events do
     not give. With --tsr, 1 also when the timestamp fails: not granted, untrusted signer,
-    signature, or imprint differs.
+    signature, or imprint differs. 2 when the events check out but the database lacks a
+    guard this version installs: `ledger init` adds it.
 
     Example: ledger verify --digest ~/audit/ledger-2026-11.json
     """
