@@ -599,8 +599,8 @@ def test_replacing_the_head_seal_is_refused(ledger_file: str) -> None:
 def test_a_ledger_without_the_replace_guards_is_sent_to_init_which_adds_them(
         ledger_file: str) -> None:
     """A ledger made before the REPLACE guards (dropped here as its owner could): `ledger
-    verify` names them and says to run `ledger init` (exit 2, no verdict); after `ledger init`
-    a REPLACE is refused and the ledger verifies intact."""
+    verify` names them and says to run `ledger init` (exit 2, no verdict); `ledger init` says
+    it added them, a REPLACE is then refused and the ledger verifies intact."""
     conn = insider(ledger_file)
     for table in ("ledger_events", "ledger_chain"):
         conn.execute(f"DROP TRIGGER {table}_never_replaced")
@@ -609,7 +609,10 @@ def test_a_ledger_without_the_replace_guards_is_sent_to_init_which_adds_them(
     assert said.returncode == 2, said.stdout + said.stderr
     assert "ledger_events_never_replaced, ledger_chain_never_replaced" in said.stderr
     assert "run `ledger init`" in said.stderr
-    assert run(f"sqlite:///{ledger_file}", "init").returncode == 0
+    done = run(f"sqlite:///{ledger_file}", "init")
+    assert done.returncode == 0, done.stderr
+    assert ("added the guards this version installs that the database lacked "
+            "(ledger_events_never_replaced, ledger_chain_never_replaced)") in done.stdout
     conn = insider(ledger_file)
     row = conn.execute("SELECT * FROM ledger_chain WHERE position = 100").fetchone()
     with pytest.raises(sqlite3.IntegrityError):

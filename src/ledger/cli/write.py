@@ -34,6 +34,9 @@ def init(ctx: typer.Context, by: By = None) -> None:
     with services_at(ctx, create=True) as services:
         created = services.ledger.init(prov)
     echo("initialised the ledger" if created else "the ledger was already initialised")
+    if services.ledger.app.guards_added:
+        echo(f"added the guards this version installs that the database lacked "
+             f"({', '.join(services.ledger.app.guards_added)}); no event was touched")
     if services.upgraded:
         echo(f"its read models were made by an older version of ledger ({services.upgraded}): "
              f"brought to this version's shape; the next query derives them again from the "

@@ -40,7 +40,7 @@ from ledger.store.engine import (
     sqlite_file,
 )
 from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder, made
-from ledger.store.guards import install_guards
+from ledger.store.guards import install_guards, missing_guards
 from ledger.store.replica import make_read_only
 from ledger.store.sealed import (
     CHAIN_TABLE,
@@ -100,6 +100,7 @@ class LedgerApp(Application):  # type: ignore[type-arg]
     """The ledger's event store: aggregates saved atomically, events never changed."""
 
     name = APP_NAME
+    guards_added: tuple[str, ...] = ()  # by `ledger init` on a ledger that lacked them
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's `Application.save`, step for step (a test holds the two together),
@@ -254,7 +255,10 @@ def _open(url: str, path: Path | None, create: bool, read_only: bool) -> LedgerA
     # connections made while the app was built lack the busy timeout and read-only mode
     app.engine.dispose()
     if create:
+        existed = inspect(app.engine).has_table(CHAIN_TABLE)
         chain.create(app.engine, checkfirst=True)
+        if existed:  # a ledger made before: the guards an older version did not install
+            app.guards_added = tuple(missing_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE))
         install_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE)
     elif not inspect(app.engine).has_table(EVENTS_TABLE):
         msg = f"the database at {url!r} holds no ledger: run `ledger init` first"
