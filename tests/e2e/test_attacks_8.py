@@ -77,9 +77,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
-from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, MetaDomainEvent
-from eventsourcing.persistence import JSONTranscoder, Mapper
+from eventsourcing.persistence import Mapper
 from sqlalchemy import create_engine
 
 from ledger.domain import events as events_module
@@ -87,12 +86,12 @@ from ledger.domain.chain import EventRecord, Witness, seal
 from ledger.domain.events import TextRevised
 from ledger.domain.item import Item
 from ledger.domain.values import Provenance
-from ledger.store.decoding import ledger_transcodings
-from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder
+from ledger.store.fastjson import OrjsonMapper
 from ledger.store.guards import install_guards
 from ledger.store.sealed import seal_of
 from tests.conftest import Prepared
 from tests.e2e.test_attacks_3 import run, september
+from tests.e2e.test_attacks_7 import outcome, transcoders
 
 MOMENT = datetime(2018, 9, 30, 12, 0, 0, 0, tzinfo=UTC)
 HAND = Provenance("clerk", date(2018, 9, 30), "ledger set-rag", "Chief Executive", "why")
@@ -266,7 +265,7 @@ def test_threads_triggering_at_once_make_the_librarys_events() -> None:
     for thread in threads:
         thread.join()
     assert len(found) == 300
-    assert all(outcome == expected for outcome in found)
+    assert all(got == expected for got in found)
 
 
 # --- 2. the timestamp and effective date before orjson (31ebdca) ------------------------------
@@ -274,23 +273,6 @@ def test_threads_triggering_at_once_make_the_librarys_events() -> None:
 
 class Attack8Stamped(Aggregate.Event):
     """Any event: its attributes are set by the test."""
-
-
-def transcoders() -> tuple[OrjsonTranscoder, JSONTranscoder]:
-    ours, theirs = OrjsonTranscoder(), JSONTranscoder()
-    for transcoder in (ours, theirs):
-        Application.register_transcodings(None, transcoder)  # type: ignore[arg-type]
-        for transcoding in ledger_transcodings():
-            transcoder.register(transcoding)
-    return ours, theirs
-
-
-def stored(mapper: Mapper[UUID], event: Any) -> tuple[str, Any]:
-    try:
-        done = mapper.to_stored_event(event)
-    except Exception as exc:  # the same failure is the point
-        return "error", type(exc).__name__
-    return "stored", (done.originator_id, done.originator_version, done.topic, done.state)
 
 
 class OutOfRange(tzinfo):
@@ -368,8 +350,8 @@ def test_any_timestamp_and_effective_date_store_the_librarys_bytes() -> None:
         ]
         for state in orders:
             event = event_of(state)
-            if stored(fast, event) != stored(library, event):
-                differences.append((state, stored(fast, event), stored(library, event)))
+            if outcome(fast, event) != outcome(library, event):
+                differences.append((state, outcome(fast, event), outcome(library, event)))
     assert differences == []
     plain = {"originator_id": UUID(int=1), "originator_version": 1,
              "timestamp": MOMENTS[0], "effective": EFFECTIVES[0]}

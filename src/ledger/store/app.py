@@ -40,7 +40,7 @@ from ledger.store.engine import (
     sqlite_file,
 )
 from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder, made
-from ledger.store.guards import install_guards, missing_guards
+from ledger.store.guards import install_guards
 from ledger.store.replica import make_read_only
 from ledger.store.sealed import (
     CHAIN_TABLE,
@@ -256,10 +256,11 @@ def _open(url: str, path: Path | None, create: bool, read_only: bool) -> LedgerA
     app.engine.dispose()
     if create:
         existed = inspect(app.engine).has_table(CHAIN_TABLE)
-        chain.create(app.engine, checkfirst=True)
+        if not existed:
+            chain.create(app.engine)
+        added = install_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE)
         if existed:  # a ledger made before: the guards an older version did not install
-            app.guards_added = tuple(missing_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE))
-        install_guards(app.engine, EVENTS_TABLE, CHAIN_TABLE)
+            app.guards_added = tuple(added)
     elif not inspect(app.engine).has_table(EVENTS_TABLE):
         msg = f"the database at {url!r} holds no ledger: run `ledger init` first"
         raise LedgerError(msg)

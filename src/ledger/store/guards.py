@@ -11,6 +11,8 @@ which the hash chain then exposes.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -110,20 +112,27 @@ def _postgres_rules(events: str, chain: str) -> list[str]:
     ]
 
 
-def _guard_names(dialect: str, events: str, chain: str) -> list[str]:
+def _statements(dialect: str, events: str, chain: str) -> list[str]:
+    """Every statement that makes the rules on this backend."""
     if dialect == "postgresql":
-        return [f"{events}_no_change", f"{events}_no_truncate", f"{events}_assign_id",
-                f"{chain}_no_change", f"{chain}_no_truncate", f"{chain}_witness"]
-    return [f"{table}_{rule}" for table, rule in (
-        (events, "no_update"), (events, "no_delete"), (chain, "no_update"),
-        (chain, "no_delete"), (events, "never_replaced"), (chain, "never_replaced"),
-        (events, "next_id"), (chain, "needs_event"), (chain, "time_forward"))]
+        return [*_postgres_immutable(events), *_postgres_immutable(chain),
+                *_postgres_rules(events, chain)]
+    return [*_sqlite_immutable(events), *_sqlite_immutable(chain), *_sqlite_rules(events, chain)]
+
+
+def _trigger_names(statements: list[str]) -> list[str]:
+    """The triggers those statements make, by name, in their order."""
+    return [found.group(1) for statement in statements
+            if (found := _TRIGGER_NAME.match(statement)) is not None]
+
+
+_TRIGGER_NAME = re.compile(r"CREATE (?:OR REPLACE )?TRIGGER (?:IF NOT EXISTS )?(\w+)")
 
 
 def missing_guards(engine: Engine, events: str, chain: str) -> list[str]:
     """The guards' triggers this version installs that the database lacks (a ledger an older
     version made, or one whose owner dropped some): `ledger init` adds them."""
-    names = _guard_names(engine.dialect.name, events, chain)
+    names = _trigger_names(_statements(engine.dialect.name, events, chain))
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             found = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgname = ANY(:names)"),
@@ -131,15 +140,12 @@ def missing_guards(engine: Engine, events: str, chain: str) -> list[str]:
         else:
             found = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"
                                       )).scalars().all()
-    return [name for name in names if name not in set(found)]
+    present = set(found)
+    return [name for name in names if name not in present]
 
 
-def _installed_on_postgres(engine: Engine, events: str, chain: str) -> bool:
-    """Whether the rules are in place already. Re-making them takes locks (ALTER TABLE, CREATE
-    OR REPLACE TRIGGER) that deadlock with writers inserting at that moment, so a ledger that
-    has them is left alone."""
-    if missing_guards(engine, events, chain):
-        return False
+def _ids_numbered_by_postgres(engine: Engine, events: str) -> bool:
+    """Whether the events' id column has no default left (the database's trigger numbers)."""
     with engine.connect() as conn:
         default = conn.execute(text(
             "SELECT column_default FROM information_schema.columns "
@@ -147,17 +153,18 @@ def _installed_on_postgres(engine: Engine, events: str, chain: str) -> bool:
     return default is None
 
 
-def install_guards(engine: Engine, events: str, chain: str) -> None:
+def install_guards(engine: Engine, events: str, chain: str) -> list[str]:
     """Create (idempotently) the rules that keep the events and their seals append-only,
-    numbered and witnessed by the database."""
-    if engine.dialect.name == "postgresql":
-        if _installed_on_postgres(engine, events, chain):
-            return
-        statements = [*_postgres_immutable(events), *_postgres_immutable(chain),
-                      *_postgres_rules(events, chain)]
-    else:
-        statements = [*_sqlite_immutable(events), *_sqlite_immutable(chain),
-                      *_sqlite_rules(events, chain)]
+    numbered and witnessed by the database; the triggers that were missing before.
+
+    On PostgreSQL a ledger that has every rule is left alone: re-making them takes locks
+    (ALTER TABLE, CREATE OR REPLACE TRIGGER) that deadlock with writers inserting at that
+    moment."""
+    missing = missing_guards(engine, events, chain)
+    dialect = engine.dialect.name
+    if dialect == "postgresql" and not missing and _ids_numbered_by_postgres(engine, events):
+        return []
     with engine.begin() as conn:
-        for statement in statements:
+        for statement in _statements(dialect, events, chain):
             conn.execute(text(statement))
+    return missing
