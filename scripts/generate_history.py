@@ -66,6 +66,9 @@ class Stats:
     # generator's choosing (random draws, texts) is not in them. Kept when clocked.
     ledger_seconds: float = 0.0
     ledger_cpu: float = 0.0
+    # Of those, the saves' (the library's save, encoding, sealing and the database's work).
+    save_seconds: float = 0.0
+    save_cpu: float = 0.0
     kinds: Counter[str] = field(default_factory=Counter)
 
 
@@ -110,7 +113,11 @@ class Generator:
     def save(self, *aggregates: Any) -> None:
         touched = [a for a in aggregates if a.pending_events]
         kinds = [type(e).__name__ for a in touched for e in a.pending_events]
+        stats = self.stats
+        wall, cpu = stats.ledger_seconds, stats.ledger_cpu
         self.call(self.ledger.save, *touched)
+        stats.save_seconds += stats.ledger_seconds - wall
+        stats.save_cpu += stats.ledger_cpu - cpu
         self.stats.kinds.update(kinds)
         self.stats.events += len(kinds)
         self.stats.saves += 1
