@@ -52,6 +52,15 @@ Found:
    which only the writer has UPDATE, granted by `pg_roles.sql`), or at least `SET LOCAL
    lock_timeout` before the advisory lock and fail in one line naming the session holding it
    (`pg_locks` joined to `pg_stat_activity`).
+4. `ledger verify` accepts a gap in the positions. Through finding 1 the writer stores an event
+   at the head + 2 (nothing at the head + 1) and seals it well-formed after the head (the
+   public algorithm, `previous` = the head, its own witness): `verify` says "intact: 482
+   events, head at position 483", and a later real write verifies too. The README states
+   "previous is the position of the event before ...; positions have no gaps". Nothing is
+   hidden by the gap itself (filling it later is named, though as *missing* at the position
+   after it), but the stated invariant is not checked. Fix: in the chain walk of `ledger
+   verify` (and `proof.py`'s, for packs), name a seal whose `previous` is not its position
+   minus one (*version-gap*/*missing* at the first absent position). Minor.
 """
 
 from __future__ import annotations
@@ -184,6 +193,36 @@ def test_postgres_a_squatted_seal_is_named_and_blocks_writes(pgl: str) -> None:
         _, out = ledger(url, *UPDATE, code=1)
         assert f"a seal with no event at position {HEAD + 1}" in out
     assert count(pgl) == HEAD
+
+
+# --- 4. verify accepts a gap in the positions ----------------------------------------------
+
+@POSTGRES
+@pytest.mark.xfail(strict=True, reason="finding 4: a well-sealed event after a gap in the "
+                   "positions verifies intact")
+def test_postgres_a_gap_in_the_positions_is_named(pgl: str) -> None:
+    from ledger.domain.chain import EventRecord, seal  # noqa: PLC0415
+    from tests.integrity.attack import head_seal, insert_seal, last_version, session_witness  # noqa: PLC0415
+
+    forged = event(pgl, 300)
+    values = {**forged, "originator_version": last_version(pgl, forged["originator_id"]) + 1}
+    with connect(as_role(pgl, WRITER)) as conn:
+        _shadow(conn, HEAD + 1, uuid.uuid4())
+        position = int(conn.execute(text(
+            f"INSERT INTO public.{EVENTS} (originator_id, originator_version, topic, state) "
+            "VALUES (:originator_id, :originator_version, :topic, :state) RETURNING id"),
+            values).scalar_one())
+        conn.execute(text("DROP TABLE pg_temp.ledger_events"))  # the seal's check: the real one
+        previous = head_seal(conn)
+        record = EventRecord(position, uuid.UUID(stream_hex(forged["originator_id"])),
+                             int(values["originator_version"]), str(values["topic"]),
+                             bytes(values["state"]))
+        [forged_seal] = seal([record], previous, session_witness(conn))
+        insert_seal(conn, forged_seal.position, forged_seal.content, forged_seal.link,
+                    forged_seal.previous, forged_seal.witness, forged_seal.stream)
+    assert position == HEAD + 2
+    report = tampered(as_role(pgl, AUDITOR), "--events-only")
+    assert f"position {HEAD + 1}" in report or f"position {HEAD + 2}" in report, report
 
 
 # --- 3. any role stalls every writer ---------------------------------------------------------
