@@ -271,6 +271,21 @@ def rewritten_history(pack: Path, council: Council) -> None:
     reseal(pack, council.key)
 
 
+def gapped_positions(pack: Path, council: Council) -> None:
+    """The head event moved one position on, leaving nothing at its old one, and the chain
+    recomputed around it (its seal still follows the one before): every link follows, but the
+    database numbers events without gaps."""
+    events, chain = lines(pack / "events.jsonl"), lines(pack / "chain.jsonl")
+    head = chain[-1][0]
+    chain[-1][0] = head + 1
+    for event in events:
+        if event["position"] == head:
+            event["position"] = head + 1
+    write_lines(pack / "chain.jsonl", chain)
+    rechain(pack, events)
+    reseal(pack, council.key)
+
+
 def resigned_with_another_key(pack: Path, council: Council) -> None:
     reseal(pack, council.other_key)
 
@@ -393,6 +408,7 @@ FORGERIES = [
     (edited_witness_time, "the link does not follow", 1, 1, None),
     (swapped_events, "the event differs from what was sealed", 1, 1, None),
     (rewritten_history, "history before it was rewritten", 1, 1, "history before it was"),
+    (gapped_positions, "there is no position", 1, 1, None),
     (resigned_with_another_key, "does not verify with your key", 1, 1, "another key signed"),
     (signature_removed, "not signed, but you named a signer", 1, 1, "not signed"),
     (anchor_moved, "the events between are not in the pack", 1, 1, None),

@@ -64,6 +64,19 @@ def test_a_version_that_skips_ahead_is_named_version_gap(url: str) -> None:
     names(tampered(url), position, "version-gap", stream_hex(forged["originator_id"]), version)
 
 
+def test_a_sealed_event_after_a_gap_in_the_positions_is_named_position_gap(url: str) -> None:
+    """The owner drops the guards and appends an event two past the head, well sealed after
+    it (`previous` is the head): nothing was ever at the head + 1, so the id was chosen
+    around the ledger (the database numbers without gaps): position-gap at the event."""
+    forged = event(url, 120)
+    version = last_version(url, forged["originator_id"]) + 1
+    drop_guards(url)
+    position = forge_append(url, {**forged, "originator_version": version}, position=HEAD + 2)
+    names(tampered(url), HEAD + 2, "position-gap", stream_hex(forged["originator_id"]), version)
+    assert position == HEAD + 2
+    assert f"nothing was ever stored at {HEAD + 1}" in tampered(url)
+
+
 def test_a_duplicate_stream_version_is_named(url: str) -> None:
     """The owner drops the unique index (and on SQLite the trigger that refuses a taken
     (stream, version) too), appends a second version 1 of a stream, sealed."""

@@ -89,7 +89,7 @@ def verify(
     """Check every stored event against its seal, and the read models against the events.
 
     Exit 0 when intact; 1 naming the first bad row (position, stream, version) and what is
-    wrong: altered, missing, inserted, reordered, version-gap, duplicate-version,
+    wrong: altered, missing, inserted, reordered, version-gap, position-gap, duplicate-version,
     time-backwards, chain-broken, a digest not extended, or a read-model row the events do
     not give. With --tsr, 1 also when the timestamp fails: not granted, untrusted signer,
     signature, or imprint differs. 2 when the events check out but the database lacks a

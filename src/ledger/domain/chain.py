@@ -112,7 +112,7 @@ class Problem:
     """The first place where the store disagrees with the chain."""
 
     position: int
-    what: str  # inserted, missing, altered, reordered, chain-broken, version-gap, ...
+    what: str  # inserted, missing, altered, reordered, chain-broken, position-gap, ...
     detail: str
     stream: str = ""
     version: int | None = None
@@ -215,6 +215,10 @@ class ChainCheck:
             (stamp.previous != self.head.position, "missing",
              f"its seal follows position {stamp.previous}, but the chain's last event before "
              f"it is at {self.head.position}: the events between are gone"),
+            (row.position != self.head.position + 1, "position-gap",
+             f"its seal follows position {stamp.previous}, but nothing was ever stored at "
+             f"{self.head.position + 1}: the database numbers events without gaps, so this "
+             f"position was chosen around the ledger"),
             (row.version < expected, "duplicate-version",
              f"its stream already holds version {row.version}"),
             (row.version > expected, "version-gap",

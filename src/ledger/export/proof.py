@@ -721,6 +721,26 @@ def _parse_chain_line(raw: bytes) -> tuple[int, int, str, str, str, str, str] | 
     return (row[0], row[1], row[2], row[3], row[4], row[5], row[6]) if ok else None
 
 
+def _out_of_place(position: int, before: int, last: int) -> str:
+    """What is wrong with a seal line's place after the line at `last` ("" if nothing)."""
+    if position <= last or before != last:
+        return f"follows position {before}, but the line before is position {last}"
+    if position != last + 1:
+        return (f"follows position {last}, but there is no position {last + 1}: the database "
+                f"numbers events without gaps")
+    return ""
+
+
+def _out_of_time(when: str, at: str) -> str:
+    """What is wrong with a seal line's witnessed time after one at `at` ("" if nothing)."""
+    if not WITNESS_TIME.match(when):
+        return (f"witnessed at {when[:40]!r}, not a time the store writes (so the time and the "
+                f"role cannot trade characters in the link)")
+    if when < at:
+        return f"witnessed at {when}, before the seal before it"
+    return ""
+
+
 def _check_chain(path: Path, wanted: set[int], streams: set[str], found: Findings,
                  stamp: tuple[int, str] | None = None) -> dict[int, Seal]:
     """Recompute every link from the first line's to the head, keeping only the seals of the
@@ -742,21 +762,14 @@ def _check_chain(path: Path, wanted: set[int], streams: set[str], found: Finding
             continue
         expected = sha256(f"{previous}:{position}:{stream}:{content}:{when}:{role}"
                           .encode()).hexdigest()
-        problem = ""
-        if position <= last or before != last:
-            problem = f"follows position {before}, but the line before is position {last}"
-        elif not WITNESS_TIME.match(when):
-            problem = (f"witnessed at {when[:40]!r}, not a time the store writes (so the time "
-                       f"and the role cannot trade characters in the link)")
-        elif when < at:
-            problem = f"witnessed at {when}, before the seal before it"
-        elif expected != link:
+        problem = _out_of_place(position, before, last) or _out_of_time(when, at)
+        if not problem and expected != link:
             problem = (f"the link does not follow from the links before it (recomputed "
                        f"{expected[:16]}…, the file says {link[:16]}…)")
-        elif stream in streams and position not in wanted:
+        elif not problem and stream in streams and position not in wanted:
             problem = (f"sealed for stream {stream} of this pack's plan, but the event is not "
                        f"in {EVENTS}: it was left out")
-        elif stamp is not None and position == stamp[0] and link != stamp[1]:
+        elif not problem and stamp is not None and position == stamp[0] and link != stamp[1]:
             problem = (f"the manifest's timestamp stamps {stamp[1][:16]}…, not this position's "
                        f"link")
         if problem:
