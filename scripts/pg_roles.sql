@@ -17,6 +17,8 @@ SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY[:'writer', :'projecto
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I, %I, %I', current_database(),
               :'writer', :'projector', :'auditor') \gexec
+-- No role needs temporary tables, and one of a table's name would be found before it.
+SELECT format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()) \gexec
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO :"writer", :"projector", :"auditor";
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"writer", :"projector", :"auditor";

@@ -33,6 +33,10 @@ Found:
    them in) and give each function `SET search_path = pg_catalog, pg_temp` (pg_temp last),
    re-made by `ledger init` (and named by `missing_guards`/`verify` where an old body is
    found); and `REVOKE TEMPORARY ON DATABASE ... FROM PUBLIC` in `scripts/pg_roles.sql`.
+   Fixed as suggested: the functions name `<schema>.ledger_events` and run with `SET
+   search_path = pg_catalog, pg_temp`; `missing_guards` names a function without it (verify
+   exits 2, `init` re-makes it); pg_roles.sql revokes TEMPORARY (the tests give it back to
+   attack the functions themselves, and check every role is refused a temporary table).
 2. The writer squats the next seal position, and every write is blocked for good. By the same
    temporary table holding a row (next position, any stream), `ledger_chain_witness` finds
    "its event", and a seal with no event is stored at the next position, witnessed correctly
@@ -40,7 +44,7 @@ Found:
    too) exits 1 ("a seal with no event at position N ... blocks this write") and, the seal
    being immutable, only the owner dropping the guards can ever clear it. RELIABILITY says
    such a seal is refused by the database ("a seal squatting the next position: yes"); a role
-   meant only to append can stop the ledger. Same fix as 1.
+   meant only to append can stop the ledger. Same fix as 1 (fixed with it).
 3. Any role stalls every writer without end. Writers serialise on
    `pg_advisory_xact_lock(0x1ED6E5)` (`src/ledger/store/chain.py`
    `ChainedRecorder._lock_table`), with no lock or statement timeout. Advisory locks need no
@@ -120,10 +124,14 @@ def pgl(templates: Templates, tmp_path: Path) -> Iterator[str]:  # noqa: F811 - 
         yield copy
 
 
-def _shadow(conn: object, position: int, stream: uuid.UUID) -> None:
-    """In this session, a temporary table `ledger_events` (found before public's) holding one
-    row: the guards' functions read it instead of the events."""
+def _shadow(conn: object, owner_url: str, position: int, stream: uuid.UUID) -> None:
+    """In this session, a temporary table `ledger_events` (found before public's where the
+    search path leaves the temporary schema out) holding one row. `scripts/pg_roles.sql`
+    takes TEMPORARY from every role; it is given back here, as an owner who skipped that line
+    would leave it, to attack the rules' functions themselves."""
     run = conn.execute  # type: ignore[attr-defined]
+    database = str(run(text("SELECT current_database()")).scalar_one())
+    execute(owner_url, f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
     run(text("CREATE TEMP TABLE ledger_events (id bigint, originator_id uuid)"))
     run(text("INSERT INTO pg_temp.ledger_events VALUES (:p, :s)"), {"p": position, "s": stream})
 
@@ -132,7 +140,7 @@ def _shadowed_insert(pg_url: str) -> tuple[int, dict[str, object]]:
     """As the writer: an event stored through the temporary table; its id and its columns."""
     forged = {**event(pg_url, 100), "originator_version": 999}
     with connect(as_role(pg_url, WRITER)) as conn:
-        _shadow(conn, 10**9 - 1, uuid.uuid4())
+        _shadow(conn, pg_url, 10**9 - 1, uuid.uuid4())
         position = int(conn.execute(text(
             f"INSERT INTO public.{EVENTS} (originator_id, originator_version, topic, state) "
             "VALUES (:originator_id, :originator_version, :topic, :state) RETURNING id"),
@@ -145,7 +153,7 @@ def _squat(pg_url: str) -> None:
     table, witnessed as the guard wants (the server's clock, the writer's role)."""
     stream = uuid.uuid4()
     with connect(as_role(pg_url, WRITER)) as conn:
-        _shadow(conn, HEAD + 1, stream)
+        _shadow(conn, pg_url, HEAD + 1, stream)
         conn.execute(text(f"INSERT INTO public.{CHAIN} ({SEAL_COLUMNS}) VALUES "
                           f"(:p, :h, :h, :prev, {CLOCK}, session_user, :s)"),
                      {"p": HEAD + 1, "h": "a" * 64, "prev": HEAD, "s": stream.hex})
@@ -153,76 +161,74 @@ def _squat(pg_url: str) -> None:
 
 # --- 1. the writer chooses an event's id ----------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="finding 1: the guards' functions read a temporary "
-                   "table of the writer's in place of ledger_events: the writer picks the id")
 @POSTGRES
 def test_postgres_the_writer_cannot_choose_an_id_through_a_temporary_table(pgl: str) -> None:
-    """The database numbers events: a temporary `ledger_events` must not change that."""
-    with pytest.raises(DBAPIError):
-        _shadowed_insert(pgl)
-    assert count(pgl) == HEAD
+    """The database numbers events: a temporary `ledger_events` of the writer's holding id
+    10^9 - 1 does not change that (the rules' functions name the table with its schema and run
+    with the temporary schema last). The row lands at the next id, unsealed, and `verify`
+    names it *inserted* there."""
+    position, forged = _shadowed_insert(pgl)
+    assert position == HEAD + 1
+    names(tampered(as_role(pgl, AUDITOR), "--events-only"), HEAD + 1, "inserted",
+          stream_hex(forged["originator_id"]), 999)
 
 
 @POSTGRES
-def test_postgres_an_id_chosen_through_a_temporary_table_is_named_inserted(pgl: str) -> None:
-    """Held in `verify`: the event the writer put at 10^9 is named (the chain is not fooled)."""
-    position, forged = _shadowed_insert(pgl)
-    assert position == 10**9  # the bypass itself (finding 1)
-    names(tampered(as_role(pgl, AUDITOR), "--events-only"), position, "inserted",
-          stream_hex(forged["originator_id"]), 999)
+def test_postgres_rules_an_older_version_made_are_sent_to_init(pgl: str) -> None:
+    """Rules' functions as an older version made them (no pinned search path; the owner resets
+    it here): `verify` names them and says to run `ledger init` (exit 2, no verdict); `init`
+    re-makes them and says so; the temporary-table attack then fails and the ledger
+    verifies intact."""
+    for function in ("ledger_events_assign_id", "ledger_chain_witness"):
+        execute(pgl, f"ALTER FUNCTION {function}() RESET search_path")
+    _, out = ledger(as_role(pgl, AUDITOR), "verify", "--events-only", code=2)
+    assert ("ledger_events_assign_id() with a pinned search path, ledger_chain_witness() with "
+            "a pinned search path") in out, out
+    assert "run `ledger init`" in out, out
+    _, said = ledger(pgl, "init")
+    assert "added the guards this version installs that the database lacked" in said, said
+    with pytest.raises(DBAPIError, match="no event of stream"):
+        _squat(pgl)
+    intact(as_role(pgl, AUDITOR))
+
+
+@POSTGRES
+@pytest.mark.parametrize("role", [WRITER, PROJECTOR, AUDITOR])
+def test_postgres_no_role_may_make_a_temporary_table(pgl: str, role: str) -> None:
+    """`scripts/pg_roles.sql` takes TEMPORARY from PUBLIC: no role can make a table that a
+    search path leaving the temporary schema out would find before the ledger's."""
+    with pytest.raises(DBAPIError, match="permission denied"), \
+            connect(as_role(pgl, role)) as conn:
+        conn.execute(text("CREATE TEMP TABLE ledger_events (id bigint)"))
 
 
 # --- 2. the writer squats the next seal position ----------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="finding 2: a seal with no event is stored through "
-                   "a temporary ledger_events, and blocks every later write for good")
 @POSTGRES
 def test_postgres_the_writer_cannot_squat_the_next_seal(pgl: str) -> None:
-    """A seal without its event is refused by the database, so writes go on."""
+    """A seal without its event is refused by the database, so writes go on. (The owner's
+    squat, the guards dropped, is named and blocks writes: tests/integrity/test_chain.py.)"""
     with pytest.raises(DBAPIError, match="no event of stream"):
         _squat(pgl)
     ledger(as_role(pgl, WRITER), *UPDATE)
     intact(as_role(pgl, AUDITOR), "--events-only")
 
 
-@POSTGRES
-def test_postgres_a_squatted_seal_is_named_and_blocks_writes(pgl: str) -> None:
-    """Held in `verify` and the write path: the squat is named, and a write says it is
-    blocked (exit 1) rather than writing after it (finding 2 is that it can happen)."""
-    _squat(pgl)
-    names(tampered(as_role(pgl, AUDITOR), "--events-only"), HEAD + 1, "inserted")
-    for url in (as_role(pgl, WRITER), pgl):  # the writer, and the owner too
-        _, out = ledger(url, *UPDATE, code=1)
-        assert f"a seal with no event at position {HEAD + 1}" in out
-    assert count(pgl) == HEAD
-
-
 # --- 4. verify accepts a gap in the positions ----------------------------------------------
 
 @POSTGRES
-def test_postgres_a_gap_in_the_positions_is_named(pgl: str) -> None:
-    from ledger.domain.chain import EventRecord, seal  # noqa: PLC0415
-    from tests.integrity.attack import head_seal, insert_seal, last_version, session_witness  # noqa: PLC0415
-
+def test_postgres_the_writer_cannot_leave_a_gap_in_the_positions(pgl: str) -> None:
+    """A temporary `ledger_events` holding the next id does not make the database skip it:
+    the writer's row lands at the next id (the owner's gap, the guards dropped, is named
+    *position-gap*: tests/integrity/test_events.py)."""
     forged = event(pgl, 300)
-    values = {**forged, "originator_version": last_version(pgl, forged["originator_id"]) + 1}
     with connect(as_role(pgl, WRITER)) as conn:
-        _shadow(conn, HEAD + 1, uuid.uuid4())
+        _shadow(conn, pgl, HEAD + 1, uuid.uuid4())
         position = int(conn.execute(text(
             f"INSERT INTO public.{EVENTS} (originator_id, originator_version, topic, state) "
             "VALUES (:originator_id, :originator_version, :topic, :state) RETURNING id"),
-            values).scalar_one())
-        conn.execute(text("DROP TABLE pg_temp.ledger_events"))  # the seal's check: the real one
-        previous = head_seal(conn)
-        record = EventRecord(position, uuid.UUID(stream_hex(forged["originator_id"])),
-                             int(values["originator_version"]), str(values["topic"]),
-                             bytes(values["state"]))
-        [forged_seal] = seal([record], previous, session_witness(conn))
-        insert_seal(conn, forged_seal.position, forged_seal.content, forged_seal.link,
-                    forged_seal.previous, forged_seal.witness, forged_seal.stream)
-    assert position == HEAD + 2
-    report = tampered(as_role(pgl, AUDITOR), "--events-only")
-    assert f"position {HEAD + 1}" in report or f"position {HEAD + 2}" in report, report
+            {**forged, "originator_version": 999}).scalar_one())
+    assert position == HEAD + 1
 
 
 # --- 3. any role stalls every writer ---------------------------------------------------------

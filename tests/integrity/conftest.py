@@ -112,7 +112,8 @@ def pg(templates: Templates, tmp_path: Path) -> Iterator[str]:
 @contextmanager
 def copy_of_template(backend: str, templates: Templates, directory: Path) -> Iterator[str]:
     """A new database that is a copy of the built ledger: a file copy in `directory` on
-    SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL (dropped afterwards)."""
+    SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL (dropped afterwards), with the
+    roles' script applied again for the grants a template does not pass on."""
     if backend != "postgres":
         target = directory / "ledger.db"
         shutil.copyfile(templates.sqlite(), target)
@@ -120,7 +121,9 @@ def copy_of_template(backend: str, templates: Templates, directory: Path) -> Ite
         return
     databases = ThrowawayDatabases(_pg_admin_url(), "t")
     try:
-        yield databases.fresh(template=templates.postgres())
+        copy = databases.fresh(template=templates.postgres())
+        apply_roles(copy)  # a database's own grants (TEMPORARY, CONNECT) are not copied
+        yield copy
     finally:
         databases.drop_all()
 

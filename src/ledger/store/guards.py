@@ -17,6 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 REFUSAL = "ledger events are immutable"
+# The search path the PostgreSQL rules' functions run with: the system catalogue, and the
+# session's temporary schema last (never first, as when it is left out).
+PINNED = "pg_catalog, pg_temp"
 PG_CLOCK = "to_char({clock} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
 
 
@@ -73,27 +76,32 @@ def _sqlite_rules(events: str, chain: str) -> list[str]:
     ]
 
 
-def _postgres_rules(events: str, chain: str) -> list[str]:
+def _postgres_rules(events: str, chain: str, schema: str) -> list[str]:
+    """The numbering and witnessing rules. Their functions name the events table with its
+    schema and run with a fixed search path (`PINNED`, temporary schema last): PostgreSQL
+    otherwise looks a table up in the session's temporary schema first, where any role may
+    make a `ledger_events` of its own for the function to read (attack round 9)."""
     now, clock = PG_CLOCK.format(clock="now()"), PG_CLOCK.format(clock="clock_timestamp()")
+    table = f"{_quoted(schema)}.{events}"
     return [
         # The database, not the writer, numbers events: the next id under the writers' lock.
         f"ALTER TABLE {events} ALTER COLUMN id DROP DEFAULT",
         f"""CREATE OR REPLACE FUNCTION {events}_assign_id() RETURNS trigger
-            LANGUAGE plpgsql AS $$
+            LANGUAGE plpgsql SET search_path = {PINNED} AS $$
             BEGIN
               IF NEW.id IS NOT NULL THEN
                 RAISE EXCEPTION 'ledger events: ids are assigned by the ledger (% refused)',
                   NEW.id;
               END IF;
-              SELECT COALESCE(MAX(id), 0) + 1 INTO NEW.id FROM {events};
+              SELECT COALESCE(MAX(id), 0) + 1 INTO NEW.id FROM {table};
               RETURN NEW;
             END $$""",
         f"""CREATE OR REPLACE TRIGGER {events}_assign_id BEFORE INSERT ON {events}
             FOR EACH ROW EXECUTE FUNCTION {events}_assign_id()""",
         f"""CREATE OR REPLACE FUNCTION {chain}_witness() RETURNS trigger
-            LANGUAGE plpgsql AS $$
+            LANGUAGE plpgsql SET search_path = {PINNED} AS $$
             BEGIN
-              IF NOT EXISTS (SELECT 1 FROM {events} WHERE id = NEW.position
+              IF NOT EXISTS (SELECT 1 FROM {table} WHERE id = NEW.position
                              AND replace(originator_id::text, '-', '') = NEW.stream) THEN
                 RAISE EXCEPTION 'ledger seals: no event of stream % at position %',
                   NEW.stream, NEW.position;
@@ -112,11 +120,17 @@ def _postgres_rules(events: str, chain: str) -> list[str]:
     ]
 
 
-def _statements(dialect: str, events: str, chain: str) -> list[str]:
-    """Every statement that makes the rules on this backend."""
+def _quoted(name: str) -> str:
+    """A PostgreSQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _statements(dialect: str, events: str, chain: str, schema: str = "public") -> list[str]:
+    """Every statement that makes the rules on this backend (PostgreSQL: for tables in
+    `schema`)."""
     if dialect == "postgresql":
         return [*_postgres_immutable(events), *_postgres_immutable(chain),
-                *_postgres_rules(events, chain)]
+                *_postgres_rules(events, chain, schema)]
     return [*_sqlite_immutable(events), *_sqlite_immutable(chain), *_sqlite_rules(events, chain)]
 
 
@@ -131,17 +145,26 @@ _TRIGGER_NAME = re.compile(r"CREATE (?:OR REPLACE )?TRIGGER (?:IF NOT EXISTS )?(
 
 def missing_guards(engine: Engine, events: str, chain: str) -> list[str]:
     """The guards' triggers this version installs that the database lacks (a ledger an older
-    version made, or one whose owner dropped some): `ledger init` adds them."""
+    version made, or one whose owner dropped some), and on PostgreSQL the rules' functions
+    that do not run with the pinned search path (as an older version made them): `ledger
+    init` adds them."""
     names = _trigger_names(_statements(engine.dialect.name, events, chain))
     with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            found = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgname = ANY(:names)"),
-                                 {"names": names}).scalars().all()
-        else:
+        if engine.dialect.name != "postgresql":
             found = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"
                                       )).scalars().all()
-    present = set(found)
-    return [name for name in names if name not in present]
+            return [name for name in names if name not in set(found)]
+        found = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgname = ANY(:names)"),
+                             {"names": names}).scalars().all()
+        functions = [f"{events}_assign_id", f"{chain}_witness"]
+        pinned = conn.execute(text(
+            "SELECT proname FROM pg_proc WHERE proname = ANY(:names) "
+            "AND pronamespace = current_schema()::regnamespace "
+            "AND :setting = ANY(proconfig)"),
+            {"names": functions, "setting": f"search_path={PINNED}"}).scalars().all()
+    missing = [name for name in names if name not in set(found)]
+    return missing + [f"{name}() with a pinned search path" for name in functions
+                      if name not in set(pinned)]
 
 
 def _ids_numbered_by_postgres(engine: Engine, events: str) -> bool:
@@ -165,6 +188,9 @@ def install_guards(engine: Engine, events: str, chain: str) -> list[str]:
     if dialect == "postgresql" and not missing and _ids_numbered_by_postgres(engine, events):
         return []
     with engine.begin() as conn:
-        for statement in _statements(dialect, events, chain):
+        schema = "public"
+        if dialect == "postgresql":
+            schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+        for statement in _statements(dialect, events, chain, schema):
             conn.execute(text(statement))
     return missing
