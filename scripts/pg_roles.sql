@@ -6,7 +6,8 @@
 --   writer     records changes and imports: INSERT and SELECT on the events and their seals
 --              (never UPDATE, DELETE or TRUNCATE; the database numbers the events, witnesses
 --              each seal with its own clock and the session's role, and refuses any other);
---              reads the read models, never writes them.
+--              reads the read models, never writes them; UPDATE on ledger_write_lock, an
+--              empty table whose lock serialises the writers.
 --   projector  `ledger projections run`: reads events and seals, writes the read models
 --              (proj_*), nothing else. No other role but the owner can change a read model.
 --   auditor    every query, `ledger verify` and `ledger export`: SELECT only, everywhere.
@@ -24,6 +25,10 @@ GRANT USAGE ON SCHEMA public TO :"writer", :"projector", :"auditor";
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"writer", :"projector", :"auditor";
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"writer", :"projector", :"auditor";
 GRANT INSERT ON ledger_events, ledger_chain TO :"writer";
+-- Writers store events one transaction at a time by locking this (empty) table EXCLUSIVE,
+-- which needs UPDATE on it: no other role can take, or block, that lock (SELECT's lock does
+-- not conflict with it).
+GRANT UPDATE ON ledger_write_lock TO :"writer";
 GRANT INSERT, UPDATE, DELETE ON
   proj_tracking, proj_streams, proj_changes, proj_items, proj_outcomes,
   proj_item_history, proj_editions, proj_plans

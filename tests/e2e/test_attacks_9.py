@@ -56,6 +56,11 @@ Found:
    which only the writer has UPDATE, granted by `pg_roles.sql`), or at least `SET LOCAL
    lock_timeout` before the advisory lock and fail in one line naming the session holding it
    (`pg_locks` joined to `pg_stat_activity`).
+   Fixed: writers lock an empty table of their own, `ledger_write_lock` (made by `ledger
+   init`), in EXCLUSIVE mode; `pg_roles.sql` grants the writer UPDATE on it, which that lock
+   needs, and no other role more than SELECT, whose lock does not conflict with it. A ledger
+   without the table (an older version's) keeps the advisory lock until `init`, and `verify`
+   asks for it; a writer without the grant is told in one line to run the script again.
 4. `ledger verify` accepts a gap in the positions. Through finding 1 the writer stores an event
    at the head + 2 (nothing at the head + 1) and seals it well-formed after the head (the
    public algorithm, `previous` = the head, its own witness): `verify` says "intact: 482
@@ -84,7 +89,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ledger.store.chain import WRITE_LOCK
-from ledger.store.guards import PG_CLOCK
+from ledger.store.guards import PG_CLOCK, WRITE_LOCK_TABLE
 from tests.integrity.attack import (
     CHAIN,
     EVENTS,
@@ -105,6 +110,7 @@ from tests.integrity.conftest import (  # noqa: F401 - fixtures used by name
     PROJECTOR,
     WRITER,
     Templates,
+    apply_roles,
     as_role,
     copy_of_template,
     templates,
@@ -233,27 +239,74 @@ def test_postgres_the_writer_cannot_leave_a_gap_in_the_positions(pgl: str) -> No
 
 # --- 3. any role stalls every writer ---------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="finding 3: the writers' advisory lock can be held "
-                   "by the auditor (SELECT only), and a write then waits forever")
 @POSTGRES
 def test_postgres_the_auditor_cannot_stall_the_writers(pgl: str) -> None:
-    """A write while the auditor holds the writers' advisory key ends (written, or one line
-    saying what holds it) instead of waiting without end."""
+    """A write while the auditor holds the old advisory key and, in an open transaction, has
+    read the writers' lock table is written: writers lock `ledger_write_lock` EXCLUSIVE,
+    which a SELECT's lock does not block, and no longer wait for the advisory key."""
     import psycopg  # noqa: PLC0415 - the driver the ledger uses on PostgreSQL
 
     holder = psycopg.connect(as_role(pgl, AUDITOR).replace("+psycopg", ""), autocommit=True)
+    reader = psycopg.connect(as_role(pgl, AUDITOR).replace("+psycopg", ""))
     try:
         holder.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        reader.execute(f"SELECT * FROM {WRITE_LOCK_TABLE}").fetchall()  # its lock is held
         try:
             done = subprocess.run([LEDGER, "--db", as_role(pgl, WRITER), *UPDATE],
                                   capture_output=True, text=True, timeout=15, check=False,
                                   env={**os.environ, "LEDGER_ACTOR": "tester"})
         except subprocess.TimeoutExpired:
-            pytest.fail("the write was still waiting for the auditor's advisory lock after 15 s")
-        assert done.returncode in (0, 1), done.stderr
-        assert "Traceback" not in done.stderr
+            pytest.fail("the write was still waiting for the auditor's lock after 15 s")
+        assert done.returncode == 0, done.stderr
     finally:
+        reader.close()
         holder.close()
+    assert count(pgl) == HEAD + 1
+    intact(as_role(pgl, AUDITOR), "--events-only")
+
+
+@POSTGRES
+@pytest.mark.parametrize("role", [PROJECTOR, AUDITOR])
+@pytest.mark.parametrize("mode", ["ROW SHARE", "SHARE", "EXCLUSIVE", "ACCESS EXCLUSIVE"])
+def test_postgres_only_the_writer_may_take_a_lock_that_blocks_writers(
+        pgl: str, role: str, mode: str) -> None:
+    """Every lock that would block the writers' EXCLUSIVE lock is refused to the projector and
+    the auditor (and so is FOR SHARE / FOR UPDATE of the lock table's rows)."""
+    as_it = as_role(pgl, role)
+    with pytest.raises(DBAPIError, match=DENIED):
+        execute(as_it, f"LOCK TABLE {WRITE_LOCK_TABLE} IN {mode} MODE")
+    with pytest.raises(DBAPIError, match=DENIED):
+        execute(as_it, f"SELECT * FROM {WRITE_LOCK_TABLE} FOR SHARE")
+
+
+@POSTGRES
+def test_postgres_a_writer_without_the_lock_right_is_told_what_to_run(pgl: str) -> None:
+    """A writer role made by an older scripts/pg_roles.sql (no UPDATE on the lock table):
+    the write is refused in one line naming the table and the script, nothing written."""
+    execute(pgl, f"REVOKE UPDATE ON {WRITE_LOCK_TABLE} FROM {WRITER}")
+    _, out = ledger(as_role(pgl, WRITER), *UPDATE, code=1)
+    assert f"UPDATE on {WRITE_LOCK_TABLE}" in out, out
+    assert "scripts/pg_roles.sql" in out, out
+    assert "Traceback" not in out
+    assert count(pgl) == HEAD
+
+
+@POSTGRES
+def test_postgres_a_ledger_without_the_lock_table_is_sent_to_init(pgl: str) -> None:
+    """A ledger an older version made has no lock table: its writers keep the advisory lock
+    meanwhile (a write works), `verify` says to run `ledger init` (exit 2), which makes it;
+    with the roles' script run again the writer writes under the table's lock."""
+    execute(pgl, f"DROP TABLE {WRITE_LOCK_TABLE}")
+    ledger(as_role(pgl, WRITER), *UPDATE)
+    _, out = ledger(as_role(pgl, AUDITOR), "verify", "--events-only", code=2)
+    assert f"{WRITE_LOCK_TABLE} (the writers' lock)" in out, out
+    _, said = ledger(pgl, "init")
+    assert f"{WRITE_LOCK_TABLE} (the writers' lock)" in said, said
+    apply_roles(pgl)
+    ledger(as_role(pgl, WRITER), "update", "1.1", "Group leaders met a third time", "--month",
+           "2018-09")
+    assert count(pgl) == HEAD + 2
+    intact(as_role(pgl, AUDITOR))
 
 
 @POSTGRES

@@ -32,7 +32,7 @@ from ledger.domain.chain import Seal, Witness
 from ledger.domain.errors import ClockBehindError
 from ledger.store import deferred
 from ledger.store.fastjson import seal_rows, stored_event
-from ledger.store.guards import PG_CLOCK
+from ledger.store.guards import PG_CLOCK, WRITE_LOCK_TABLE
 from ledger.store.sealed import (
     CHAIN_TABLE,
     READ_BATCH,
@@ -51,7 +51,8 @@ from eventsourcing_sqlalchemy.datastore import (  # noqa: E402 - after `load_mod
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory  # noqa: E402
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder  # noqa: E402
 
-WRITE_LOCK = 0x1ED6E5  # the advisory lock every writer of this ledger takes
+WRITE_LOCK = 0x1ED6E5  # the advisory lock writers took before the lock table (below)
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
 
 
 def _last_seal_sql(events_table: str) -> str:
@@ -209,14 +210,36 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
                            seal_rows(ids, stored_events, previous, seen))
         return ids
 
+    _lock_table_made = False  # seen once on PostgreSQL, it is there for good
+
     def _lock_table(self, session: Session) -> None:
         # Writers must commit in the order of their ids. On PostgreSQL the library takes an
-        # EXCLUSIVE table lock, which needs UPDATE, DELETE or TRUNCATE privileges; a
-        # transaction-scoped advisory lock serialises writers just as well and lets the
-        # writer role hold only SELECT and INSERT on the events.
+        # EXCLUSIVE lock on the events table, which needs UPDATE, DELETE or TRUNCATE rights
+        # on it; writers lock a table of their own instead (`WRITE_LOCK_TABLE`, on which
+        # scripts/pg_roles.sql gives the writer UPDATE and nobody else anything but SELECT,
+        # whose lock does not conflict): an advisory lock, which they took before, needs no
+        # right at all, so a SELECT-only role could hold it and stall every writer (attack
+        # round 9). A ledger an older version made has no lock table until `ledger init`
+        # (which `ledger verify` asks for): its writers keep the advisory lock meanwhile.
         assert self.datastore.engine is not None
         if self.datastore.engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+            if not self._lock_table_made:
+                self._lock_table_made = bool(session.execute(text(
+                    "SELECT to_regclass(quote_ident(current_schema()) || '.' || :name) "
+                    "IS NOT NULL"), {"name": WRITE_LOCK_TABLE}).scalar_one())
+            if self._lock_table_made:
+                try:
+                    session.execute(text(f"LOCK TABLE {WRITE_LOCK_TABLE} IN EXCLUSIVE MODE"))
+                except DBAPIError as exc:
+                    if getattr(exc.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                        msg = (f"this database role may not take the writers' lock (UPDATE on "
+                               f"{WRITE_LOCK_TABLE}): nothing was written; as the owner, run "
+                               f"scripts/pg_roles.sql again (it grants it to the writer)")
+                        raise PersistenceError(msg) from None
+                    raise
+            else:
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                {"key": WRITE_LOCK})
             return
         # SQLite: the driver begins a transaction only at the first INSERT, so the last seal
         # would be read outside it, and two processes could both chain after the same seal

@@ -20,6 +20,9 @@ REFUSAL = "ledger events are immutable"
 # The search path the PostgreSQL rules' functions run with: the system catalogue, and the
 # session's temporary schema last (never first, as when it is left out).
 PINNED = "pg_catalog, pg_temp"
+# On PostgreSQL writers take this table's EXCLUSIVE lock to store events one transaction at a
+# time: a lock only a role with UPDATE on it (the writer, the owner) can take or block.
+WRITE_LOCK_TABLE = "ledger_write_lock"
 PG_CLOCK = "to_char({clock} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
 
 
@@ -84,6 +87,7 @@ def _postgres_rules(events: str, chain: str, schema: str) -> list[str]:
     now, clock = PG_CLOCK.format(clock="now()"), PG_CLOCK.format(clock="clock_timestamp()")
     table = f"{_quoted(schema)}.{events}"
     return [
+        f"CREATE TABLE IF NOT EXISTS {_quoted(schema)}.{WRITE_LOCK_TABLE} ()",
         # The database, not the writer, numbers events: the next id under the writers' lock.
         f"ALTER TABLE {events} ALTER COLUMN id DROP DEFAULT",
         f"""CREATE OR REPLACE FUNCTION {events}_assign_id() RETURNS trigger
@@ -146,8 +150,8 @@ _TRIGGER_NAME = re.compile(r"CREATE (?:OR REPLACE )?TRIGGER (?:IF NOT EXISTS )?(
 def missing_guards(engine: Engine, events: str, chain: str) -> list[str]:
     """The guards' triggers this version installs that the database lacks (a ledger an older
     version made, or one whose owner dropped some), and on PostgreSQL the rules' functions
-    that do not run with the pinned search path (as an older version made them): `ledger
-    init` adds them."""
+    that do not run with the pinned search path and the writers' lock table (an older version
+    made neither): `ledger init` adds them."""
     names = _trigger_names(_statements(engine.dialect.name, events, chain))
     with engine.connect() as conn:
         if engine.dialect.name != "postgresql":
@@ -162,9 +166,13 @@ def missing_guards(engine: Engine, events: str, chain: str) -> list[str]:
             "AND pronamespace = current_schema()::regnamespace "
             "AND :setting = ANY(proconfig)"),
             {"names": functions, "setting": f"search_path={PINNED}"}).scalars().all()
+        lock_table = conn.execute(text(
+            "SELECT to_regclass(quote_ident(current_schema()) || '.' || :name) IS NOT NULL"),
+            {"name": WRITE_LOCK_TABLE}).scalar_one()
     missing = [name for name in names if name not in set(found)]
-    return missing + [f"{name}() with a pinned search path" for name in functions
-                      if name not in set(pinned)]
+    missing += [f"{name}() with a pinned search path" for name in functions
+                if name not in set(pinned)]
+    return missing + ([] if lock_table else [f"{WRITE_LOCK_TABLE} (the writers' lock)"])
 
 
 def _ids_numbered_by_postgres(engine: Engine, events: str) -> bool:
