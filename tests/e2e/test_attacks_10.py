@@ -7,7 +7,8 @@ rules are the domain's and the CLI's, not the backend's).
 Held (no defect found): `plan`, `slippage`, `snapshots`, `summary` and the *values* `blame`
 gives, as of 2018-07-31, 2018-09-30, 2018-10-15, 2018-10-31 and 2018-11-30, are the same for
 editions imported Sep, Oct, Nov and backfilled Nov, Oct, Sep (and with the September edition
-imported again, which records nothing); `--as-of` an impossible day (2018-02-30, 2018-13-01),
+imported again, which records nothing); blame before the first edition says the structure is
+`assumed`, as `plan` does; `--as-of` an impossible day (2018-02-30, 2018-13-01),
 a short or timed form, a year outside 1900-2200 is exit 2 with one line for every query, and
 nothing is written; `--known-at` likewise (a bad hour, `now`); `--as-of` before the first
 edition is an empty plan and grid, and 2200-01-01 is the default answer; a `correct` of the
@@ -390,3 +391,12 @@ def test_the_lead_that_starts_a_formula_is_inert_in_every_csv(hostile: Cli) -> N
     assert seen
     for cell in seen:
         assert cell.startswith(("'", "cli:", "City")), cell
+
+
+def test_blame_before_the_first_edition_says_the_structure_is_assumed(in_order: Cli) -> None:
+    """As of 31 July 2018 item 1.3 is shown only because a July update is stated; `plan` says
+    its basis is `assumed`, and blame's first row says so before naming the September event."""
+    assert query(in_order, "plan", "--item", "1.3", "--as-of", "2018-07-31")[0]["basis"] == \
+        "assumed"
+    first = query(in_order, "blame", "1.3", "--as-of", "2018-07-31")[0]
+    assert (first["field"], first["effective"]) == ("assumed", "2018-09-30")
