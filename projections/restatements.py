@@ -9,6 +9,7 @@ an event restated a fact when the fact's value on the date changed with it.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -22,42 +23,56 @@ COLUMNS = ("item", "fact", "as_reported", "as_now", "refs", "kind", "effective",
 # The table leaves out the kind, effective date, basis, database role, whose it is and the
 # source (JSON and CSV keep them).
 TABLE_COLUMNS = ("item", "fact", "as_reported", "as_now", "refs", "recorded_at", "by", "note")
-Facts = dict[str, tuple[str, str]]
+# key -> (name shown, value shown, value compared): an update is compared by its identity
+# (its month and words), since editions word the same update's tags differently.
+Facts = dict[str, tuple[str, str, str]]
+NONE = ("", "", "")
 
 
 def facts(state: ItemState | None, as_of: date) -> Facts:
     """The item's facts on `as_of` that a report states: key -> (name shown, value). An item
     not in the plan then has only its `item` fact (empty)."""
     if state is None:
-        return {"item": ("item", "")}
+        return {"item": ("item", "", "")}
     presence = "withdrawn" if state.withdrawn else "in the plan"
     if state.assumed:
         presence += f" (structure assumed from its report of {state.reported_from})"
-    found: Facts = {"item": ("item", presence)}
+    found: Facts = {"item": _plain("item", presence)}
     for name in ("theme", "aim", "actions"):
-        found[name] = (name, getattr(state, name))
+        found[name] = _plain(name, getattr(state, name))
     for outcome in state.outcomes.values():
         target = "withdrawn" if outcome.withdrawn else (outcome.due or "none")
-        found[f"outcome:{outcome.id}:due"] = (f"outcome {outcome.number} target", target)
-        found[f"outcome:{outcome.id}:text"] = (f"outcome {outcome.number} text", outcome.text)
-    found["leads"] = ("lead", "; ".join(state.leads))
-    found["rag"] = ("RAG", state.rag)
-    found["complete"] = ("completion", f"complete ({state.completed_month or 'no month'})"
-                         if state.complete else "not complete")
-    for update in state.updates:
-        found[f"update:{update.version}"] = (
-            "update", f"[{update.month or 'undated'}] {update.text}")
-    found["status"] = ("status (derived)", derived_status(state, as_of))
+        found[f"outcome:{outcome.id}:due"] = _plain(f"outcome {outcome.number} target", target)
+        found[f"outcome:{outcome.id}:text"] = _plain(f"outcome {outcome.number} text",
+                                                     outcome.text)
+    found["leads"] = _plain("lead", "; ".join(state.leads))
+    found["rag"] = _plain("RAG", state.rag)
+    found["complete"] = _plain("completion", f"complete ({state.completed_month or 'no month'})"
+                               if state.complete else "not complete")
+    seen: Counter[str] = Counter()
+    for update in state.updates:  # known by its words (and which of the updates of those
+        # words it is), whichever event stated it: an older edition imported later states
+        # again what a newer one had, and its tags may be worded otherwise
+        seen[update.words] += 1
+        month = f"[{update.month or 'undated'}]"
+        found[f"update:{seen[update.words]}:{update.words}"] = (
+            "update", f"{month} {update.text}", f"{month} {update.words}")
+    found["status"] = _plain("status (derived)", derived_status(state, as_of))
     return found
+
+
+def _plain(name: str, value: str) -> tuple[str, str, str]:
+    """A fact shown as it is compared."""
+    return name, value, value
 
 
 def _differing(then: Facts, now: Facts) -> list[str]:
     """The keys whose value differs, in the order the facts are listed (now's, then the
     ones only the report had); with the item absent on one side, only the item itself."""
-    if then["item"][1] == "" or now["item"][1] == "":
+    if then["item"][2] == "" or now["item"][2] == "":
         return ["item"] if then["item"] != now["item"] else []
     keys = [*now, *(k for k in then if k not in now)]
-    return [k for k in keys if then.get(k, ("", ""))[1] != now.get(k, ("", ""))[1]]
+    return [k for k in keys if then.get(k, NONE)[2] != now.get(k, NONE)[2]]
 
 
 def restated_rows(number: str, events: list[PlanEvent], known: int, as_of: date,
@@ -78,7 +93,7 @@ def restated_rows(number: str, events: list[PlanEvent], known: int, as_of: date,
     for count in range(known + 1, len(events) + 1):
         after = facts(fold(events[:count], as_of), as_of) if count < len(events) else now
         for key in keys:
-            if before.get(key, ("", ""))[1] != after.get(key, ("", ""))[1]:
+            if before.get(key, NONE)[2] != after.get(key, NONE)[2]:
                 by[key].append(events[count - 1])
         before = after
     rows = []
@@ -88,7 +103,7 @@ def restated_rows(number: str, events: list[PlanEvent], known: int, as_of: date,
         recorded_at, db_role = witnessed.get(last.originator_version, ("", ""))
         rows.append({
             "item": number, "fact": name,
-            "as_reported": then.get(key, ("", ""))[1], "as_now": now.get(key, ("", ""))[1],
+            "as_reported": then.get(key, NONE)[1], "as_now": now.get(key, NONE)[1],
             "refs": " ".join(event_ref(number, e.originator_version) for e in by[key]),
             "kind": kind_of(last), "effective": last.effective.isoformat(),
             "basis": last.basis, "recorded_at": recorded_at, "by": last.recorded_by,

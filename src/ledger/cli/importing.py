@@ -66,7 +66,7 @@ def import_(
     from ledger.application.reconcile import import_document
 
     with refusing():
-        since_day = parse_day(since) if since else None
+        since_day = parse_day(since) if since is not None else None
     data = None
     if str(file) == "-":
         file, data = _standard_input(edition, name)

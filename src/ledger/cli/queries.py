@@ -33,14 +33,15 @@ StatedOnly = Annotated[bool, typer.Option(
 
 
 def moment(as_of: str | None, known_at: str | None) -> When:
-    """The moment asked about: `--as-of` (default today) and `--known-at` (default now)."""
+    """The moment asked about: `--as-of` (default today) and `--known-at` (default now); an
+    empty one is refused as any other that is not a date (a script's unset variable)."""
     from ledger.application.times import parse_known_at
     from ledger.domain.errors import LedgerError
     from ledger.domain.values import When
 
     try:
-        return When(_day(as_of) if as_of else date.today(),
-                    parse_known_at(known_at) if known_at else None)
+        return When(_day(as_of) if as_of is not None else date.today(),
+                    parse_known_at(known_at) if known_at is not None else None)
     except LedgerError as exc:
         fail(str(exc))
 
@@ -96,7 +97,8 @@ def snapshots(ctx: typer.Context,
     from projections.monthly_snapshots import COLUMNS
 
     with refusing():
-        first, last = (parse_month(first) if first else None), (parse_month(last) if last else None)
+        first = parse_month(first) if first is not None else None
+        last = parse_month(last) if last is not None else None
     check_range(first, last, "--from and --to")
     with reading(ctx, as_of, known_at) as (reader, slug, when):
         rows = reader.snapshots(slug, when, first, last)
@@ -156,7 +158,8 @@ def change_rows(ctx: typer.Context, *, item: str | None, by: str | None, kind: s
     `ITEM@N` (`plan@N` for the plan's own) by seq."""
     if late_days is not None and not late:
         fail("--late-days says what counts as late for --late: give --late too")
-    since_day, until_day = (_day(since) if since else None), (_day(until) if until else None)
+    since_day = _day(since) if since is not None else None
+    until_day = _day(until) if until is not None else None
     check_range(since_day.isoformat() if since_day else None,
                 until_day.isoformat() if until_day else None, "--since and --until")
     with reading(ctx, as_of, known_at) as (reader, slug, when):
@@ -240,14 +243,15 @@ def diff(ctx: typer.Context,
 
 def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE,
              wide: WideOption = False) -> None:
-    """Each imported document: edition month, file, SHA-256, when and by whom, events.
+    """Each imported document: edition month, plan, the format it was read as, file, SHA-256,
+    when and by whom, events.
 
     Example: ledger editions --format json
     """
     with reading(ctx, None, None) as (reader, slug, _when):
         rows = reader.editions(slug)
-    echo(render(rows, fmt, ("edition", "file", "sha256", "imported_at", "by", "events", "seq"),
-                wide=wide))
+    echo(render(rows, fmt, ("edition", "plan", "format", "file", "sha256", "imported_at", "by",
+                            "events", "seq"), wide=wide))
 
 
 def register(app: typer.Typer) -> None:

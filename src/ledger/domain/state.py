@@ -148,7 +148,7 @@ class ItemState:
                 self._set("rag", event.after, event)
             case ItemAdded() | ItemReported():
                 for name in ("theme", "aim", "actions"):
-                    self._set(name, getattr(event, name), event)
+                    self._stated(name, getattr(event, name), event)
             case TextRevised():
                 self._set(event.field, event.after, event)
             case OutcomeAdded():
@@ -180,6 +180,14 @@ class ItemState:
 
     def _set(self, name: str, value: Any, event: PlanEvent) -> None:
         if getattr(self, name) != value:
+            setattr(self, name, value)
+            self.touched[name] = event
+
+    def _stated(self, name: str, value: Any, event: PlanEvent) -> None:
+        """A structural fact as a report states it: it is this event's if it changes the
+        value or no event in effect before it stated one (the state starts from the first
+        recorded report, which in effective order may come later: a backfilled edition)."""
+        if getattr(self, name) != value or name not in self.touched:
             setattr(self, name, value)
             self.touched[name] = event
 
