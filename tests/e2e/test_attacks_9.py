@@ -310,6 +310,31 @@ def test_postgres_a_ledger_without_the_lock_table_is_sent_to_init(pgl: str) -> N
 
 
 @POSTGRES
+def test_postgres_init_names_a_session_that_keeps_the_schema_lock(
+        pgl: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema lock `ledger init` takes is advisory (the tables may not exist yet), so any
+    role can hold it: the auditor keeps it, and init waits a bounded time, then says in one
+    line which session of which role holds it, making nothing."""
+    import psycopg  # noqa: PLC0415
+
+    from ledger.store import app  # noqa: PLC0415
+
+    monkeypatch.setattr(app, "SCHEMA_LOCK_WAIT_S", 1)
+    holder = psycopg.connect(as_role(pgl, AUDITOR).replace("+psycopg", ""), autocommit=True)
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", (app.SCHEMA_LOCK,))
+        pid = holder.info.backend_pid
+        _, out = ledger(pgl, "init", code=2)
+    finally:
+        holder.close()
+    assert f"session {pid} of role '{AUDITOR}' has held the ledger's schema lock" in out, out
+    assert "nothing was made" in out
+    assert "Traceback" not in out
+    ledger(pgl, "init")  # once it is let go
+    intact(as_role(pgl, AUDITOR))
+
+
+@POSTGRES
 def test_postgres_a_query_is_not_stalled_by_the_writers_lock(pgl: str) -> None:
     """Held: the lock stalls writes only; queries (as the auditor) answer."""
     import psycopg  # noqa: PLC0415

@@ -25,7 +25,8 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 from sqlalchemy import Table, create_engine, event, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 
 from ledger.domain.chain import EventRecord, Seal, Witness
 from ledger.domain.errors import LedgerError
@@ -52,6 +53,10 @@ from ledger.store.sealed import (
 )
 
 SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema is made
+# How long `ledger init` waits for it: any role can take an advisory lock (another init holds
+# it for a second or two; a session that keeps it is named instead of waited for forever).
+SCHEMA_LOCK_WAIT_S = 60
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 
 
 class AggregateEvents(ProcessingEvent[UUID]):
@@ -209,13 +214,36 @@ def _schema_lock(url: str, path: Path | None, create: bool) -> Iterator[None]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+            _take_schema_lock(conn)
             try:
                 yield
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
     finally:
         engine.dispose()
+
+
+def _take_schema_lock(conn: Connection) -> None:
+    """The schema lock, waited for `SCHEMA_LOCK_WAIT_S` at most; then one line naming the
+    session that holds it (LedgerError), nothing made."""
+    conn.execute(text(f"SET lock_timeout = '{SCHEMA_LOCK_WAIT_S}s'"))
+    try:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        conn.rollback()
+        holder = conn.execute(text(
+            "SELECT a.pid, a.usename FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 "
+            "AND l.objid = :key LIMIT 1"), {"key": SCHEMA_LOCK}).first()
+        who = f"session {holder[0]} of role {holder[1]!r}" if holder else "another session"
+        msg = (f"{who} has held the ledger's schema lock (advisory key {SCHEMA_LOCK}) for "
+               f"{SCHEMA_LOCK_WAIT_S} s: nothing was made; end that session, then run "
+               f"`ledger init` again")
+        raise LedgerError(msg) from None
+    conn.execute(text("RESET lock_timeout"))
+    conn.commit()
 
 
 def open_ledger(
