@@ -52,11 +52,16 @@ def facts(state: ItemState | None, as_of: date) -> Facts:
     seen: Counter[str] = Counter()
     for update in state.updates:  # known by its words (and which of the updates of those
         # words it is), whichever event stated it: an older edition imported later states
-        # again what a newer one had, and its tags may be worded otherwise
+        # again what a newer one had, and its tags may be worded otherwise. A correction's
+        # text counts whole (one that only drops "COMPLETE" or adds a dated aside is a
+        # restatement, though the words are the same)
         seen[update.words] += 1
         month = f"[{update.month or 'undated'}]"
+        compared = f"{month} {update.words}"
+        if update.version in state.corrected:
+            compared += f"\n{update.text}"
         found[f"update:{seen[update.words]}:{update.words}"] = (
-            "update", f"{month} {update.text}", f"{month} {update.words}")
+            "update", f"{month} {update.text}", compared)
     found["status"] = _plain("status (derived)", derived_status(state, as_of))
     return found
 

@@ -177,7 +177,7 @@ class Ledger:
         self, slug: str | None, number: str, text: str, month: str | None, prov: Provenance,
     ) -> None:
         """Record a progress update (for its month; default the effective month)."""
-        month = month or month_of(prov.effective)
+        month = month if month is not None else month_of(prov.effective)
         self._change_item(slug, number, lambda i: i.record_update(month, text, prov), append=True)
 
     def assign_lead(
@@ -199,7 +199,7 @@ class Ledger:
 
     def complete(self, slug: str | None, number: str, month: str | None, prov: Provenance) -> None:
         """Report the item complete."""
-        month = month or month_of(prov.effective)
+        month = month if month is not None else month_of(prov.effective)
         self._change_item(slug, number, lambda i: i.report_completion(month, prov), append=False)
 
     def reopen(self, slug: str | None, number: str, prov: Provenance) -> None:

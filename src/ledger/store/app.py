@@ -41,7 +41,7 @@ from ledger.store.engine import (
     sqlite_file,
 )
 from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder, made
-from ledger.store.guards import install_guards
+from ledger.store.guards import LOCK_NOT_AVAILABLE, install_guards
 from ledger.store.replica import make_read_only
 from ledger.store.sealed import (
     CHAIN_TABLE,
@@ -56,7 +56,6 @@ SCHEMA_LOCK = 0x1ED6E6  # advisory lock held while a PostgreSQL ledger's schema 
 # How long `ledger init` waits for it: any role can take an advisory lock (another init holds
 # it for a second or two; a session that keeps it is named instead of waited for forever).
 SCHEMA_LOCK_WAIT_S = 60
-LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 
 
 class AggregateEvents(ProcessingEvent[UUID]):

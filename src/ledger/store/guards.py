@@ -15,6 +15,9 @@ import re
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from ledger.domain.errors import LedgerError
 
 REFUSAL = "ledger events are immutable"
 # The search path the PostgreSQL rules' functions run with: the system catalogue, and the
@@ -23,6 +26,8 @@ PINNED = "pg_catalog, pg_temp"
 # On PostgreSQL writers take this table's EXCLUSIVE lock to store events one transaction at a
 # time: a lock only a role with UPDATE on it (the writer, the owner) can take or block.
 WRITE_LOCK_TABLE = "ledger_write_lock"
+GUARDS_LOCK_WAIT_S = 10  # how long `ledger init` waits to lock the tables it guards
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 PG_CLOCK = "to_char({clock} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
 
 
@@ -190,15 +195,46 @@ def install_guards(engine: Engine, events: str, chain: str) -> list[str]:
 
     On PostgreSQL a ledger that has every rule is left alone: re-making them takes locks
     (ALTER TABLE, CREATE OR REPLACE TRIGGER) that deadlock with writers inserting at that
-    moment."""
+    moment. The events' id default is dropped only where it is still there: ALTER TABLE's
+    lock waits for every open reader of the events, and every writer would queue behind it
+    (attack round 11). Any lock is waited for `GUARDS_LOCK_WAIT_S` at most, then the
+    sessions holding it are named (LedgerError) and nothing is changed."""
     missing = missing_guards(engine, events, chain)
     dialect = engine.dialect.name
-    if dialect == "postgresql" and not missing and _ids_numbered_by_postgres(engine, events):
+    if dialect != "postgresql":
+        with engine.begin() as conn:
+            for statement in _statements(dialect, events, chain):
+                conn.execute(text(statement))
+        return missing
+    numbered = _ids_numbered_by_postgres(engine, events)
+    if not missing and numbered:
         return []
     with engine.begin() as conn:
-        schema = "public"
-        if dialect == "postgresql":
-            schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
-        for statement in _statements(dialect, events, chain, schema):
-            conn.execute(text(statement))
+        conn.execute(text(f"SET LOCAL lock_timeout = '{GUARDS_LOCK_WAIT_S}s'"))
+        schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+        statements = _statements(dialect, events, chain, schema)
+        if numbered:
+            statements = [s for s in statements if not s.startswith("ALTER TABLE")]
+        try:
+            for statement in statements:
+                conn.execute(text(statement))
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            msg = (f"`ledger init` waited {GUARDS_LOCK_WAIT_S} s to lock {events} or "
+                   f"{chain}, which other sessions hold ({_lock_holders(engine, events, chain)}"
+                   f"): nothing was changed; run it again when they end")
+            raise LedgerError(msg) from None
     return missing
+
+
+def _lock_holders(engine: Engine, events: str, chain: str) -> str:
+    """The sessions holding a lock on the events or the seals: pid, role, state."""
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT DISTINCT a.pid, a.usename, a.state FROM pg_locks l "
+            "JOIN pg_stat_activity a USING (pid) WHERE l.granted AND l.relation IN "
+            "(to_regclass(:events), to_regclass(:chain)) AND a.pid <> pg_backend_pid() "
+            "ORDER BY a.pid"), {"events": events, "chain": chain}).all()
+    return "; ".join(f"session {pid} of role {role!r}, {state}" for pid, role, state in found) \
+        or "none left"
