@@ -111,6 +111,8 @@ from tests.integrity.attack import (
     execute,
     insert_event,
     insert_seal,
+    ledger,
+    scalar,
     session_witness,
     stream_hex,
     tampered,
@@ -437,7 +439,6 @@ def test_init_that_must_alter_the_events_names_the_reader_it_waited_for(
     import psycopg  # noqa: PLC0415 - the driver the ledger uses on PostgreSQL
 
     from ledger.store import guards  # noqa: PLC0415
-    from tests.integrity.attack import ledger, scalar  # noqa: PLC0415
 
     monkeypatch.setattr(guards, "GUARDS_LOCK_WAIT_S", 1)
     execute(pgl, "CREATE SEQUENCE IF NOT EXISTS ledger_events_id_seq")
@@ -455,3 +456,29 @@ def test_init_that_must_alter_the_events_names_the_reader_it_waited_for(
     ledger(pgl, "init")
     assert scalar(pgl, "SELECT column_default FROM information_schema.columns WHERE "
                        "table_name = 'ledger_events' AND column_name = 'id'") is None
+
+
+@POSTGRES
+def test_another_schemas_ledger_does_not_answer_for_this_ones_guards() -> None:
+    """Two ledgers in one database, one in `public`, one in schema `other` (its URL's
+    search_path): a guard dropped from the first is named by its `verify`, though a trigger
+    of that name guards the other's table; the other verifies intact."""
+    from scripts.throwaway_databases import ThrowawayDatabases  # noqa: PLC0415
+    from tests.conftest import _pg_admin_url  # noqa: PLC0415
+
+    databases = ThrowawayDatabases(_pg_admin_url(), "g")
+    try:
+        url = databases.fresh()
+        execute(url, "CREATE SCHEMA other")
+        other = f"{url}?options=-csearch_path%3Dother"
+        for each in (url, other):
+            ledger(each, "init")
+        assert scalar(url, "SELECT count(*) FROM other.ledger_events") == 1
+        execute(url, "DROP TRIGGER ledger_chain_witness ON public.ledger_chain")
+        _, out = ledger(url, "verify", "--events-only", code=2)
+        assert "lacks guards this version of ledger installs (ledger_chain_witness)" in out
+        _, out = ledger(other, "verify", "--events-only")
+        assert out.startswith("intact: 1 events")
+    finally:
+        databases.drop_all()
+

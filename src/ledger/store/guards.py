@@ -163,8 +163,11 @@ def missing_guards(engine: Engine, events: str, chain: str) -> list[str]:
             found = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"
                                       )).scalars().all()
             return [name for name in names if name not in set(found)]
-        found = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgname = ANY(:names)"),
-                             {"names": names}).scalars().all()
+        found = conn.execute(text(  # this schema's tables' triggers, not another ledger's
+            "SELECT tgname FROM pg_trigger WHERE tgname = ANY(:names) AND tgrelid IN "
+            "(to_regclass(quote_ident(current_schema()) || '.' || :events), "
+            "to_regclass(quote_ident(current_schema()) || '.' || :chain))"),
+            {"names": names, "events": events, "chain": chain}).scalars().all()
         functions = [f"{events}_assign_id", f"{chain}_witness"]
         pinned = conn.execute(text(
             "SELECT proname FROM pg_proc WHERE proname = ANY(:names) "
@@ -184,8 +187,9 @@ def _ids_numbered_by_postgres(engine: Engine, events: str) -> bool:
     """Whether the events' id column has no default left (the database's trigger numbers)."""
     with engine.connect() as conn:
         default = conn.execute(text(
-            "SELECT column_default FROM information_schema.columns "
-            "WHERE table_name = :table AND column_name = 'id'"), {"table": events}).scalar()
+            "SELECT column_default FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = :table AND column_name = 'id'"),
+            {"table": events}).scalar()
     return default is None
 
 
