@@ -243,8 +243,7 @@ def diff(ctx: typer.Context,
 
 def editions(ctx: typer.Context, fmt: FormatOption = Format.TABLE,
              wide: WideOption = False) -> None:
-    """Each imported document: edition month, plan, the format it was read as, file, SHA-256,
-    when and by whom, events.
+    """Each imported document: edition, plan, format read as, file, SHA-256, when, by, events.
 
     Example: ledger editions --format json
     """
