@@ -188,9 +188,10 @@ def test_the_latest_update_is_the_latest_month_and_follows_a_month_stated_later(
 
     reported = Provenance("clerk", date(2018, 10, 31), "edition", basis=Basis.REPORTED,
                           edition="2018-10")
-    item.record_update("2018-10", "Report commissioned", prov())
+    october = Provenance("clerk", date(2018, 10, 31), "cli:test")  # an October update's day
+    item.record_update("2018-10", "Report commissioned", october)
     item.record_update("2018-09", "Scoping done", prov())
-    item.record_update("2018-10", "Report drafted", prov())
+    item.record_update("2018-10", "Report drafted", october)
     assert item.state.latest_update() is scan()
     assert latest_text(item.state) == "Report drafted"
     item.record_update("", "Survey under way", reported)
@@ -202,3 +203,19 @@ def test_the_latest_update_is_the_latest_month_and_follows_a_month_stated_later(
     assert item.state.latest_update() is scan()
     assert latest_text(item.state) == "Survey under way"
     assert latest_text(fold(list(item.history))) == "Survey under way"
+
+
+@pytest.mark.parametrize("command", ["update", "completion", "correction"])
+def test_a_month_that_had_not_begun_is_refused(item: Item, command: str) -> None:
+    """An update or a completion speaks for a month that has come: on 30 September 2018 none
+    can be for October (nor corrected to it); nothing is recorded."""
+    item.record_update("2018-09", "Scoping done", prov())
+    before = len(item.pending_events)
+    with pytest.raises(InvalidInputError, match="that month had not begun"):
+        if command == "update":
+            item.record_update("2018-10", "Report drafted", prov())
+        elif command == "completion":
+            item.report_completion("2018-10", prov())
+        else:
+            item.correct(item.version, {"month": "2018-10"}, prov(note="wrong month"))
+    assert len(item.pending_events) == before

@@ -28,10 +28,10 @@ from ledger.domain.events import EditionImported
 from ledger.domain.item import Item
 from ledger.domain.plan import Catalogue, Plan
 from ledger.domain.state import ItemState
-from ledger.domain.values import Basis, Provenance, month_end, parse_rag
+from ledger.domain.values import Basis, Provenance, month_end, month_of, parse_rag
 from ledger.domain.words import identity, update_identity
 from ledger.importers.detect import read_document
-from ledger.importers.model import DocumentFormat, Edition, ItemDoc
+from ledger.importers.model import DocumentError, DocumentFormat, Edition, ItemDoc
 
 
 @dataclass(frozen=True)
@@ -280,6 +280,23 @@ def default_slug(edition: Edition) -> str:
             raise InvalidInputError(msg)
 
 
+def _check_dates(doc: Edition, name: str, since: date | None, today: date) -> None:
+    """Refuse an edition of a month to come (from its heading or --edition) and a --since
+    after today or after the edition's last day: its events would take effect in the future,
+    or the plan's structure after the edition that reports it."""
+    if doc.month and doc.month > month_of(today):
+        msg = (f"the edition is for {doc.month}, a month to come (today is {today}): an "
+               f"edition reports a month that has begun; check its heading or --edition")
+        raise DocumentError(name, 0, msg)
+    if since is not None and since > today:
+        msg = f"--since {since} is in the future (today is {today})"
+        raise InvalidInputError(msg)
+    if since is not None and doc.month and since > month_end(doc.month):
+        msg = (f"--since {since} is after the last day of the {doc.month} edition "
+               f"({month_end(doc.month)}), which reports the plan's structure")
+        raise InvalidInputError(msg)
+
+
 def import_document(
     ledger: Ledger,
     path: Path,
@@ -303,6 +320,7 @@ def import_document(
             msg = f"{path}: cannot read: {exc.strerror or exc}"
             raise InvalidInputError(msg) from None
     doc = read_document(data, path.name, fmt=fmt, month=edition)
+    _check_dates(doc, path.name, since, date.today())
     sha = hashlib.sha256(data).hexdigest()
     slug = plan or default_slug(doc)
     report = ImportReport(slug, path.name, sha, doc.month, doc.format, unknowns=list(doc.unknowns))

@@ -67,6 +67,8 @@ def import_(
 
     with refusing():
         since_day = parse_day(since) if since is not None else None
+        if edition:
+            parse_month(edition)  # named in the refusal, before the document is read
     data = None
     if str(file) == "-":
         file, data = _standard_input(edition, name)

@@ -38,7 +38,7 @@ from ledger.domain.events import (
 from ledger.domain.ids import check_item_number, item_id
 from ledger.domain.state import ItemState, OutcomeState, fold
 from ledger.domain.triggers import Triggers
-from ledger.domain.values import Basis, Provenance, Rag, parse_month, parse_rag
+from ledger.domain.values import Basis, Provenance, Rag, month_of, parse_month, parse_rag
 from ledger.domain.words import identity
 
 TEXT_FIELDS = ("aim", "actions")
@@ -223,7 +223,9 @@ class Item(Triggers, Aggregate):
 
     def state_completion(self, month: str, prov: Provenance) -> None:
         """An edition reports the item complete."""
-        self.trigger_event(CompletionReported, month=parse_month(month), **prov.fields())
+        month = parse_month(month)
+        _begun(month, prov.effective, "a completion")
+        self.trigger_event(CompletionReported, month=month, **prov.fields())
 
     def assign_lead(
         self, lead: str, prov: Provenance, replace: str | None = None, add: bool = False,
@@ -266,6 +268,7 @@ class Item(Triggers, Aggregate):
     def record_update(self, month: str, text: str, prov: Provenance) -> None:
         """Record a progress update for a month ("" where the document does not say)."""
         month = parse_month(month) if month or prov.basis is not Basis.REPORTED else ""
+        _begun(month, prov.effective, "an update")
         self.trigger_event(
             UpdateRecorded, month=month, text=_clean(text, "the update"), **prov.fields(),
         )
@@ -275,7 +278,9 @@ class Item(Triggers, Aggregate):
         if self.state.complete:
             msg = f"item {self.state.number} is already complete ({self.state.completed_month})"
             raise NoChangeError(msg)
-        self.trigger_event(CompletionReported, month=parse_month(month), **prov.fields())
+        month = parse_month(month)
+        _begun(month, prov.effective, "a completion")
+        self.trigger_event(CompletionReported, month=month, **prov.fields())
 
     def reopen(self, prov: Provenance) -> None:
         """Reopen a complete item."""
@@ -309,6 +314,9 @@ class Item(Triggers, Aggregate):
         if not replacement and isinstance(event, ItemAdded):
             msg = "an item cannot be retracted; correct its aim or actions"
             raise InvalidInputError(msg)
+        if isinstance(event, UpdateRecorded | CompletionReported) and replacement.get("month"):
+            _begun(parse_month(replacement["month"]), event.effective,
+                   f"event {version} ({kind_of(event)})")
         self.trigger_event(
             CorrectionRecorded, corrects=version, corrects_kind=kind_of(event),
             replacement={fields[k]: _checked(k, v) for k, v in replacement.items()},
@@ -317,6 +325,15 @@ class Item(Triggers, Aggregate):
 
 
 stable_topic(Item, "ledger.aggregates:Item")
+
+
+def _begun(month: str, effective: date, what: str) -> None:
+    """Refuse a month that had not begun on the day the report took effect: an update or a
+    completion speaks for a month that has come ("" is a month the document does not say)."""
+    if month and month > month_of(effective):
+        msg = (f"{what} for {month} cannot have been reported on {effective.isoformat()} "
+               f"(its effective date): that month had not begun")
+        raise InvalidInputError(msg)
 
 
 def _checked(name: str, value: str) -> str:

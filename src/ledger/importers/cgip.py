@@ -181,6 +181,12 @@ class CgipReader:
             doc.outcomes = _unique(outcomes_of(parts.outcomes))
             assert parts.reader is not None
             doc.blocks = parts.reader.result()
+            for block in doc.blocks:
+                for update in block.updates:
+                    if update.month > self.month:
+                        raise DocumentError(self.name, update.line, (
+                            f"item {doc.number}: an update tagged {update.month}, after this "
+                            f"{self.month} edition (a month it cannot have reported)"))
             doc.rag, doc.rag_line = parts.reader.rag, parts.reader.rag_line
             items.append(doc)
         _carry_trailing_leads(items)
