@@ -351,7 +351,6 @@ def test_an_impossible_target_date_in_an_edition_is_refused(
 CSV_HEAD = "plan,theme,item,aim,outcome,due,update,complete,edition\n"
 
 
-@pytest.mark.xfail(strict=True, reason="finding 5: a self-contradicting CSV is imported")
 @pytest.mark.parametrize(("row", "line"), [
     ("h,1,1.1,Aim CHANGED,,,,,2024-03", 3),            # another aim for 1.1
     ("h,1,1.1,Aim one,Backlog cleared,2024-09,,,2024-03", 3),  # another due, same outcome
@@ -365,7 +364,6 @@ def test_a_csv_that_contradicts_itself_is_refused(
     refused(ledger, "import", str(path), where=f"self.csv:{line}")
 
 
-@pytest.mark.xfail(strict=True, reason="finding 6: a CSV completion is lost")
 @pytest.mark.parametrize("row", [
     "h,1,1.1,Aim one,,,Backlog cleared,done,2024-03",   # an unknown word
     "h,1,1.1,Aim one,,,,yes,2024-03",                   # complete with no update
@@ -382,7 +380,6 @@ def test_a_csv_completion_is_recorded_or_refused(ledger: Cli, tmp_path: Path, ro
         assert events(ledger) == before
 
 
-@pytest.mark.xfail(strict=True, reason="finding 7: a CSV update's month shown as stated")
 def test_a_csv_update_without_its_month_is_not_stated(ledger: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, "u.csv", CSV_HEAD + "h,1,1.1,Aim one,,,Backlog at 900,,2024-03\n")
     ledger("import", str(path))
@@ -391,7 +388,6 @@ def test_a_csv_update_without_its_month_is_not_stated(ledger: Cli, tmp_path: Pat
     assert latest["basis"] != "stated", latest
 
 
-@pytest.mark.xfail(strict=True, reason="finding 8: an unknown CSV column is ignored")
 def test_a_csv_with_an_unknown_column_is_refused(ledger: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, "typo.csv", "plan,theme,item,aim,update,update_mnth,edition\n"
                  "h,1,1.1,Aim one,Backlog at 900,2024-01,2024-03\n")

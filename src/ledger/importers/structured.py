@@ -2,8 +2,12 @@
 
 Columns (header row, any order): `plan, theme, item, aim, outcome, due, lead,
 rag`; optional `theme_title`, `actions`, `update`, `update_month`, `complete`
-and `edition`. Rows of the same item add outcomes, leads (several separated
-by `;`) and updates. Pure.
+and `edition`; any other is refused. Rows of the same item add outcomes, leads
+(several separated by `;`) and updates; a row that contradicts another (another
+aim, another due for the same outcome, another edition) is refused, and so is a
+`complete` that is no yes or no word or that comes without its update. An update
+without `update_month` is only reported in this edition (its month not stated).
+Pure.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from ledger.domain.errors import InvalidInputError
 from ledger.domain.ids import check_item_number, check_slug, check_theme_number
 from ledger.domain.values import parse_month, parse_rag
 from ledger.importers.model import (
+    REPORTED,
     DocumentError,
     DocumentFormat,
     Edition,
@@ -30,6 +35,7 @@ REQUIRED = ("plan", "theme", "item", "aim")
 KNOWN = (*REQUIRED, "outcome", "due", "lead", "rag", "theme_title", "actions", "update",
          "update_month", "complete", "edition")
 TRUE_WORDS = {"yes", "y", "true", "1", "complete"}
+FALSE_WORDS = {"", "no", "n", "false", "0"}
 
 
 def looks_like(text: str) -> bool:
@@ -50,6 +56,7 @@ class _Plan:
     def __init__(self, name: str, month: str) -> None:
         self.name, self.month = name, month
         self.slug = ""
+        self.month_line = 0  # the row whose edition column gave the month
         self.themes: dict[str, ThemeDoc] = {}
         self.items: dict[str, ItemDoc] = {}
 
@@ -66,7 +73,11 @@ class _Plan:
                                 "one plan per file")
         self.slug = slug
         if cell["edition"]:
-            self.month = _checked(self.name, line, parse_month, cell["edition"])
+            month = _checked(self.name, line, parse_month, cell["edition"])
+            if self.month_line and month != self.month:
+                raise DocumentError(self.name, line, f"edition {month} here, {self.month} on "
+                                    f"line {self.month_line}: one edition per file")
+            self.month, self.month_line = month, self.month_line or line
         theme = _checked(self.name, line, check_theme_number, cell["theme"])
         number = _checked(self.name, line, check_item_number, cell["item"])
         self.themes.setdefault(theme, ThemeDoc(theme, cell["theme_title"] or f"Theme {theme}",
@@ -77,12 +88,22 @@ class _Plan:
         elif item.theme != theme:
             raise DocumentError(self.name, line, f"item {number} is under theme {item.theme} "
                                 f"on line {item.line}, theme {theme} here")
+        else:
+            for column, before in (("aim", item.aim), ("actions", item.actions)):
+                if cell[column] and cell[column] != before:
+                    raise DocumentError(self.name, line, f"item {number}: another {column} "
+                                        f"than on line {item.line}")
         self._details(item, cell, line)
 
     def _details(self, item: ItemDoc, cell: dict[str, str], line: int) -> None:
         due = _checked(self.name, line, parse_month, cell["due"]) if cell["due"] else ""
-        if cell["outcome"] and all(o.text != cell["outcome"] for o in item.outcomes):
+        same = next((o for o in item.outcomes if o.text == cell["outcome"]), None)
+        if cell["outcome"] and same is None:
             item.outcomes.append(OutcomeDoc(cell["outcome"], due, due, line))
+        elif same is not None and due and due != same.due:
+            raise DocumentError(self.name, line, f"item {item.number}: outcome "
+                                f"{cell['outcome']!r} is due {same.due or 'with no month'} on "
+                                f"line {same.line}, {due} here")
         elif due and not cell["outcome"]:
             raise DocumentError(self.name, line, f"item {item.number}: a due month with no outcome")
         if cell["rag"]:
@@ -90,16 +111,25 @@ class _Plan:
         for lead in filter(None, (p.strip() for p in cell["lead"].split(";"))):
             if lead not in item.leads:
                 item.blocks.append(LeadBlockDoc(lead, line))
+        word = cell["complete"].lower()
+        if word not in TRUE_WORDS | FALSE_WORDS:
+            raise DocumentError(self.name, line, f"complete {cell['complete']!r}: use one of "
+                                f"{', '.join(sorted(TRUE_WORDS))}, or leave it empty")
+        if word in TRUE_WORDS and not cell["update"]:
+            raise DocumentError(self.name, line, f"item {item.number}: complete with no "
+                                "update: a completion is reported with its update")
         if cell["update"]:
-            month = cell["update_month"] or self.month
-            if not month:
-                raise DocumentError(self.name, line, "an update needs update_month or --edition")
-            month = _checked(self.name, line, parse_month, month)
             if not item.blocks:
                 item.blocks.append(LeadBlockDoc("", line))
-            complete = cell["complete"].lower() in TRUE_WORDS
             block = item.blocks[-1]
-            block.updates.append(UpdateDoc(block.lead, month, cell["update"], complete, line))
+            if cell["update_month"]:  # stated; without it, only reported in this edition
+                month = _checked(self.name, line, parse_month, cell["update_month"])
+                block.updates.append(UpdateDoc(block.lead, month, cell["update"],
+                                               word in TRUE_WORDS, line))
+            else:
+                block.updates.append(UpdateDoc(block.lead, "", cell["update"],
+                                               word in TRUE_WORDS, line, tagged=False,
+                                               basis=REPORTED))
 
 
 def parse(text: str, name: str, month: str = "") -> Edition:
@@ -110,6 +140,10 @@ def parse(text: str, name: str, month: str = "") -> Edition:
     if missing:
         raise DocumentError(name, 1, f"the header lacks {', '.join(missing)} "
                             f"(columns: {', '.join(KNOWN)})")
+    unknown = [c for c in header if c not in KNOWN]
+    if unknown:
+        raise DocumentError(name, 1, f"the header names {', '.join(map(repr, unknown))}, which "
+                            f"is no column of a structured plan (columns: {', '.join(KNOWN)})")
     reader.fieldnames = header
     plan = _Plan(name, parse_month(month) if month else "")
     try:
