@@ -211,11 +211,12 @@ def test_a_month_that_had_not_begun_is_refused(item: Item, command: str) -> None
     can be for October (nor corrected to it); nothing is recorded."""
     item.record_update("2018-09", "Scoping done", prov())
     before = len(item.pending_events)
+    attempts = {
+        "update": lambda: item.record_update("2018-10", "Report drafted", prov()),
+        "completion": lambda: item.report_completion("2018-10", prov()),
+        "correction": lambda: item.correct(item.version, {"month": "2018-10"},
+                                           prov(note="wrong month")),
+    }
     with pytest.raises(InvalidInputError, match="that month had not begun"):
-        if command == "update":
-            item.record_update("2018-10", "Report drafted", prov())
-        elif command == "completion":
-            item.report_completion("2018-10", prov())
-        else:
-            item.correct(item.version, {"month": "2018-10"}, prov(note="wrong month"))
+        attempts[command]()
     assert len(item.pending_events) == before

@@ -21,7 +21,7 @@ from ledger.importers.model import (
     OutcomeDoc,
     ThemeDoc,
 )
-from ledger.importers.outcomes import outcomes_of
+from ledger.importers.outcomes import ImpossibleDateError, outcomes_of
 from ledger.importers.text import MONTH, Segment, month_number, plain, segments
 from ledger.importers.updates import LeadCellReader
 
@@ -178,7 +178,10 @@ class CgipReader:
             doc = parts.doc
             doc.aim = "\n".join(s.text for s in parts.aim)
             doc.actions = "\n".join(s.text for s in parts.actions)
-            doc.outcomes = _unique(outcomes_of(parts.outcomes))
+            try:
+                doc.outcomes = _unique(outcomes_of(parts.outcomes))
+            except ImpossibleDateError as exc:
+                raise DocumentError(self.name, exc.line, f"item {doc.number}: {exc}") from None
             assert parts.reader is not None
             doc.blocks = parts.reader.result()
             for block in doc.blocks:

@@ -29,7 +29,10 @@ def decode(data: bytes, name: str) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise DocumentError(name, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
                             f"{exc.start}); save it as UTF-8") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n")
+    # A lone CR ends a line only in a file of CR line ends; elsewhere it is no line end (as
+    # `grep -n` counts lines, which the sources cite) and reads as a space.
+    return text.replace("\r", " " if "\n" in text else "\n")
 
 
 def detect(text: str) -> DocumentFormat | None:

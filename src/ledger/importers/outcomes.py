@@ -17,6 +17,7 @@ outcome. Pure.
 
 from __future__ import annotations
 
+import calendar
 import re
 
 from ledger.importers.model import OutcomeDoc, without_dates
@@ -31,6 +32,10 @@ _MILESTONES = re.compile(
     re.IGNORECASE,
 )
 _SHORT = re.compile(rf"\b(?P<month>{MONTH})\s+(?P<year>\d\d)(?=\s*[)\]])", re.IGNORECASE)
+# A day before a month and year ("31 September 2018"). (A numeric "2018-19" is how the
+# editions write a financial year, not a month: it is left as text.)
+_DAY_MONTH = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<month>{MONTH})\s*"
+                        rf"(?P<year>{_YEAR})\b", re.IGNORECASE)
 _NOT_AN_OUTCOME = re.compile(
     r"^\W*no\s+(?:further\s+)?updates?\s+(?:is\s+)?(?:required|needed)\W*$", re.IGNORECASE)
 
@@ -65,6 +70,23 @@ def target_of(text: str) -> tuple[str, str]:
     return max(found) if found else ("", "")
 
 
+class ImpossibleDateError(ValueError):
+    """A target date no calendar has, at a line of the document (its reader names the file)."""
+
+    def __init__(self, line: int, written: str, problem: str) -> None:
+        super().__init__(f"the target {written!r} is {problem}")
+        self.line = line
+
+
+def impossible_date(unit: Segment) -> None:
+    """Refuse a target a line writes that is no date, a day its month lacks ("31 September
+    2018"), rather than read it as that month."""
+    for match in _DAY_MONTH.finditer(unit.text):
+        day, month, year = int(match["day"]), month_number(match["month"]), int(match["year"])
+        if not 1 <= day <= calendar.monthrange(year, month)[1]:
+            raise ImpossibleDateError(unit.line, match.group(0), "a day that month does not have")
+
+
 def outcomes_of(units: list[Segment]) -> list[OutcomeDoc]:
     """An outcome (one per milestone) for each line of the outcomes cell that has words.
 
@@ -73,6 +95,7 @@ def outcomes_of(units: list[Segment]) -> list[OutcomeDoc]:
     """
     outcomes: list[OutcomeDoc] = []
     for unit in units:
+        impossible_date(unit)
         found = milestones_of(unit.text)
         words = without_dates(unit.text)
         if _NOT_AN_OUTCOME.match(unit.text):

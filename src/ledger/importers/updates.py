@@ -46,7 +46,9 @@ _HEADING = re.compile(
     re.IGNORECASE,
 )
 _AFTER_TAG_COMPLETE = re.compile(rf"^[\s.,;:]*(?:{COMPLETION.pattern})")
-_RAG = re.compile(r"\bRAG(?:\s+status)?\s*[:\-–]?\s*(?P<rag>red|amber|green)\b", re.IGNORECASE)
+# "RAG: Amber", or a move "RAG: Red to Green" (the colour it moved to is the status).
+_RAG = re.compile(r"\bRAG(?:\s+status)?\s*[:\-–]?\s*(?P<rag>red|amber|green)\b"
+                  r"(?:\s*(?:to|->|→)\s*(?P<to>red|amber|green)\b)?", re.IGNORECASE)
 _RAG_ONLY = re.compile(r"^\W*RAG(?:\s+status)?\s*[:\-–]?\s*(?:red|amber|green)\W*$", re.IGNORECASE)
 _FINISHED = re.compile(r"[.!?)\]:;\"”’]\s*$|COMPLETE\W*$")
 _OFFICE = re.compile(
@@ -80,7 +82,7 @@ def lead_name(segment: Segment) -> str:
 def rag_stated(text: str) -> str:
     """The RAG colour a text states in words (`RAG: Amber`), else ""."""
     match = _RAG.search(text)
-    return match["rag"].lower() if match else ""
+    return (match["to"] or match["rag"]).lower() if match else ""
 
 
 def _tag_month(match: re.Match[str], edition: str) -> str:
@@ -117,6 +119,7 @@ class LeadCellReader:
     blocks: list[_Block] = field(default_factory=list)
     rag: str = ""
     rag_line: int = 0
+    rag_bold: bool = False
 
     def read_row(self, row: list[Segment]) -> None:
         """Read one row's cell; a row that starts in lower case, or after an unfinished
@@ -141,8 +144,10 @@ class LeadCellReader:
         block.pending_bold = _bold_untagged(last)
 
     def _read(self, segment: Segment) -> None:
-        if (rag := rag_stated(segment.text)) and not self.rag:
-            self.rag, self.rag_line = rag, segment.line
+        # The cell's RAG: a bold statement (the edition's latest) over a plain one, else the
+        # last written (older updates come first, each with the RAG it had then).
+        if (rag := rag_stated(segment.text)) and (segment.bold or not self.rag_bold):
+            self.rag, self.rag_line, self.rag_bold = rag, segment.line, segment.bold
         if self.blocks and _RAG_ONLY.match(segment.text):
             # RAG is a status, not progress; what came before it is an update of its own.
             self._flush(self.blocks[-1], tagged_month="")
