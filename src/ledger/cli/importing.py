@@ -88,8 +88,6 @@ def _standard_input(edition: str, name: str) -> tuple[Path, bytes]:
              "--name FILE")
     if Path(name).name != name or name in {".", ".."}:
         fail(f"--name {name!r}: give a file name, without a directory")
-    with refusing():
-        parse_month(edition)
     return Path(name), sys.stdin.buffer.read()
 
 

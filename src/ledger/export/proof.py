@@ -741,6 +741,26 @@ def _out_of_time(when: str, at: str) -> str:
     return ""
 
 
+def _out_of_chain(expected: str, link: str) -> str:
+    """What is wrong with a seal line's link, recomputed as `expected` ("" if nothing)."""
+    if expected != link:
+        return (f"the link does not follow from the links before it (recomputed "
+                f"{expected[:16]}…, the file says {link[:16]}…)")
+    return ""
+
+
+def _out_of_pack(position: int, stream: str, link: str, streams: set[str], wanted: set[int],
+                 stamp: tuple[int, str] | None) -> str:
+    """What is wrong with a seal line against the pack ("" if nothing): a seal of the plan's
+    streams whose event was left out, or a timestamped link that is not this one."""
+    if stream in streams and position not in wanted:
+        return (f"sealed for stream {stream} of this pack's plan, but the event is not in "
+                f"{EVENTS}: it was left out")
+    if stamp is not None and position == stamp[0] and link != stamp[1]:
+        return f"the manifest's timestamp stamps {stamp[1][:16]}…, not this position's link"
+    return ""
+
+
 def _check_chain(path: Path, wanted: set[int], streams: set[str], found: Findings,
                  stamp: tuple[int, str] | None = None) -> dict[int, Seal]:
     """Recompute every link from the first line's to the head, keeping only the seals of the
@@ -762,16 +782,9 @@ def _check_chain(path: Path, wanted: set[int], streams: set[str], found: Finding
             continue
         expected = sha256(f"{previous}:{position}:{stream}:{content}:{when}:{role}"
                           .encode()).hexdigest()
-        problem = _out_of_place(position, before, last) or _out_of_time(when, at)
-        if not problem and expected != link:
-            problem = (f"the link does not follow from the links before it (recomputed "
-                       f"{expected[:16]}…, the file says {link[:16]}…)")
-        elif not problem and stream in streams and position not in wanted:
-            problem = (f"sealed for stream {stream} of this pack's plan, but the event is not "
-                       f"in {EVENTS}: it was left out")
-        elif not problem and stamp is not None and position == stamp[0] and link != stamp[1]:
-            problem = (f"the manifest's timestamp stamps {stamp[1][:16]}…, not this position's "
-                       f"link")
+        problem = (_out_of_place(position, before, last) or _out_of_time(when, at)
+                   or _out_of_chain(expected, link)
+                   or _out_of_pack(position, stream, link, streams, wanted, stamp))
         if problem:
             found.add(f"{CHAIN} line {number} (position {position}): {problem}")
             break

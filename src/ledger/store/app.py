@@ -41,7 +41,7 @@ from ledger.store.engine import (
     sqlite_file,
 )
 from ledger.store.fastjson import OrjsonMapper, OrjsonTranscoder, made
-from ledger.store.guards import LOCK_NOT_AVAILABLE, install_guards
+from ledger.store.guards import LOCK_NOT_AVAILABLE, install_guards, sqlstate
 from ledger.store.replica import make_read_only
 from ledger.store.sealed import (
     CHAIN_TABLE,
@@ -229,7 +229,7 @@ def _take_schema_lock(conn: Connection) -> None:
     try:
         conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
     except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+        if sqlstate(exc) != LOCK_NOT_AVAILABLE:
             raise
         conn.rollback()
         holder = conn.execute(text(

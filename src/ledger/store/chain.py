@@ -32,7 +32,13 @@ from ledger.domain.chain import Seal, Witness
 from ledger.domain.errors import ClockBehindError
 from ledger.store import deferred
 from ledger.store.fastjson import seal_rows, stored_event
-from ledger.store.guards import PG_CLOCK, WRITE_LOCK_TABLE
+from ledger.store.guards import (
+    INSUFFICIENT_PRIVILEGE,
+    PG_CLOCK,
+    WRITE_LOCK_TABLE,
+    in_this_schema,
+    sqlstate,
+)
 from ledger.store.sealed import (
     CHAIN_TABLE,
     READ_BATCH,
@@ -52,7 +58,6 @@ from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory  # noqa: E402
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder  # noqa: E402
 
 WRITE_LOCK = 0x1ED6E5  # the advisory lock writers took before the lock table (below)
-INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
 
 
 def _last_seal_sql(events_table: str) -> str:
@@ -225,13 +230,13 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         if self.datastore.engine.dialect.name == "postgresql":
             if not self._lock_table_made:
                 self._lock_table_made = bool(session.execute(text(
-                    "SELECT to_regclass(quote_ident(current_schema()) || '.' || :name) "
-                    "IS NOT NULL"), {"name": WRITE_LOCK_TABLE}).scalar_one())
+                    f"SELECT {in_this_schema('name')} IS NOT NULL"),
+                    {"name": WRITE_LOCK_TABLE}).scalar_one())
             if self._lock_table_made:
                 try:
                     session.execute(text(f"LOCK TABLE {WRITE_LOCK_TABLE} IN EXCLUSIVE MODE"))
                 except DBAPIError as exc:
-                    if getattr(exc.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                    if sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
                         msg = (f"this database role may not take the writers' lock (UPDATE on "
                                f"{WRITE_LOCK_TABLE}): nothing was written; as the owner, run "
                                f"scripts/pg_roles.sql again (it grants it to the writer)")

@@ -15,7 +15,7 @@ import re
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ledger.domain.errors import LedgerError
 
@@ -28,6 +28,18 @@ PINNED = "pg_catalog, pg_temp"
 WRITE_LOCK_TABLE = "ledger_write_lock"
 GUARDS_LOCK_WAIT_S = 10  # how long `ledger init` waits to lock the tables it guards
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
+INSUFFICIENT_PRIVILEGE = "42501"  # and for "permission denied"
+
+
+def in_this_schema(parameter: str) -> str:
+    """SQL for the table named by the bound `parameter` in the session's current schema, as
+    a regclass (NULL where there is none): never a temporary table of the same name."""
+    return f"to_regclass(quote_ident(current_schema()) || '.' || :{parameter})"
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    """PostgreSQL's SQLSTATE for a database error (None from a driver that gives none)."""
+    return getattr(exc.orig, "sqlstate", None)
 PG_CLOCK = "to_char({clock} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
 
 
@@ -84,17 +96,19 @@ def _sqlite_rules(events: str, chain: str) -> list[str]:
     ]
 
 
-def _postgres_rules(events: str, chain: str, schema: str) -> list[str]:
-    """The numbering and witnessing rules. Their functions name the events table with its
-    schema and run with a fixed search path (`PINNED`, temporary schema last): PostgreSQL
-    otherwise looks a table up in the session's temporary schema first, where any role may
-    make a `ledger_events` of its own for the function to read (attack round 9)."""
+def _postgres_rules(events: str, chain: str, schema: str, *, drop_default: bool) -> list[str]:
+    """The numbering and witnessing rules (with `drop_default`, the ALTER TABLE that leaves
+    the numbering to them). Their functions name the events table with its schema and run
+    with a fixed search path (`PINNED`, temporary schema last): PostgreSQL otherwise looks a
+    table up in the session's temporary schema first, where any role may make a
+    `ledger_events` of its own for the function to read (attack round 9)."""
     now, clock = PG_CLOCK.format(clock="now()"), PG_CLOCK.format(clock="clock_timestamp()")
     table = f"{_quoted(schema)}.{events}"
+    # The database, not the writer, numbers events: the next id under the writers' lock.
+    numbering = [f"ALTER TABLE {events} ALTER COLUMN id DROP DEFAULT"] if drop_default else []
     return [
         f"CREATE TABLE IF NOT EXISTS {_quoted(schema)}.{WRITE_LOCK_TABLE} ()",
-        # The database, not the writer, numbers events: the next id under the writers' lock.
-        f"ALTER TABLE {events} ALTER COLUMN id DROP DEFAULT",
+        *numbering,
         f"""CREATE OR REPLACE FUNCTION {events}_assign_id() RETURNS trigger
             LANGUAGE plpgsql SET search_path = {PINNED} AS $$
             BEGIN
@@ -134,12 +148,13 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _statements(dialect: str, events: str, chain: str, schema: str = "public") -> list[str]:
+def _statements(dialect: str, events: str, chain: str, schema: str = "public", *,
+                drop_default: bool = True) -> list[str]:
     """Every statement that makes the rules on this backend (PostgreSQL: for tables in
-    `schema`)."""
+    `schema`, the id default dropped where `drop_default`)."""
     if dialect == "postgresql":
         return [*_postgres_immutable(events), *_postgres_immutable(chain),
-                *_postgres_rules(events, chain, schema)]
+                *_postgres_rules(events, chain, schema, drop_default=drop_default)]
     return [*_sqlite_immutable(events), *_sqlite_immutable(chain), *_sqlite_rules(events, chain)]
 
 
@@ -160,26 +175,24 @@ def missing_guards(engine: Engine, events: str, chain: str) -> list[str]:
     names = _trigger_names(_statements(engine.dialect.name, events, chain))
     with engine.connect() as conn:
         if engine.dialect.name != "postgresql":
-            found = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                                      )).scalars().all()
-            return [name for name in names if name not in set(found)]
-        found = conn.execute(text(  # this schema's tables' triggers, not another ledger's
-            "SELECT tgname FROM pg_trigger WHERE tgname = ANY(:names) AND tgrelid IN "
-            "(to_regclass(quote_ident(current_schema()) || '.' || :events), "
-            "to_regclass(quote_ident(current_schema()) || '.' || :chain))"),
-            {"names": names, "events": events, "chain": chain}).scalars().all()
+            present = set(conn.execute(text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+            return [name for name in names if name not in present]
+        present = set(conn.execute(text(  # this schema's tables' triggers, not another's
+            f"SELECT tgname FROM pg_trigger WHERE tgname = ANY(:names) AND tgrelid IN "
+            f"({in_this_schema('events')}, {in_this_schema('chain')})"),
+            {"names": names, "events": events, "chain": chain}).scalars())
         functions = [f"{events}_assign_id", f"{chain}_witness"]
-        pinned = conn.execute(text(
+        pinned = set(conn.execute(text(
             "SELECT proname FROM pg_proc WHERE proname = ANY(:names) "
             "AND pronamespace = current_schema()::regnamespace "
             "AND :setting = ANY(proconfig)"),
-            {"names": functions, "setting": f"search_path={PINNED}"}).scalars().all()
-        lock_table = conn.execute(text(
-            "SELECT to_regclass(quote_ident(current_schema()) || '.' || :name) IS NOT NULL"),
-            {"name": WRITE_LOCK_TABLE}).scalar_one()
-    missing = [name for name in names if name not in set(found)]
+            {"names": functions, "setting": f"search_path={PINNED}"}).scalars())
+        lock_table = conn.execute(text(f"SELECT {in_this_schema('name')} IS NOT NULL"),
+                                  {"name": WRITE_LOCK_TABLE}).scalar_one()
+    missing = [name for name in names if name not in present]
     missing += [f"{name}() with a pinned search path" for name in functions
-                if name not in set(pinned)]
+                if name not in pinned]
     return missing + ([] if lock_table else [f"{WRITE_LOCK_TABLE} (the writers' lock)"])
 
 
@@ -216,14 +229,12 @@ def install_guards(engine: Engine, events: str, chain: str) -> list[str]:
     with engine.begin() as conn:
         conn.execute(text(f"SET LOCAL lock_timeout = '{GUARDS_LOCK_WAIT_S}s'"))
         schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
-        statements = _statements(dialect, events, chain, schema)
-        if numbered:
-            statements = [s for s in statements if not s.startswith("ALTER TABLE")]
         try:
-            for statement in statements:
+            for statement in _statements(dialect, events, chain, schema,
+                                         drop_default=not numbered):
                 conn.execute(text(statement))
         except OperationalError as exc:
-            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            if sqlstate(exc) != LOCK_NOT_AVAILABLE:
                 raise
             msg = (f"`ledger init` waited {GUARDS_LOCK_WAIT_S} s to lock {events} or "
                    f"{chain}, which other sessions hold ({_lock_holders(engine, events, chain)}"
@@ -237,8 +248,9 @@ def _lock_holders(engine: Engine, events: str, chain: str) -> str:
     with engine.connect() as conn:
         found = conn.execute(text(
             "SELECT DISTINCT a.pid, a.usename, a.state FROM pg_locks l "
-            "JOIN pg_stat_activity a USING (pid) WHERE l.granted AND l.relation IN "
-            "(to_regclass(:events), to_regclass(:chain)) AND a.pid <> pg_backend_pid() "
-            "ORDER BY a.pid"), {"events": events, "chain": chain}).all()
+            f"JOIN pg_stat_activity a USING (pid) WHERE l.granted AND l.relation IN "
+            f"({in_this_schema('events')}, {in_this_schema('chain')}) "
+            f"AND a.pid <> pg_backend_pid() ORDER BY a.pid"),
+            {"events": events, "chain": chain}).all()
     return "; ".join(f"session {pid} of role {role!r}, {state}" for pid, role, state in found) \
         or "none left"
